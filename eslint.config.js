@@ -1,0 +1,34 @@
+// Lint rules. The one that matters most: src/core is pure domain code and imports nothing from the
+// rest of the repository (design §2), so the layering cannot erode.
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**'] },
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-restricted-syntax': ['error', {
+        selector: "MemberExpression[object.name='Date'][property.name='now']",
+        message: 'Inject a Clock instead of calling Date.now() (DEVELOPERS.md: time is injected).',
+      }],
+    },
+  },
+  {
+    files: ['src/core/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { group: ['../../*', '../../**', '**/stores/**', '**/sentry/**', '**/cli/**', '**/kube/**', '**/identity/**'],
+            message: 'src/core must not import from the rest of the repository (design §2).' },
+          { group: ['*', '!node:*', '!./*', '!../*', '!./**', '!../**'],
+            message: 'src/core uses node built-ins only.' },
+        ],
+      }],
+    },
+  },
+  {
+    files: ['test/**/*.ts', 'bench/**/*.ts'],
+    rules: { 'no-restricted-syntax': 'off' },
+  },
+);

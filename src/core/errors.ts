@@ -1,0 +1,67 @@
+/**
+ * Warden's error contract (design §4, modelled on panva/jose `src/util/errors.ts`).
+ *
+ * Every user-facing failure is a `WardenError` with a stable `code`. Codes are mapped to gRPC
+ * statuses only in `src/sentry` and to exit codes only in `src/cli`. Tests assert codes, not prose.
+ * Every code is documented in docs/errors.md with what to do about it.
+ */
+export const ERROR_CODES = [
+  // DER / PEM / keys
+  'ERR_DER_INVALID',
+  'ERR_PEM_INVALID',
+  'ERR_KEY_INVALID',
+  'ERR_KEY_UNSUPPORTED',
+  // certificates and CSRs
+  'ERR_CERT_INVALID',
+  'ERR_CSR_INVALID',
+  'ERR_CSR_SIGNATURE',
+  'ERR_CSR_TOO_LARGE',
+  'ERR_CSR_KEY_UNSUPPORTED',
+  // identities
+  'ERR_SPIFFE_ID_INVALID',
+  'ERR_TRUST_DOMAIN_INVALID',
+  // trust bundle checks (src/core/checks)
+  'ERR_BUNDLE_INVALID',
+  'ERR_ANCHOR_NOT_SELF_SIGNED',
+  'ERR_CHAIN_ORDER',
+  'ERR_ISSUER_NOT_FROM_ANCHORS',
+  'ERR_BUNDLE_KEY_MISMATCH',
+  'ERR_ISSUER_NOT_CA',
+  'ERR_NOT_YET_VALID',
+  'ERR_ROOT_EXPIRED',
+  'ERR_ISSUER_EXPIRED',
+  'ERR_ISSUER_OUTLIVES_ROOT',
+  'ERR_ISSUER_SHORTER_THAN_TTL',
+  // signing
+  'ERR_ISSUER_NOT_VALID_NOW',
+  'ERR_SIGN_FAILED',
+  // stores
+  'ERR_BUNDLE_NOT_FOUND',
+  'ERR_BUNDLE_PARTIAL',
+  'ERR_STORE_IO',
+  'ERR_STORE_CONFLICT',
+  // configuration and usage
+  'ERR_USAGE',
+  'ERR_CONFIG_INVALID',
+  'ERR_DURATION_INVALID',
+  // network / client side
+  'ERR_SENTRY_UNAVAILABLE',
+  'ERR_SENTRY_REJECTED',
+  'ERR_SENTRY_IDENTITY',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export class WardenError extends Error {
+  override readonly name = 'WardenError';
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+export function isWardenError(value: unknown, code?: ErrorCode): value is WardenError {
+  return value instanceof WardenError && (code === undefined || value.code === code);
+}
