@@ -1,0 +1,158 @@
+/**
+ * THE certificate profile: Dapr Sentry's root, issuer and workload certificates (spec 2.1–2.3), built
+ * through one DER template with every input injected (keys, serial, times). Modelled on spire's
+ * credtemplate builder: pure functions from inputs to DER.
+ *
+ * Two profiles exist: 'v1.18' (current Dapr: no keyEncipherment anywhere) and 'v1.17' (Dapr
+ * v1.12–v1.17: keyEncipherment on root, issuer and leaf). A bundle generated with Ed25519 keys uses
+ * v1.18, one generated with ECDSA P-256 uses v1.17, so `keyAlgorithm: 'ecdsa-p256'` reproduces a
+ * v1.17 Sentry.
+ */
+import type { KeyObject } from 'node:crypto';
+import { bitString, contextTag, sequence, smallInteger, time, unsignedInteger } from './der/writer.js';
+import type { Certificate, KeyUsageName } from './certificate.js';
+import {
+  authorityKeyIdExtension, caBasicConstraintsExtension, extKeyUsageExtension, keyUsageExtension,
+  subjectAltNameExtension, subjectKeyIdExtension, subjectKeyIdFor,
+} from './extensions.js';
+import { spkiOf, type KeyAlgorithm } from './keys.js';
+import { encodeName, EMPTY_NAME, type DistinguishedName } from './names.js';
+import { OID } from './oids.js';
+import { signAsync, signerFor, signSync, type Signer } from './signature.js';
+
+export type ProfileVersion = 'v1.18' | 'v1.17';
+
+/** The profile a generated bundle uses for a key algorithm (spec 2.8). */
+export function profileForKeyAlgorithm(algorithm: KeyAlgorithm): ProfileVersion {
+  return algorithm === 'ed25519' ? 'v1.18' : 'v1.17';
+}
+
+const KEY_USAGES: Record<ProfileVersion, Record<'root' | 'issuer' | 'workload', KeyUsageName[]>> = {
+  'v1.18': {
+    root: ['digitalSignature', 'keyCertSign'],
+    issuer: ['digitalSignature', 'keyCertSign', 'cRLSign'],
+    workload: ['digitalSignature'],
+  },
+  'v1.17': {
+    root: ['digitalSignature', 'keyEncipherment', 'keyCertSign'],
+    issuer: ['digitalSignature', 'keyEncipherment', 'keyCertSign', 'cRLSign'],
+    workload: ['digitalSignature', 'keyEncipherment'],
+  },
+};
+
+export function keyUsagesFor(profile: ProfileVersion, kind: 'root' | 'issuer' | 'workload'): readonly KeyUsageName[] {
+  return KEY_USAGES[profile][kind];
+}
+
+/** The variable parts of one certificate. */
+export interface TbsFields {
+  serial: Buffer;
+  issuer: DistinguishedName;
+  subject: DistinguishedName;
+  notBefore: Date;
+  notAfter: Date;
+  spkiDer: Buffer;
+  extensions: Buffer[];
+}
+
+const VERSION_3 = contextTag(0, smallInteger(2), true);
+
+export function encodeTbs(fields: TbsFields, signer: Signer): Buffer {
+  return sequence(
+    VERSION_3,
+    unsignedInteger(fields.serial),
+    signer.algorithmIdentifier,
+    fields.issuer.der,
+    sequence(time(fields.notBefore), time(fields.notAfter)),
+    fields.subject.der,
+    fields.spkiDer,
+    contextTag(3, sequence(...fields.extensions), true),
+  );
+}
+
+export function assembleCertificate(tbs: Buffer, signer: Signer, signature: Buffer): Buffer {
+  return sequence(tbs, signer.algorithmIdentifier, bitString(signature));
+}
+
+export function signCertificateSync(fields: TbsFields, signer: Signer): Buffer {
+  const tbs = encodeTbs(fields, signer);
+  return assembleCertificate(tbs, signer, signSync(signer, tbs));
+}
+
+export async function signCertificateAsync(fields: TbsFields, signer: Signer): Promise<Buffer> {
+  const tbs = encodeTbs(fields, signer);
+  return assembleCertificate(tbs, signer, await signAsync(signer, tbs));
+}
+
+export const rootSubject = (trustDomain: string): DistinguishedName => encodeName([[OID.organizationName, trustDomain]]);
+
+export const issuerSubject = (trustDomain: string, namespace: string): DistinguishedName =>
+  encodeName([[OID.organizationName, `spiffe://${trustDomain}/ns/${namespace}/dapr-sentry`]]);
+
+export interface ValidityWindow {
+  notBefore: Date;
+  notAfter: Date;
+}
+
+/** Spec 2.1: self-signed, `O=<td>`, CA:TRUE critical with no pathLen, SKI, no AKI, no EKU or SANs. */
+export function buildRootCertificate(opts: { key: KeyObject; trustDomain: string; serial: Buffer; validity: ValidityWindow; profile: ProfileVersion }): Buffer {
+  const spkiDer = spkiOf(opts.key);
+  const subject = rootSubject(opts.trustDomain);
+  return signCertificateSync({
+    serial: opts.serial,
+    issuer: subject,
+    subject,
+    ...opts.validity,
+    spkiDer,
+    extensions: [keyUsageExtension(keyUsagesFor(opts.profile, 'root')), caBasicConstraintsExtension(), subjectKeyIdExtension(subjectKeyIdFor(spkiDer))],
+  }, signerFor(opts.key));
+}
+
+/**
+ * Spec 2.2: `O=spiffe://<td>/ns/<ns>/dapr-sentry`, CA:TRUE, SKI, AKI = root SKI. Warden's improvement:
+ * the issuer never outlives the root that signs it (NotAfter clamped to the root's).
+ */
+export function buildIssuerCertificate(opts: {
+  issuerKey: KeyObject; root: Certificate; rootKey: KeyObject; trustDomain: string; namespace: string;
+  serial: Buffer; validity: ValidityWindow; profile: ProfileVersion;
+}): Buffer {
+  const spkiDer = spkiOf(opts.issuerKey);
+  const notAfter = new Date(Math.min(opts.validity.notAfter.getTime(), opts.root.notAfter.getTime()));
+  const extensions = [keyUsageExtension(keyUsagesFor(opts.profile, 'issuer')), caBasicConstraintsExtension(), subjectKeyIdExtension(subjectKeyIdFor(spkiDer))];
+  if (opts.root.subjectKeyId) extensions.push(authorityKeyIdExtension(opts.root.subjectKeyId));
+  return signCertificateSync({
+    serial: opts.serial,
+    issuer: opts.root.subject,
+    subject: issuerSubject(opts.trustDomain, opts.namespace),
+    notBefore: opts.validity.notBefore,
+    notAfter,
+    spkiDer,
+    extensions,
+  }, signerFor(opts.rootKey));
+}
+
+/** The fixed extensions of every workload certificate signed by one issuer, precomputed once. */
+export function workloadStaticExtensions(profile: ProfileVersion): { keyUsage: Buffer; extKeyUsage: Buffer } {
+  return { keyUsage: keyUsageExtension(keyUsagesFor(profile, 'workload')), extKeyUsage: extKeyUsageExtension([OID.serverAuth, OID.clientAuth]) };
+}
+
+/**
+ * Spec 2.3 workload fields: empty subject; KeyUsage, EKU [serverAuth, clientAuth]; no BasicConstraints;
+ * no SKI; AKI = issuer SKI; critical SAN with DNS names then the one SPIFFE URI.
+ */
+export function workloadFields(opts: {
+  issuer: Certificate; spkiDer: Buffer; spiffeId: string; dnsNames: ReadonlyArray<string>; serial: Buffer;
+  validity: ValidityWindow; staticExtensions: { keyUsage: Buffer; extKeyUsage: Buffer }; authorityKeyIdExtension?: Buffer;
+}): TbsFields {
+  const extensions = [opts.staticExtensions.keyUsage, opts.staticExtensions.extKeyUsage];
+  if (opts.authorityKeyIdExtension) extensions.push(opts.authorityKeyIdExtension);
+  extensions.push(subjectAltNameExtension(opts.dnsNames, [opts.spiffeId], true));
+  return {
+    serial: opts.serial,
+    issuer: opts.issuer.subject,
+    subject: EMPTY_NAME,
+    ...opts.validity,
+    spkiDer: opts.spkiDer,
+    extensions,
+  };
+}
