@@ -80,6 +80,8 @@ export interface GenerateBundleOptions {
   clockSkewMs?: number;
   /** Keep an existing root key (Ed25519, P-256, P-384 or RSA) so chains still verify against the old root. */
   rootKey?: KeyObject;
+  /** Normally generated; injected by golden tests. */
+  issuerKey?: KeyObject;
   serials?: SerialSource;
 }
 
@@ -97,7 +99,7 @@ export function generateTrustBundle(opts: GenerateBundleOptions): { bundle: Trus
   if (rootKey.type !== 'private') throw new WardenError('ERR_KEY_INVALID', 'the root key must be a private key');
   keyAlgorithmOf(rootKey);
   const root = parseCertificate(buildRootCertificate({ key: rootKey, trustDomain: opts.trustDomain, serial: serials(), validity, profile }));
-  const issuerKey = generatePrivateKey(keyAlgorithm);
+  const issuerKey = opts.issuerKey ?? generatePrivateKey(keyAlgorithm);
   const issuer = parseCertificate(buildIssuerCertificate({
     issuerKey, root, rootKey, trustDomain: opts.trustDomain, namespace: opts.namespace, serial: serials(), validity, profile,
   }));
