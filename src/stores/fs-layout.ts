@@ -1,0 +1,87 @@
+/**
+ * Where the fs store keeps things. File names follow Sentry's rule (spec 3.1): an absolute name
+ * is used as is, otherwise it is joined with the credentials directory. Warden's own bookkeeping
+ * (lock, transaction records, backups) always lives in the credentials directory; staged files
+ * live next to their targets so that the final rename never crosses a file system.
+ */
+import { homedir } from 'node:os';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import type { BundleTexts } from '../core/bundle-texts.js';
+import { WardenError } from '../core/errors.js';
+
+export type BundlePart = keyof BundleTexts;
+export const BUNDLE_PARTS: readonly BundlePart[] = ['ca', 'issuerCert', 'issuerKey'];
+
+export interface FsLayout {
+  /** Absolute credentials directory. */
+  dir: string;
+  /** Absolute path of each part. */
+  files: Record<BundlePart, string>;
+  lockPath: string;
+  backupRoot: string;
+}
+
+/** `$HOME/.dapr/certs`, where `dapr init` users keep self-hosted credentials. */
+export function defaultCredentialsDir(): string {
+  return join(homedir(), '.dapr', 'certs');
+}
+
+export interface LayoutOptions {
+  dir?: string;
+  caFile?: string;
+  issuerCertFile?: string;
+  issuerKeyFile?: string;
+}
+
+export function resolveLayout(opts: LayoutOptions): FsLayout {
+  const dir = resolve(opts.dir ?? defaultCredentialsDir());
+  const names: Record<BundlePart, string> = {
+    ca: opts.caFile ?? 'ca.crt',
+    issuerCert: opts.issuerCertFile ?? 'issuer.crt',
+    issuerKey: opts.issuerKeyFile ?? 'issuer.key',
+  };
+  const files = {} as Record<BundlePart, string>;
+  for (const part of BUNDLE_PARTS) {
+    if (names[part].trim() === '') {
+      throw new WardenError('ERR_CONFIG_INVALID', `The ${part} file name is empty: give a file name or leave the option out.`);
+    }
+    files[part] = isAbsolute(names[part]) ? resolve(names[part]) : join(dir, names[part]);
+  }
+  assertDistinct(files);
+  return { dir, files, lockPath: join(dir, '.warden-lock'), backupRoot: join(dir, '.backup') };
+}
+
+// Backups keep the original base names side by side, so base names must differ as well.
+function assertDistinct(files: Record<BundlePart, string>): void {
+  const paths = BUNDLE_PARTS.map((p) => files[p]);
+  const bases = paths.map((p) => basename(p));
+  if (new Set(paths).size !== 3 || new Set(bases).size !== 3) {
+    throw new WardenError(
+      'ERR_CONFIG_INVALID',
+      `The trust bundle files must have three different base names, got ${paths.join(', ')}: rename one of them.`,
+    );
+  }
+}
+
+/** The directories holding the three files, without duplicates (what the sentry watches, spec 4.1). */
+export function listFileDirs(layout: FsLayout): string[] {
+  return [...new Set(BUNDLE_PARTS.map((p) => dirname(layout.files[p])))];
+}
+
+/** A staged copy of `target` for transaction `txnId` (16 hex digits), next to it. */
+export function stagedPathFor(target: string, txnId: string): string {
+  return `${target}.${txnId}.warden-new`;
+}
+
+export function txnRecordPath(layout: FsLayout, txnId: string): string {
+  return join(layout.dir, `.warden-txn-${txnId}.json`);
+}
+
+export const TXN_RECORD_NAME = /^\.warden-txn-([0-9a-f]{16})\.json$/;
+/** The temp file of a record being committed; debris when no writer holds the lock. */
+export const TXN_TEMP_NAME = /^\.warden-txn-[0-9a-f]{16}\.json\.tmp$/;
+
+/** Does `name` look like a staged copy of the file whose base name is `base`? */
+export function isStagedNameFor(name: string, base: string): boolean {
+  return name.length === base.length + 28 && name.startsWith(`${base}.`) && /^\.[0-9a-f]{16}\.warden-new$/.test(name.slice(base.length));
+}
