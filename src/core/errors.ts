@@ -20,6 +20,7 @@ export const ERROR_CODES = [
   // identities
   'ERR_SPIFFE_ID_INVALID',
   'ERR_TRUST_DOMAIN_INVALID',
+  'ERR_REQUEST_INVALID',
   // trust bundle checks (src/core/checks)
   'ERR_BUNDLE_INVALID',
   'ERR_ANCHOR_NOT_SELF_SIGNED',
@@ -32,6 +33,8 @@ export const ERROR_CODES = [
   'ERR_ISSUER_EXPIRED',
   'ERR_ISSUER_OUTLIVES_ROOT',
   'ERR_ISSUER_SHORTER_THAN_TTL',
+  'ERR_EKU_NOT_SERVER_AUTH',
+  'ERR_PATH_LEN_EXCEEDED',
   // signing
   'ERR_ISSUER_NOT_VALID_NOW',
   'ERR_SIGN_FAILED',
@@ -42,12 +45,18 @@ export const ERROR_CODES = [
   'ERR_STORE_CONFLICT',
   // configuration and usage
   'ERR_USAGE',
+  'ERR_FILE_IO',
   'ERR_CONFIG_INVALID',
   'ERR_DURATION_INVALID',
+  'ERR_LISTEN_FAILED',
   // network / client side
   'ERR_SENTRY_UNAVAILABLE',
   'ERR_SENTRY_REJECTED',
   'ERR_SENTRY_IDENTITY',
+  'ERR_SENTRY_RESPONSE_INVALID',
+  'ERR_SENTRY_CHAIN_UNTRUSTED',
+  'ERR_TRUST_ANCHORS_INVALID',
+  'ERR_PEER_IDENTITY',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
