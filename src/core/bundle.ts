@@ -6,7 +6,8 @@
  */
 import type { KeyObject } from 'node:crypto';
 import type { BundleTexts } from './bundle-texts.js';
-import { certificatesToPem, isIssuedBy, isSelfSigned, parseCertificate, parseCertificatesPem, type Certificate } from './certificate.js';
+import { resolveTrustPath } from './checks/trust-path.js';
+import { certificatesToPem, isSelfSigned, parseCertificate, parseCertificatesPem, type Certificate } from './certificate.js';
 import type { Clock } from './clock.js';
 import { WardenError } from './errors.js';
 import { generatePrivateKey, keyAlgorithmOf, parsePrivateKeyPem, privateKeyToPkcs8Pem } from './keys.js';
@@ -49,10 +50,13 @@ export class TrustBundle {
     return this.issuerChain[0]!;
   }
 
-  /** The anchor the issuer chain ends at; the first anchor when none matches (the checks report that). */
+  /**
+   * The anchor the issuer chains to, found as Go's Verify finds it (checks/trust-path.ts), so this
+   * and the checks always name the same root; the first anchor when none matches (the checks report that).
+   */
   get root(): Certificate {
-    const top = this.issuerChain[this.issuerChain.length - 1]!;
-    return this.anchors.find((anchor) => isIssuedBy(top, anchor)) ?? this.anchors[0]!;
+    const path = resolveTrustPath(this);
+    return this.anchors[path?.anchorIndex ?? 0]!;
   }
 
   /** The texts as Warden writes them: anchors re-encoded without comments, key as PKCS#8. */

@@ -1,5 +1,6 @@
 /** X.501 distinguished names: encoding the few Dapr uses, and rendering any name as text. */
-import { DerReader, TAG } from './der/reader.js';
+import { DerReader, TAG, type Tlv } from './der/reader.js';
+import { WardenError } from './errors.js';
 import { oid, printableString, sequence, set, utf8String } from './der/writer.js';
 import { OID } from './oids.js';
 
@@ -36,6 +37,16 @@ export const EMPTY_NAME: DistinguishedName = { der: sequence(), text: '' };
 
 const STRING_TAGS = new Set<number>([TAG.UTF8_STRING, TAG.PRINTABLE_STRING, TAG.IA5_STRING, TAG.T61_STRING, TAG.BMP_STRING]);
 
+function attributeText(value: Tlv, what: string): string {
+  if (!STRING_TAGS.has(value.tag)) return `#${value.raw.toString('hex')}`;
+  if (value.tag === TAG.BMP_STRING) {
+    if (value.bytes.length % 2 !== 0) throw new WardenError('ERR_DER_INVALID', `malformed DER: ${what}: BMPString has an odd length`);
+    // swap16 works in place: copy first so the certificate's own bytes are never changed.
+    return Buffer.from(value.bytes).swap16().toString('utf16le');
+  }
+  return value.bytes.toString(value.tag === TAG.UTF8_STRING ? 'utf8' : 'latin1');
+}
+
 /** Decodes a Name from its full encoding (tag included). */
 export function decodeName(raw: Buffer, what = 'name'): DistinguishedName {
   const parts: string[] = [];
@@ -48,12 +59,7 @@ export function decodeName(raw: Buffer, what = 'name'): DistinguishedName {
       const type = atv.readOid(`${what} attribute type`);
       const value = atv.read(undefined, `${what} attribute value`);
       atv.end(`${what} attribute`);
-      const text = STRING_TAGS.has(value.tag)
-        ? value.tag === TAG.BMP_STRING
-          ? value.bytes.swap16().toString('utf16le')
-          : value.bytes.toString(value.tag === TAG.UTF8_STRING ? 'utf8' : 'latin1')
-        : `#${value.raw.toString('hex')}`;
-      parts.push(`${SHORT_NAMES[type] ?? type}=${text}`);
+      parts.push(`${SHORT_NAMES[type] ?? type}=${attributeText(value, what)}`);
     }
   }
   return { der: rdns.raw, text: parts.join(', ') };

@@ -84,3 +84,16 @@ describe('DER reader is strict', () => {
     assert.equal(w.smallInteger(0x1234).toString('hex'), '02021234');
   });
 });
+
+describe('names', () => {
+  it('decodes BMPString attributes without touching the input, and rejects odd lengths', async () => {
+    const { decodeName } = await import('../../src/core/names.js');
+    const bmp = Buffer.from('0041 0042'.replace(/\s/g, ''), 'hex');
+    const name = w.sequence(w.set(w.sequence(w.oid('2.5.4.3'), w.tlv(TAG.BMP_STRING, bmp))));
+    const copy = Buffer.from(name);
+    assert.equal(decodeName(name).text, 'CN=AB');
+    assert.deepEqual(name, copy);
+    const odd = w.sequence(w.set(w.sequence(w.oid('2.5.4.3'), w.tlv(TAG.BMP_STRING, Buffer.from([0, 0x41, 0])))));
+    rejects(() => decodeName(odd), /odd length/);
+  });
+});
