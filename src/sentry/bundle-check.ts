@@ -1,0 +1,55 @@
+/**
+ * Turning stored bundle texts into a TrustBundle Sentry may sign with: parse, run the shared check
+ * chain, refuse on any error finding. Used at start-up and on every reload, so both apply the same
+ * rules as `warden mtls verify`.
+ */
+import { TrustBundle } from '../core/bundle.js';
+import type { BundleTexts } from '../core/bundle-texts.js';
+import { runChecks, type Finding } from '../core/checks/index.js';
+import { ERROR_CODES, WardenError, isWardenError, type ErrorCode } from '../core/errors.js';
+
+export interface CheckPolicy {
+  warnWithinMs: number;
+  workloadTtlMs: number;
+  clockSkewMs: number;
+}
+
+export interface CheckedBundle {
+  bundle: TrustBundle;
+  /** Warning and info findings, for the log. */
+  notes: Finding[];
+}
+
+const PARSE_REMEDY = 'fix the file (see "warden mtls verify") or replace the bundle with "warden mtls renew-certificate"';
+
+/**
+ * Parses and checks `texts` at `now`. Throws a WardenError whose code is the first error finding's
+ * (or the parse error's) and whose message lists every error finding; each finding's message
+ * already says what to run to fix it.
+ */
+export function checkBundleTexts(texts: BundleTexts, now: Date, policy: CheckPolicy, where: string): CheckedBundle {
+  let bundle: TrustBundle;
+  try {
+    bundle = TrustBundle.fromTexts(texts);
+  } catch (err) {
+    const code: ErrorCode = isWardenError(err) ? err.code : 'ERR_BUNDLE_INVALID';
+    throw new WardenError(
+      code,
+      `the trust bundle in ${where} cannot be read: ${(err as Error).message}; ${PARSE_REMEDY}`,
+      { cause: err },
+    );
+  }
+  const findings = runChecks(bundle, now, policy);
+  const errors = findings.filter((f) => f.severity === 'error');
+  const first = errors[0];
+  if (first !== undefined) {
+    const code = toErrorCode(first.code);
+    const list = errors.map((f) => `${f.code} (${f.subject}): ${f.message}`).join('\n');
+    throw new WardenError(code, `the trust bundle in ${where} is not usable:\n${list}`);
+  }
+  return { bundle, notes: findings.filter((f) => f.severity !== 'error') };
+}
+
+function toErrorCode(code: string): ErrorCode {
+  return (ERROR_CODES as readonly string[]).includes(code) ? (code as ErrorCode) : 'ERR_BUNDLE_INVALID';
+}

@@ -1,0 +1,97 @@
+/**
+ * `warden sentry` options. Names follow Sentry's flags (spec 3.1) in camelCase; defaults are
+ * Sentry's except where noted. The CLI maps flags onto this object; tests build it directly.
+ */
+import type { Logger } from 'pino';
+import type { Clock } from '../core/clock.js';
+import type { SerialSource } from '../core/serial.js';
+
+export type SentryMode = 'standalone' | 'kubernetes';
+
+export interface SentryOptions {
+  /** Credentials directory (`--issuer-credentials`). */
+  issuerCredentials: string;
+  /** Root file (`--issuer-ca-filename`); relative names are joined with the credentials directory. */
+  issuerCaFilename: string;
+  /** Issuer chain file (`--issuer-certificate-filename`). */
+  issuerCertificateFilename: string;
+  /** Issuer key file (`--issuer-key-filename`). */
+  issuerKeyFilename: string;
+  /** Trust domain of Sentry's own identity and of a generated bundle (`--trust-domain`). */
+  trustDomain: string;
+  /** gRPC port (`--port`); 0 picks a free port (see `RunningSentry.port`). */
+  port: number;
+  /** gRPC listen address (`--listen-address`); empty means all interfaces. */
+  listenAddress: string;
+  healthzPort: number;
+  healthzListenAddress: string;
+  metricsPort: number;
+  /** Metrics listen address (Warden addition; Dapr has none and listens everywhere). */
+  metricsListenAddress: string;
+  enableMetrics: boolean;
+  /** Path of a Dapr `Configuration` YAML (`--config`); optional in Warden (defaults apply). */
+  config?: string | undefined;
+  mode: SentryMode;
+  /** Sentry's namespace (env `NAMESPACE`). */
+  namespace: string;
+  /** Cluster domain for the scheduler's DNS SANs (spec 2.4); defaults to the trust domain. */
+  clusterDomain?: string | undefined;
+  /** Start warning this long before the root or issuer expires (default 30 days). */
+  expiryWarningWindowMs: number;
+  /** Repeat the expiry warning this often (default 1 hour). */
+  expiryWarningIntervalMs: number;
+  /** Key algorithm of a bundle Sentry generates when none exists. */
+  keyAlgorithm: 'ed25519' | 'ecdsa-p256';
+  /** Install SIGTERM/SIGINT handlers that shut down gracefully (the CLI wants this; tests don't). */
+  handleSignals: boolean;
+  /** How long in-flight calls may run after shutdown starts before they are cancelled. */
+  shutdownGraceMs: number;
+  /** File events within this window are handled as one reload (Dapr: 2 s). */
+  reloadDebounceMs: number;
+  /** Largest gRPC message accepted (bytes). */
+  maxReceiveMessageBytes: number;
+  /** Injected for tests; defaults to the system clock. */
+  clock?: Clock | undefined;
+  /** Injected for tests; defaults to a pino JSON logger on stdout. */
+  logger?: Logger | undefined;
+  /** Injected for tests; defaults to 16 random bytes. */
+  serials?: SerialSource | undefined;
+}
+
+const HOUR_MS = 60 * 60 * 1000;
+
+/** Defaults, Sentry's where Sentry has one (spec 3.1). */
+export const DEFAULT_SENTRY_OPTIONS: Readonly<SentryOptions> = Object.freeze({
+  issuerCredentials: '/var/run/secrets/dapr.io/credentials',
+  issuerCaFilename: 'ca.crt',
+  issuerCertificateFilename: 'issuer.crt',
+  issuerKeyFilename: 'issuer.key',
+  trustDomain: 'localhost',
+  port: 50001,
+  listenAddress: '',
+  healthzPort: 8080,
+  healthzListenAddress: '',
+  metricsPort: 9090,
+  metricsListenAddress: '',
+  enableMetrics: true,
+  config: undefined,
+  mode: 'standalone',
+  namespace: process.env['NAMESPACE'] || 'default',
+  clusterDomain: undefined,
+  expiryWarningWindowMs: 30 * 24 * HOUR_MS,
+  expiryWarningIntervalMs: HOUR_MS,
+  keyAlgorithm: 'ed25519',
+  handleSignals: false,
+  shutdownGraceMs: 10_000,
+  reloadDebounceMs: 2_000,
+  maxReceiveMessageBytes: 64 * 1024,
+});
+
+/** Fills in defaults for every option not given. */
+export function withSentryDefaults(partial: Partial<SentryOptions>): SentryOptions {
+  const merged: SentryOptions = { ...DEFAULT_SENTRY_OPTIONS };
+  for (const [key, value] of Object.entries(partial)) {
+    if (value !== undefined) (merged as unknown as Record<string, unknown>)[key] = value;
+  }
+  return merged;
+}

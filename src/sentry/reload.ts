@@ -1,0 +1,157 @@
+/**
+ * Hot reload of the trust bundle (spec 4.1, improved). Watches the credential directories; every
+ * event counts `dapr_sentry_issuercert_changed_total`; events within the debounce window (2 s) are
+ * one reload, logged `Issuer credentials changed; reloading` at warn. The store is re-read and
+ * checked; a bundle that fails (absent, partial, unreadable, any error finding) is refused: the old
+ * CA keeps serving, an error is logged and `warden_sentry_reload_failures_total` counts it. A good
+ * bundle is swapped in atomically and `onReloaded` re-issues the serving certificate. Nothing is
+ * torn down: the gRPC, health and metrics listeners stay open throughout.
+ */
+import { watch, statSync, type FSWatcher } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Logger } from 'pino';
+import type { Clock } from '../core/clock.js';
+import { checkBundleTexts, type CheckPolicy, type CheckedBundle } from './bundle-check.js';
+import type { CaStateHolder } from './ca-state.js';
+import type { SentryMetrics } from './metrics.js';
+import type { BundleStore } from './startup-bundle.js';
+
+export interface ReloaderDeps {
+  store: BundleStore;
+  where: string;
+  caState: CaStateHolder;
+  clock: Clock;
+  logger: Logger;
+  metrics: SentryMetrics;
+  policy: CheckPolicy;
+  debounceMs: number;
+  /** Builds and installs the new CA state; called only for a bundle that passed the checks. */
+  install(checked: CheckedBundle, version: unknown): Promise<void>;
+}
+
+export type ReloadOutcome = 'reloaded' | 'unchanged' | 'refused';
+
+export class BundleReloader {
+  private watchers: FSWatcher[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<ReloadOutcome> | undefined;
+  private rerun = false;
+  private stopped = false;
+
+  constructor(private readonly deps: ReloaderDeps) {}
+
+  /** Starts watching the directories that hold the store's files. */
+  start(): void {
+    const dirs = watchDirectories(this.deps.store.watchPaths());
+    this.deps.logger.info({ dirs }, `Starting watch on filesystem directories: [${dirs.join(' ')}]`);
+    for (const dir of dirs) {
+      const watcher = watch(dir, { persistent: false }, (_event, name) => {
+        if (!isStoreBookkeeping(name)) this.onEvent();
+      });
+      watcher.on('error', (err) => this.deps.logger.error({ dir, err: err.message }, 'Error watching credentials directory'));
+      this.watchers.push(watcher);
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const watcher of this.watchers) watcher.close();
+    this.watchers = [];
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Waits for a reload in progress, if any (for shutdown and tests). */
+  async idle(): Promise<void> {
+    while (this.running !== undefined) await this.running;
+  }
+
+  private onEvent(): void {
+    if (this.stopped) return;
+    this.deps.metrics.issuerCertChanged.inc();
+    this.deps.logger.debug('Received issuer credentials changed signal');
+    if (this.timer !== undefined) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.trigger();
+    }, this.deps.debounceMs);
+    this.timer.unref();
+  }
+
+  private async trigger(): Promise<void> {
+    if (this.running !== undefined) {
+      // A reload is in progress: run once more afterwards so no change is missed.
+      this.rerun = true;
+      return;
+    }
+    this.deps.logger.warn('Issuer credentials changed; reloading');
+    this.running = this.reloadOnce();
+    try {
+      await this.running;
+    } finally {
+      this.running = undefined;
+    }
+    if (this.rerun && !this.stopped) {
+      this.rerun = false;
+      await this.trigger();
+    }
+  }
+
+  /** Re-reads, checks and, when good and changed, installs the bundle. Never throws. */
+  async reloadOnce(): Promise<ReloadOutcome> {
+    try {
+      const read = await this.deps.store.read();
+      if (read.state !== 'complete') {
+        const what = read.state === 'absent'
+          ? 'no bundle files are present'
+          : `found ${read.present.join(', ')} but ${read.missing.join(', ')} missing`;
+        return this.refuse(`the trust bundle in ${this.deps.where} is incomplete (${what})`, 'ERR_BUNDLE_PARTIAL');
+      }
+      if (read.version === this.deps.caState.current.version) {
+        this.deps.logger.info('Issuer credentials unchanged; keeping the current CA');
+        return 'unchanged';
+      }
+      const checked = checkBundleTexts(read.texts, this.deps.clock.now(), this.deps.policy, this.deps.where);
+      await this.deps.install(checked, read.version);
+      this.deps.logger.info(
+        { issuerNotAfter: checked.bundle.issuer.notAfter.toISOString(), anchors: checked.bundle.anchors.length },
+        'Trust bundle reloaded; signing with the new issuer',
+      );
+      return 'reloaded';
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      return this.refuse((err as Error).message, code);
+    }
+  }
+
+  private refuse(message: string, code: string | undefined): ReloadOutcome {
+    this.deps.metrics.reloadFailures.inc();
+    this.deps.logger.error({ code }, `Refusing to reload the trust bundle; still signing with the previous CA: ${message}`);
+    return 'refused';
+  }
+}
+
+/**
+ * The fs store's own lock, transaction records, staged files and backups live next to the bundle;
+ * their events are not credential changes (the final rename onto the bundle file still is one).
+ */
+export function isStoreBookkeeping(name: string | Buffer | null): boolean {
+  if (name === null) return false;
+  const file = name.toString();
+  return file.startsWith('.warden-') || file.endsWith('.warden-new') || file === '.backup';
+}
+
+/** The directories to watch: each path itself if it is a directory, else the directory holding it. */
+export function watchDirectories(paths: readonly string[]): string[] {
+  const dirs = new Set<string>();
+  for (const path of paths) {
+    let isDir = false;
+    try {
+      isDir = statSync(path).isDirectory();
+    } catch {
+      isDir = false;
+    }
+    dirs.add(isDir ? path : dirname(path));
+  }
+  return [...dirs];
+}

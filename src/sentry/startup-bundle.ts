@@ -1,0 +1,92 @@
+/**
+ * The bundle Sentry starts with (spec 3.3, self-hosted rows, with Warden's fixes):
+ * - absent (no file at all) → generate a root and issuer, persist all three files, use them;
+ * - partial (some files) → refuse with ERR_BUNDLE_PARTIAL naming the files (Dapr would overwrite);
+ * - complete → run the checks; any error finding refuses start-up; warnings are logged.
+ */
+import type { Logger } from 'pino';
+import type { BundleTexts } from '../core/bundle-texts.js';
+import { generateTrustBundle } from '../core/bundle.js';
+import type { Clock } from '../core/clock.js';
+import { WardenError } from '../core/errors.js';
+import type { SerialSource } from '../core/serial.js';
+import { checkBundleTexts, type CheckPolicy, type CheckedBundle } from './bundle-check.js';
+import type { SentryMetrics } from './metrics.js';
+
+/** The part of the TrustBundleStore contract Sentry uses. */
+export type StoreReadResult =
+  | { state: 'absent' }
+  | { state: 'partial'; present: readonly string[]; missing: readonly string[] }
+  | { state: 'complete'; texts: BundleTexts; version: unknown };
+
+export interface BundleStore {
+  read(): Promise<StoreReadResult>;
+  write(texts: BundleTexts, options?: { backup?: boolean }): Promise<unknown>;
+  watchPaths(): string[];
+}
+
+export interface StartupDeps {
+  store: BundleStore;
+  /** Names the store in messages (the credentials directory). */
+  where: string;
+  clock: Clock;
+  logger: Logger;
+  metrics: SentryMetrics;
+  policy: CheckPolicy;
+  trustDomain: string;
+  namespace: string;
+  keyAlgorithm: 'ed25519' | 'ecdsa-p256';
+  clockSkewMs: number;
+  serials?: SerialSource | undefined;
+}
+
+export interface StartupBundle extends CheckedBundle {
+  version: unknown;
+  generated: boolean;
+}
+
+export async function loadStartupBundle(deps: StartupDeps): Promise<StartupBundle> {
+  let read = await deps.store.read();
+  let generated = false;
+  if (read.state === 'absent') {
+    await generateAndPersist(deps);
+    generated = true;
+    read = await deps.store.read();
+  }
+  if (read.state === 'partial') {
+    throw new WardenError(
+      'ERR_BUNDLE_PARTIAL',
+      `the trust bundle in ${deps.where} is incomplete: found ${read.present.join(', ')} but ${read.missing.join(', ')} ` +
+        'missing; restore the missing files (or re-apply the bundle with "warden mtls renew-certificate"). ' +
+        'Warden does not overwrite a partial bundle; to let it generate a new CA, remove the remaining files.',
+    );
+  }
+  if (read.state !== 'complete') {
+    throw new WardenError('ERR_STORE_IO', `the trust bundle just written to ${deps.where} cannot be read back; check the directory`);
+  }
+  if (!generated) deps.logger.info('Root and issuer certs found: using credentials from store');
+  const checked = checkBundleTexts(read.texts, deps.clock.now(), deps.policy, deps.where);
+  for (const note of checked.notes) {
+    deps.logger[note.severity === 'warning' ? 'warn' : 'info']({ code: note.code, subject: note.subject }, note.message);
+  }
+  return { ...checked, version: read.version, generated };
+}
+
+async function generateAndPersist(deps: StartupDeps): Promise<void> {
+  deps.logger.info('Root and issuer certs not found: generating self signed CA');
+  const { bundle } = generateTrustBundle({
+    clock: deps.clock,
+    trustDomain: deps.trustDomain,
+    namespace: deps.namespace,
+    keyAlgorithm: deps.keyAlgorithm,
+    clockSkewMs: deps.clockSkewMs,
+    ...(deps.serials !== undefined ? { serials: deps.serials } : {}),
+  });
+  deps.logger.info('Generating self-signed CA certs and persisting to store');
+  await deps.store.write(bundle.toTexts());
+  deps.metrics.issuerCertChanged.inc();
+  deps.logger.info(
+    { dir: deps.where, rootNotAfter: bundle.root.notAfter.toISOString(), keyAlgorithm: deps.keyAlgorithm },
+    'Self-signed certs generated and persisted successfully (the root private key was not kept)',
+  );
+}

@@ -1,0 +1,39 @@
+/**
+ * Token validators (spec 1.5). Self-hosted Sentry enables only INSECURE, which applies Dapr's common
+ * request rules and grants whatever identity the request claims. KUBERNETES and JWKS are not enabled.
+ */
+import { validateSignRequest } from '../core/identity.js';
+import type { SentryMode } from './options.js';
+import type { SignCertificateRequest, TokenValidatorName } from './proto.js';
+
+export interface Validator {
+  readonly name: TokenValidatorName;
+  /** Returns the trust domain to issue in; throws a WardenError whose message is sent to the client. */
+  validate(req: SignCertificateRequest): string;
+}
+
+export const insecureValidator: Validator = {
+  name: 'INSECURE',
+  validate: (req) =>
+    validateSignRequest({
+      id: req.id,
+      namespace: req.namespace,
+      trustDomain: req.trust_domain,
+      csr: req.certificate_signing_request,
+    }),
+};
+
+/** Validator choice: the validator itself, or Dapr's InvalidArgument message when there is none. */
+export type ValidatorChoice = { validator: Validator } | { error: string };
+
+/**
+ * Picks the validator for a request (spec 1.4 step 2): the requested one if enabled; for `UNKNOWN`
+ * the mode's default (INSECURE in standalone).
+ */
+export function selectValidator(requested: TokenValidatorName | number, mode: SentryMode): ValidatorChoice {
+  const enabled: Validator[] = mode === 'standalone' ? [insecureValidator] : [];
+  const defaultName: TokenValidatorName = mode === 'standalone' ? 'INSECURE' : 'KUBERNETES';
+  const name = requested === 'UNKNOWN' || requested === 0 ? defaultName : requested;
+  const validator = enabled.find((v) => v.name === name);
+  return validator !== undefined ? { validator } : { error: 'the requested validator is not enabled' };
+}
