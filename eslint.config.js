@@ -27,6 +27,15 @@ export default tseslint.config(
     },
   },
   {
+    // The middle layer never reaches up into the entry points (design §2).
+    files: ['src/stores/**/*.ts', 'src/kube/**/*.ts', 'src/identity/**/*.ts', 'src/wire/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [{ regex: '(^|/)(sentry|cli)/', message: 'stores, kube, identity and wire must not import from src/sentry or src/cli (design §2).' }],
+      }],
+    },
+  },
+  {
     files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: { 'no-restricted-syntax': 'off' },
   },

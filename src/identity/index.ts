@@ -9,6 +9,6 @@ export { FileTrustAnchorSource, StaticTrustAnchorSource, parseTrustAnchors, read
 export { peerSpiffeId, spiffeIdOf, spiffeServerIdentityCheck, type ExpectedPeer, type PeerAuthorizer } from './peer-id.js';
 export { verifyChainToAnchors } from './verify-chain.js';
 export { writeIdentityFiles, IDENTITY_FILE_NAMES, type IdentityFiles } from './write-identity.js';
-export { TOKEN_VALIDATORS, type TokenValidator } from './sentry-proto.js';
+export { TOKEN_VALIDATORS, type TokenValidator } from '../wire/sentry-proto.js';
 export { silentLogger, type IdentityLogger } from './logger.js';
 export { systemTimers, type Timers } from './timers.js';

@@ -23,7 +23,7 @@ import {
   type SignCertificateRequestMessage,
   type SignCertificateResponseMessage,
   type TokenValidator,
-} from './sentry-proto.js';
+} from '../wire/sentry-proto.js';
 import { validUntilOf } from './timestamp.js';
 import type { TrustAnchors, TrustAnchorSource } from './trust-anchors.js';
 import { systemTimers, type Timers } from './timers.js';

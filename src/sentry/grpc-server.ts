@@ -4,7 +4,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { WardenError } from '../core/errors.js';
-import { loadCaServiceDefinition, type SignCertificateRequest, type SignCertificateResponse } from './proto.js';
+import { loadCaServiceDefinition, type SignCertificateRequest, type SignCertificateResponse } from '../wire/sentry-proto.js';
 
 export interface GrpcListenOptions {
   listenAddress: string;

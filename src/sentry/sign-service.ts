@@ -18,7 +18,7 @@ import { decodePemBlocks } from '../core/pem.js';
 import type { CaStateHolder } from './ca-state.js';
 import type { SentryMetrics, SignFailureReason } from './metrics.js';
 import type { SentryMode } from './options.js';
-import type { SignCertificateRequest, SignCertificateResponse } from './proto.js';
+import type { SignCertificateRequest, SignCertificateResponse } from '../wire/sentry-proto.js';
 import { selectValidator } from './validators.js';
 
 /** A refused call: the gRPC status, the exact message, and the metric reason. */

@@ -4,7 +4,7 @@
  */
 import { validateSignRequest } from '../core/identity.js';
 import type { SentryMode } from './options.js';
-import type { SignCertificateRequest, TokenValidatorName } from './proto.js';
+import type { SignCertificateRequest, TokenValidatorName } from '../wire/sentry-proto.js';
 
 export interface Validator {
   readonly name: TokenValidatorName;

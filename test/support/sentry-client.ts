@@ -8,7 +8,7 @@ import type { PeerCertificate } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { createCsr } from '../../src/core/csr.js';
 import { encodePem } from '../../src/core/pem.js';
-import { loadCaClientConstructor, type SignCertificateRequest, type SignCertificateResponse } from '../../src/sentry/proto.js';
+import { loadCaClientConstructor, type SignCertificateRequest, type SignCertificateResponse } from '../../src/wire/sentry-proto.js';
 
 export type SignRequestInput = Partial<Omit<SignCertificateRequest, 'token_validator'>> & {
   token_validator?: SignCertificateRequest['token_validator'];

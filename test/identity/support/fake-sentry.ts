@@ -9,7 +9,7 @@ import { parseCsr } from '../../../src/core/csr.js';
 import { systemClock, type Clock } from '../../../src/core/clock.js';
 import { decodePemBlocks } from '../../../src/core/pem.js';
 import { WorkloadSigner } from '../../../src/core/sign.js';
-import { loadCaServiceDefinition, type SignCertificateRequest } from '../../../src/sentry/proto.js';
+import { loadCaServiceDefinition, type SignCertificateRequest } from '../../../src/wire/sentry-proto.js';
 import { issueLeaf, type TestCa } from './pki.js';
 
 export interface FakeSentryResponse {

@@ -1,7 +1,9 @@
 /**
- * The Sentry gRPC service definition, loaded once from `proto/sentry.proto` with proto-loader, and
+ * The Sentry wire contract shared by the server (src/sentry) and the client (src/identity): the
+ * `dapr.proto.sentry.v1.CA` service loaded once from `proto/sentry.proto` with proto-loader, and
  * hand-written TypeScript shapes of its messages as proto-loader presents them (keepCase, longs as
- * strings, enums as names, bytes as Buffers, defaults filled in).
+ * strings, enums as names, bytes as Buffers, defaults filled in). One loader for both sides, so the
+ * proto file is the single source of truth.
  */
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -82,4 +84,44 @@ export function loadCaServiceDefinition(): grpc.ServiceDefinition {
 export function loadCaClientConstructor(): grpc.ServiceClientConstructor {
   loadCaServiceDefinition();
   return grpc.makeGenericClientConstructor(cached as grpc.ServiceDefinition, 'CA');
+}
+
+// ---- client side (src/identity, tests, bench) ----
+
+/** `SignCertificateRequest.TokenValidator` (spec 1.2). */
+export const TOKEN_VALIDATORS = ['UNKNOWN', 'INSECURE', 'KUBERNETES', 'JWKS'] as const;
+export type TokenValidator = (typeof TOKEN_VALIDATORS)[number];
+
+/** The request as this client sends it. */
+export interface SignCertificateRequestMessage {
+  id: string;
+  token: string;
+  trust_domain: string;
+  namespace: string;
+  /** PEM `CERTIFICATE REQUEST`. */
+  certificate_signing_request: Buffer;
+  token_validator: TokenValidator;
+  jwt_audiences: string[];
+}
+
+/** The response as proto-loader hands it over (int64 as string, missing messages as null). */
+export interface SignCertificateResponseMessage {
+  workload_certificate: Buffer;
+  trust_chain_certificates: Buffer[];
+  valid_until: { seconds: string | number; nanos: number } | null;
+}
+
+/** The generated client's one method (grpc-js callback form). */
+export interface SentryCaClient extends grpc.Client {
+  SignCertificate(
+    request: SignCertificateRequestMessage,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: (error: grpc.ServiceError | null, response?: SignCertificateResponseMessage) => void,
+  ): grpc.ClientUnaryCall;
+}
+
+/** The `dapr.proto.sentry.v1.CA` client constructor, typed for the identity client. */
+export function sentryCaClientConstructor(): new (address: string, credentials: grpc.ChannelCredentials, options?: grpc.ChannelOptions) => SentryCaClient {
+  return loadCaClientConstructor() as unknown as new (address: string, credentials: grpc.ChannelCredentials, options?: grpc.ChannelOptions) => SentryCaClient;
 }
