@@ -1,0 +1,56 @@
+import { resolve } from 'node:path';
+import type { CliDeps, SentryOptions } from '../deps.js';
+import { EXIT } from '../exit-codes.js';
+import type { Io } from '../io.js';
+import { defaultCredentialsDirFor } from '../options.js';
+
+/** `warden sentry` flags (spec 3.1); undefined means "not given" → Sentry's default. */
+export interface SentryCommandOptions {
+  issuerCredentials?: string;
+  issuerCaFilename: string;
+  issuerCertificateFilename: string;
+  issuerKeyFilename: string;
+  trustDomain: string;
+  port: number;
+  listenAddress: string;
+  healthzPort: number;
+  healthzListenAddress: string;
+  metricsPort: number;
+  metricsListenAddress: string;
+  enableMetrics: boolean;
+  config?: string;
+  mode: 'standalone' | 'kubernetes';
+}
+
+/**
+ * `warden sentry`: starts the CA server with the flags mapped onto `SentryOptions`, waits for
+ * SIGTERM or SIGINT, closes it gracefully and exits 0. `--issuer-credentials` defaults to
+ * `$HOME/.dapr/certs` (Dapr's sentry: `/var/run/secrets/dapr.io/credentials`); relative paths are
+ * taken from io.cwd. The namespace comes from env NAMESPACE (default `default`), as in Dapr.
+ */
+export async function sentryCommand(opts: SentryCommandOptions, io: Io, deps: CliDeps): Promise<number> {
+  const options: SentryOptions = {
+    issuerCredentials: resolve(io.cwd, opts.issuerCredentials ?? defaultCredentialsDirFor(io)),
+    issuerCaFilename: opts.issuerCaFilename,
+    issuerCertificateFilename: opts.issuerCertificateFilename,
+    issuerKeyFilename: opts.issuerKeyFilename,
+    trustDomain: opts.trustDomain,
+    port: opts.port,
+    listenAddress: opts.listenAddress,
+    healthzPort: opts.healthzPort,
+    healthzListenAddress: opts.healthzListenAddress,
+    metricsPort: opts.metricsPort,
+    metricsListenAddress: opts.metricsListenAddress,
+    enableMetrics: opts.enableMetrics,
+    config: opts.config === undefined ? undefined : resolve(io.cwd, opts.config),
+    mode: opts.mode,
+    namespace: io.env.NAMESPACE || 'default',
+    clock: io.clock,
+    // The CLI owns the signals: it waits for one below, then closes.
+    handleSignals: false,
+  };
+  const running = await deps.startSentry(options);
+  await deps.waitForShutdown();
+  await running.close();
+  return EXIT.ok;
+}

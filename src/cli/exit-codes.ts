@@ -1,0 +1,50 @@
+import { isWardenError, type ErrorCode } from '../core/errors.js';
+
+/**
+ * Warden's exit codes (the only place errors become exit codes; design §4).
+ *
+ * | code | meaning                                                                      |
+ * |------|------------------------------------------------------------------------------|
+ * | 0    | success (warnings may have been printed)                                     |
+ * | 1    | the operation failed (bundle missing or partial, I/O error, bad input file)  |
+ * | 2    | usage error: unknown option, missing or invalid argument, unsupported mode   |
+ * | 3    | checks found an error in a trust bundle (verify, or a renew refused)         |
+ *
+ * Dapr's CLI exits 255 on usage errors (cobra + `os.Exit(-1)`) and 0 when `mtls expiry` fails;
+ * Warden uses 2 and 1 for those (spec 6.7).
+ */
+export const EXIT = {
+  ok: 0,
+  failed: 1,
+  usage: 2,
+  checksFailed: 3,
+} as const;
+
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+const USAGE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['ERR_USAGE', 'ERR_DURATION_INVALID']);
+
+/** Codes raised by the trust-bundle check chain (src/core/checks): a bundle that is wrong. */
+const CHECK_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'ERR_BUNDLE_INVALID',
+  'ERR_ANCHOR_NOT_SELF_SIGNED',
+  'ERR_CHAIN_ORDER',
+  'ERR_ISSUER_NOT_FROM_ANCHORS',
+  'ERR_BUNDLE_KEY_MISMATCH',
+  'ERR_ISSUER_NOT_CA',
+  'ERR_NOT_YET_VALID',
+  'ERR_ROOT_EXPIRED',
+  'ERR_ISSUER_EXPIRED',
+  'ERR_ISSUER_OUTLIVES_ROOT',
+  'ERR_ISSUER_SHORTER_THAN_TTL',
+  'ERR_EKU_NOT_SERVER_AUTH',
+  'ERR_PATH_LEN_EXCEEDED',
+]);
+
+/** Maps a thrown value to an exit code: WardenError codes as in the table above, anything else 1. */
+export function exitCodeForError(error: unknown): ExitCode {
+  if (!isWardenError(error)) return EXIT.failed;
+  if (USAGE_CODES.has(error.code)) return EXIT.usage;
+  if (CHECK_CODES.has(error.code)) return EXIT.checksFailed;
+  return EXIT.failed;
+}

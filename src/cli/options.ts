@@ -1,0 +1,87 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import { parseGoDuration } from '../core/duration.js';
+import { isWardenError } from '../core/errors.js';
+import type { Io } from './io.js';
+
+/** The credential-location flags shared by the bundle commands (names as Dapr's sentry, spec 3.1). */
+export interface CredentialOptions {
+  /** Directory; relative paths are taken from io.cwd. Undefined → `$HOME/.dapr/certs`. */
+  issuerCredentials?: string;
+  /** File names; absolute names are used as they are, others are joined with the directory. */
+  issuerCaFilename: string;
+  issuerCertificateFilename: string;
+  issuerKeyFilename: string;
+}
+
+export const DEFAULT_FILE_NAMES = {
+  issuerCaFilename: 'ca.crt',
+  issuerCertificateFilename: 'issuer.crt',
+  issuerKeyFilename: 'issuer.key',
+} as const;
+
+/**
+ * Warden's default credentials directory, `$HOME/.dapr/certs` (where `dapr init` keeps
+ * self-hosted files). Dapr's sentry defaults to `/var/run/secrets/dapr.io/credentials`, a
+ * Kubernetes mount path that rarely exists on a workstation. HOME is read from `io.env` so tests
+ * can redirect it.
+ */
+export function defaultCredentialsDirFor(io: Pick<Io, 'env'>): string {
+  return join(io.env.HOME ?? homedir(), '.dapr', 'certs');
+}
+
+/** Adds `--issuer-credentials` and the three file-name flags to `cmd`. */
+export function addCredentialOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      '--issuer-credentials <dir>',
+      'directory holding the trust bundle (default: "$HOME/.dapr/certs")',
+    )
+    .option('--issuer-ca-filename <name>', 'root (trust anchors) file name', DEFAULT_FILE_NAMES.issuerCaFilename)
+    .option(
+      '--issuer-certificate-filename <name>',
+      'issuer certificate file name',
+      DEFAULT_FILE_NAMES.issuerCertificateFilename,
+    )
+    .option('--issuer-key-filename <name>', 'issuer private key file name', DEFAULT_FILE_NAMES.issuerKeyFilename);
+}
+
+/** Commander argument parser for Go-style durations (`24h`, `15m`, `1h30m`); returns milliseconds. */
+export function parseDurationArg(value: string): number {
+  try {
+    return parseGoDuration(value);
+  } catch (error) {
+    if (isWardenError(error)) throw new InvalidArgumentError(error.message);
+    throw error;
+  }
+}
+
+/** Commander argument parser for a positive whole number of days (Dapr's `--valid-until`). */
+export function parseDaysArg(value: string): number {
+  if (!/^\d+$/.test(value.trim())) {
+    throw new InvalidArgumentError('expected a whole number of days, e.g. 365.');
+  }
+  const days = Number(value.trim());
+  if (days < 1 || days > 36500) {
+    throw new InvalidArgumentError('expected between 1 and 36500 days.');
+  }
+  return days;
+}
+
+/** Commander argument parser for a TCP port (0–65535). */
+export function parsePortArg(value: string): number {
+  if (!/^\d+$/.test(value.trim()) || Number(value) > 65535) {
+    throw new InvalidArgumentError('expected a port number between 0 and 65535.');
+  }
+  return Number(value);
+}
+
+/** Commander argument parser for a boolean given as a value (`--enable-metrics=false`). */
+export function parseBooleanArg(value: string): boolean {
+  const v = value.trim().toLowerCase();
+  // The spellings Go's strconv.ParseBool accepts (Dapr's flags are parsed by it).
+  if (['true', '1', 't'].includes(v)) return true;
+  if (['false', '0', 'f'].includes(v)) return false;
+  throw new InvalidArgumentError('expected true or false.');
+}

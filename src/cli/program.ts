@@ -1,0 +1,192 @@
+import { readFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import { WardenError } from '../core/errors.js';
+import { DEFAULT_SENTRY_OPTIONS } from '../sentry/options.js';
+import { exportCommand, type ExportOptions } from './commands/export.js';
+import { expiryCommand, type ExpiryOptions } from './commands/expiry.js';
+import { renewCertificateCommand, type RenewOptions } from './commands/renew-certificate.js';
+import { registerRequestCertCommand } from './commands/request-cert.js';
+import { sentryCommand, type SentryCommandOptions } from './commands/sentry.js';
+import { verifyCommand, type VerifyOptions } from './commands/verify.js';
+import type { CliDeps } from './deps.js';
+import type { Io } from './io.js';
+import {
+  addCredentialOptions,
+  parseBooleanArg,
+  parseDaysArg,
+  parseDurationArg,
+  parsePortArg,
+} from './options.js';
+import { OUTPUT_FORMATS, STATUS_PREFIX } from './output.js';
+
+/** Receives each command's exit code (commander actions cannot return one). */
+export interface ExitSink {
+  exitCode: number;
+}
+
+/**
+ * Wires the commands into commander. Nothing here does work: every action calls a command
+ * function with (options, io, deps) and stores its exit code in `sink`. Usage errors surface as
+ * CommanderError (exitOverride); main maps them to exit 2.
+ */
+export function buildProgram(io: Io, deps: CliDeps, sink: ExitSink): Command {
+  const program = new Command('warden');
+  program
+    .description('A Dapr Sentry-compatible certificate authority and mTLS certificate-lifecycle tool')
+    .version(packageVersion(), '-v, --version', 'print the Warden version')
+    .helpOption('-h, --help', 'show help')
+    .enablePositionalOptions()
+    .exitOverride()
+    .configureOutput({
+      writeOut: io.stdout,
+      writeErr: io.stderr,
+      // commander's "error: <message>" in Warden's failure format.
+      outputError: (str, write) => write(`${STATUS_PREFIX.failure}${str.replace(/^error: /, '').trimEnd()} (ERR_USAGE)\n`),
+    })
+    .showHelpAfterError('(add --help for usage)');
+
+  const run = (fn: () => Promise<number>) => async (): Promise<void> => {
+    sink.exitCode = await fn();
+  };
+
+  addSentryCommand(program, io, deps, run);
+  const mtls = addMtlsCommand(program, io);
+
+  addCredentialOptions(
+    mtls
+      .command('expiry')
+      .description('Print when the root and issuer certificates expire')
+      .addOption(outputOption()),
+  ).action(function (this: Command) {
+    return run(() => expiryCommand(this.opts<ExpiryOptions>(), io, deps))();
+  });
+
+  addCredentialOptions(
+    mtls
+      .command('verify')
+      .description('Run the trust-bundle checks; exit 3 if any finds an error')
+      .addOption(outputOption())
+      .option('--warn-within <duration>', 'warn when less than this is left, Go syntax (default: "720h")', parseDurationArg)
+      .option('--workload-ttl <duration>', 'workload certificate TTL the issuer must outlive (default: "24h")', parseDurationArg),
+  ).action(function (this: Command) {
+    return run(() => verifyCommand(this.opts<VerifyOptions>(), io, deps))();
+  });
+
+  addCredentialOptions(
+    mtls
+      .command('export')
+      .description('Copy the trust bundle (ca.crt, issuer.crt, issuer.key) to a directory')
+      .option('-o, --out <dir>', 'output directory', '.'),
+  ).action(function (this: Command) {
+    return run(() => exportCommand(this.opts<ExportOptions>(), io, deps))();
+  });
+
+  addRenewCommand(mtls, io, deps, run);
+
+  // Registration point: `warden mtls request-cert`, owned by the identity-client helper
+  // (src/cli/commands/request-cert.ts).
+  registerRequestCertCommand(mtls, io, deps, run);
+
+  // Set last: subcommands copy this setting when created. Lets the mtls action name the unknown
+  // subcommand instead of commander's "too many arguments".
+  mtls.allowExcessArguments(true);
+  return program;
+}
+
+type Runner = (fn: () => Promise<number>) => () => Promise<void>;
+
+function addMtlsCommand(program: Command, io: Io): Command {
+  const mtls = program
+    .command('mtls')
+    .description('Mutual TLS trust bundle: expiry, verify, export, renew-certificate')
+    .option('-k, --kubernetes', 'Kubernetes mode (comes in a later release)')
+    .enablePositionalOptions();
+  const refuseKubernetes = (): void => {
+    throw new WardenError(
+      'ERR_USAGE',
+      '-k/--kubernetes: Kubernetes mode comes in a later release of Warden; the mtls commands currently ' +
+        'work on a self-hosted bundle directory (--issuer-credentials)',
+    );
+  };
+  mtls.hook('preSubcommand', (cmd) => {
+    if (cmd.opts().kubernetes) refuseKubernetes();
+  });
+  // `warden mtls` alone prints help (Dapr requires -k here and prints the cluster's mTLS state).
+  mtls.action(function (this: Command) {
+    if (this.opts().kubernetes) refuseKubernetes();
+    const [unknown] = this.args;
+    if (unknown !== undefined) {
+      throw new WardenError('ERR_USAGE', `unknown command 'mtls ${unknown}'; 'warden mtls --help' lists the commands`);
+    }
+    io.stdout(this.helpInformation());
+  });
+  return mtls;
+}
+
+function addRenewCommand(mtls: Command, io: Io, deps: CliDeps, run: Runner): void {
+  const cmd = mtls
+    .command('renew-certificate')
+    .aliases(['renew-cert', 'rnc'])
+    .description('Generate (or install provided) root and issuer certificates, with checks, a backup and --dry-run')
+    .option('-k, --kubernetes', 'Kubernetes mode (comes in a later release)')
+    .option('--valid-until <days>', 'days the new root and issuer are valid (default: 365)', parseDaysArg)
+    .option('--private-key <file>', 'existing root private key (PEM: SEC1, PKCS#1 or PKCS#8; Ed25519, P-256, P-384, RSA)')
+    .option('--ca-root-certificate <file>', 'provided root certificate(s)')
+    .option('--issuer-private-key <file>', 'provided issuer private key')
+    .option('--issuer-public-certificate <file>', 'provided issuer certificate (chain)')
+    .option('--trust-domain <domain>', 'trust domain (default: the current bundle\'s, else "localhost")')
+    .addOption(
+      new Option('--key-algorithm <algorithm>', 'algorithm of generated keys (default: "ed25519")').choices([
+        'ed25519',
+        'ecdsa-p256',
+      ]),
+    )
+    .option('--root-key-out <file>', 'save the new root private key here (PKCS#8, mode 0600; never overwrites)')
+    .option('--namespace <namespace>', 'namespace in the issuer subject (default: env NAMESPACE, else "default")')
+    .option('--allowed-clock-skew <duration>', 'backdate NotBefore by this much (default: "15m")', parseDurationArg)
+    .option('--dry-run', 'print the plan and write nothing')
+    .option('--force', 'replace a partial bundle (check errors are never overridden)')
+    .option('--restart', 'Kubernetes mode only (comes in a later release)')
+    .option('--timeout <seconds>', 'Kubernetes mode only (comes in a later release)')
+    .option('--image-variant <variant>', 'Kubernetes mode only (comes in a later release)');
+  addCredentialOptions(cmd).action(function (this: Command) {
+    return run(() => renewCertificateCommand(this.opts<RenewOptions>(), io, deps))();
+  });
+}
+
+function addSentryCommand(program: Command, io: Io, deps: CliDeps, run: Runner): void {
+  const d = DEFAULT_SENTRY_OPTIONS;
+  const cmd = program
+    .command('sentry')
+    .description('Run the Dapr Sentry-compatible CA server until SIGTERM/SIGINT')
+    .option('--trust-domain <domain>', 'trust domain', d.trustDomain)
+    .option('--port <port>', 'gRPC port', parsePortArg, d.port)
+    .addOption(new Option('--listen-address <address>', 'gRPC listen address').default(d.listenAddress, 'all interfaces'))
+    .option('--healthz-port <port>', 'health port', parsePortArg, d.healthzPort)
+    .addOption(new Option('--healthz-listen-address <address>', 'health listen address').default(d.healthzListenAddress, 'all interfaces'))
+    .option('--metrics-port <port>', 'metrics port', parsePortArg, d.metricsPort)
+    .addOption(
+      new Option('--metrics-listen-address <address>', 'metrics listen address (Warden addition)').default(d.metricsListenAddress, 'all interfaces'),
+    )
+    .addOption(
+      new Option('--enable-metrics [bool]', 'serve Prometheus metrics (--enable-metrics=false to disable)')
+        .default(d.enableMetrics, 'true')
+        .preset('true')
+        .argParser(parseBooleanArg),
+    )
+    .option('--config <file>', 'Dapr Configuration YAML (optional in Warden)')
+    .addOption(new Option('--mode <mode>', 'standalone or kubernetes').choices(['standalone', 'kubernetes']).default(d.mode));
+  addCredentialOptions(cmd).action(function (this: Command) {
+    return run(() => sentryCommand(this.opts<SentryCommandOptions>(), io, deps))();
+  });
+}
+
+function outputOption(): Option {
+  return new Option('-o, --output <format>', 'output format').choices(OUTPUT_FORMATS).default('text');
+}
+
+/** package.json's version; dist/cli and src/cli are both two levels below the package root. */
+function packageVersion(): string {
+  const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
+  return (JSON.parse(text) as { version: string }).version;
+}

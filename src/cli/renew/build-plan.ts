@@ -1,0 +1,140 @@
+import type { KeyObject } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { generateTrustBundle, TrustBundle } from '../../core/bundle.js';
+import type { BundleTexts } from '../../core/bundle-texts.js';
+import type { Finding } from '../../core/checks/index.js';
+import { WardenError } from '../../core/errors.js';
+import { keyAlgorithmOf, parsePrivateKeyPem, type KeyAlgorithm } from '../../core/keys.js';
+import { DAY_MS } from '../../core/thresholds.js';
+import { fileIoError } from '../atomic-file.js';
+import type { BundleLocation } from '../bundle-source.js';
+import { inFile } from '../bundle-source.js';
+import { parseBundleForChecks } from '../findings.js';
+import type { Io } from '../io.js';
+import { trustDomainOfBundle, type CurrentBundle } from './current-bundle.js';
+import { RENEW_DEFAULTS, type RenewOptions, type RenewSource } from './options.js';
+
+/** Everything renew-certificate will do, computed before anything is written. */
+export interface RenewPlan {
+  source: RenewSource;
+  location: BundleLocation;
+  current: CurrentBundle;
+  /** The texts that will be written: generated ones, or the provided files verbatim (as Dapr). */
+  texts: BundleTexts;
+  /** The parsed new bundle; undefined when a provided file does not parse (see parseFindings). */
+  bundle: TrustBundle | undefined;
+  /** Parse failures of provided files, as error findings. */
+  parseFindings: Finding[];
+  /** The new root's private key, when Warden has it (generated or --private-key). */
+  rootKey: KeyObject | undefined;
+  /** Absolute path for --root-key-out. */
+  rootKeyOut: string | undefined;
+  /** Generation parameters (not for provided certificates). */
+  generated?: {
+    trustDomain: string;
+    trustDomainOrigin: 'flag' | 'current bundle' | 'default';
+    namespace: string;
+    rootKeyAlgorithm: KeyAlgorithm;
+    issuerKeyAlgorithm: 'ed25519' | 'ecdsa-p256';
+    validUntilDays: number;
+    allowedClockSkewMs: number;
+  };
+}
+
+/** Builds the new bundle in memory for the chosen path. Reads input files; writes nothing. */
+export async function buildRenewPlan(
+  opts: RenewOptions,
+  source: RenewSource,
+  location: BundleLocation,
+  current: CurrentBundle,
+  io: Io,
+): Promise<RenewPlan> {
+  const rootKeyOut = opts.rootKeyOut === undefined ? undefined : resolve(io.cwd, opts.rootKeyOut);
+  if (rootKeyOut !== undefined) await assertNoFile(rootKeyOut);
+  if (source === 'provided') {
+    const paths = {
+      ca: resolve(io.cwd, opts.caRootCertificate ?? ''),
+      issuerCert: resolve(io.cwd, opts.issuerPublicCertificate ?? ''),
+      issuerKey: resolve(io.cwd, opts.issuerPrivateKey ?? ''),
+    };
+    const texts: BundleTexts = {
+      ca: await readInput(paths.ca, '--ca-root-certificate'),
+      issuerCert: await readInput(paths.issuerCert, '--issuer-public-certificate'),
+      issuerKey: await readInput(paths.issuerKey, '--issuer-private-key'),
+    };
+    const parsed = parseBundleForChecks(texts, paths);
+    return {
+      source, location, current, texts, rootKeyOut,
+      bundle: parsed.bundle,
+      parseFindings: parsed.findings,
+      rootKey: undefined,
+    };
+  }
+
+  const rootKey = source === 'private-key' ? await readRootKey(resolve(io.cwd, opts.privateKey ?? '')) : undefined;
+  const fromBundle = trustDomainOfBundle(current);
+  const trustDomain = opts.trustDomain ?? fromBundle ?? RENEW_DEFAULTS.trustDomain;
+  const trustDomainOrigin = opts.trustDomain !== undefined ? 'flag' : fromBundle !== undefined ? 'current bundle' : 'default';
+  const namespace = opts.namespace ?? (io.env.NAMESPACE || RENEW_DEFAULTS.namespace);
+  const issuerKeyAlgorithm = opts.keyAlgorithm ?? RENEW_DEFAULTS.keyAlgorithm;
+  const validUntilDays = opts.validUntil ?? RENEW_DEFAULTS.validUntilDays;
+  const allowedClockSkewMs = opts.allowedClockSkew ?? RENEW_DEFAULTS.allowedClockSkewMs;
+
+  const generated = generateTrustBundle({
+    clock: io.clock,
+    trustDomain,
+    namespace,
+    keyAlgorithm: issuerKeyAlgorithm,
+    validityMs: validUntilDays * DAY_MS,
+    clockSkewMs: allowedClockSkewMs,
+    ...(rootKey ? { rootKey } : {}),
+  });
+  return {
+    source, location, current, rootKeyOut,
+    texts: generated.bundle.toTexts(),
+    bundle: generated.bundle,
+    parseFindings: [],
+    rootKey: generated.rootKey,
+    generated: {
+      trustDomain,
+      trustDomainOrigin,
+      namespace,
+      rootKeyAlgorithm: keyAlgorithmOf(generated.rootKey),
+      issuerKeyAlgorithm,
+      validUntilDays,
+      allowedClockSkewMs,
+    },
+  };
+}
+
+/** Refuses an existing --root-key-out file up front (apply also creates it exclusively). */
+async function assertNoFile(path: string): Promise<void> {
+  const found = await stat(path).then(() => true, (error: NodeJS.ErrnoException) => error.code !== 'ENOENT');
+  if (found) {
+    throw new WardenError(
+      'ERR_FILE_IO',
+      `--root-key-out ${path} already exists; Warden never overwrites a key file: choose another path or move the old file away`,
+    );
+  }
+}
+
+async function readInput(path: string, flag: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    throw fileIoError(`cannot read ${flag} file ${path}`, error);
+  }
+}
+
+/** Reads and parses the --private-key root key; the key's algorithm must be one Warden supports. */
+async function readRootKey(path: string): Promise<KeyObject> {
+  const text = await readInput(path, '--private-key');
+  try {
+    const key = parsePrivateKeyPem(text);
+    keyAlgorithmOf(key);
+    return key;
+  } catch (error) {
+    throw inFile(error, path);
+  }
+}

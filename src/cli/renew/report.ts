@@ -1,0 +1,115 @@
+import type { Certificate } from '../../core/certificate.js';
+import { keyAlgorithmOf } from '../../core/keys.js';
+import { rfc1123 } from '../../core/thresholds.js';
+import type { Io } from '../io.js';
+import { formatTable, printStatus } from '../output.js';
+import type { RenewPlan } from './build-plan.js';
+
+/** Prints what a --dry-run would do: the plan as a two-column list. Writes nothing. */
+export function printRenewPlan(io: Io, plan: RenewPlan): void {
+  const loc = plan.location;
+  const rows: [string, string][] = [['bundle directory', loc.dir], ['source', describeSource(plan)]];
+  if (plan.generated) {
+    const g = plan.generated;
+    const origin = g.trustDomainOrigin === 'flag' ? '' : ` (${g.trustDomainOrigin === 'default' ? 'default' : 'from the current bundle'})`;
+    rows.push(['trust domain', `${g.trustDomain}${origin}`], ['namespace', g.namespace]);
+    rows.push(['validity', `${g.validUntilDays} days, backdated ${g.allowedClockSkewMs / 60_000} min for clock skew`]);
+  }
+  if (plan.bundle) {
+    rows.push(['root', describeCertificate(plan.bundle.root)], ['issuer', describeCertificate(plan.bundle.issuer)]);
+  }
+  rows.push(['will write', `${loc.caPath}, ${loc.issuerCertPath}, ${loc.issuerKeyPath} (mode 0600, atomic)`]);
+  rows.push(['backup', describeBackup(plan)]);
+  rows.push(['root key', describeRootKey(plan)]);
+  printStatus(io, 'info', 'Dry run: nothing was written. The plan:');
+  io.stdout(indent(formatTable(['', ''], rows, false)));
+}
+
+/**
+ * What to restart after a rotation in self-hosted mode. A sentry reloads the bundle by itself
+ * (spec 4.1); daprd reads DAPR_TRUST_ANCHORS only at start (spec 3.1, 4.3), so it needs a
+ * restart when the anchors changed — unless the root kept its key and subject, in which case the
+ * old anchor still verifies the new issuer until that anchor expires.
+ */
+export function printRestartAdvice(io: Io, plan: RenewPlan, now: Date): void {
+  const ca = plan.location.caPath;
+  const env = `export DAPR_TRUST_ANCHORS="$(cat ${ca})"`;
+  printStatus(io, 'info', `A running sentry reloads the new bundle from ${plan.location.dir} by itself; it needs no restart`);
+  const change = classifyRootChange(plan, now);
+  if (change.kind === 'first') {
+    printStatus(io, 'info', `Start daprd processes with the new trust anchors: ${env}`);
+  } else if (change.kind === 'unchanged') {
+    printStatus(io, 'info', 'The trust anchors are unchanged; running daprd processes need no restart');
+  } else if (change.kind === 'same-key') {
+    printStatus(
+      io,
+      'info',
+      `The root kept its key and subject, so running daprd processes keep trusting the new issuer; ` +
+        `restart them before ${rfc1123(change.oldNotAfter)} (when their old root expires) with: ${env}`,
+    );
+  } else {
+    printStatus(
+      io,
+      'info',
+      `The root certificate changed: restart every daprd process (daprd reads DAPR_TRUST_ANCHORS only at start) with: ${env}`,
+    );
+  }
+}
+
+type RootChange =
+  | { kind: 'first' | 'unchanged' | 'changed' }
+  | { kind: 'same-key'; oldNotAfter: Date };
+
+export function classifyRootChange(plan: RenewPlan, now: Date): RootChange {
+  const current = plan.current;
+  if (current.state !== 'complete' || current.anchors.length === 0 || !plan.bundle) return { kind: 'first' };
+  const newAnchors = plan.bundle.anchors;
+  const known = (c: Certificate): boolean => current.anchors.some((o) => o.der.equals(c.der));
+  if (newAnchors.every(known)) return { kind: 'unchanged' };
+  const root = plan.bundle.root;
+  const sameKey = current.anchors.find(
+    (o) => o.spkiDer.equals(root.spkiDer) && o.subject.der.equals(root.subject.der) && o.notAfter >= now,
+  );
+  return sameKey ? { kind: 'same-key', oldNotAfter: sameKey.notAfter } : { kind: 'changed' };
+}
+
+function describeSource(plan: RenewPlan): string {
+  if (plan.source === 'fresh') return 'fresh root and issuer keys';
+  if (plan.source === 'private-key') return `existing root key (${plan.generated?.rootKeyAlgorithm ?? 'unknown'}), new issuer key`;
+  return 'provided certificates and issuer key, installed as they are';
+}
+
+function describeCertificate(cert: Certificate): string {
+  let alg: string;
+  try {
+    alg = keyAlgorithmOf(cert.publicKey);
+  } catch {
+    alg = 'unsupported key';
+  }
+  const subject = cert.subject.text === '' ? '(empty subject)' : cert.subject.text;
+  return `${subject}, ${alg}, valid ${cert.notBefore.toISOString()} to ${cert.notAfter.toISOString()}`;
+}
+
+function describeBackup(plan: RenewPlan): string {
+  const state = plan.current.state;
+  const where = `${plan.location.dir}/.backup/<UTC timestamp>/`;
+  if (state === 'complete') return `the current bundle is copied to ${where} first`;
+  if (state === 'partial') return `the files of the partial bundle are copied to ${where} first (--force)`;
+  return 'none (there is no current bundle)';
+}
+
+function describeRootKey(plan: RenewPlan): string {
+  if (plan.source === 'provided') return 'not involved (provided certificates)';
+  if (plan.rootKeyOut !== undefined) return `saved to ${plan.rootKeyOut} (PKCS#8, mode 0600)`;
+  return plan.source === 'private-key'
+    ? 'kept in the --private-key file'
+    : 'discarded after signing (add --root-key-out FILE to keep it)';
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => `  ${l}\n`)
+    .join('');
+}

@@ -1,0 +1,136 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { get } from 'node:http';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { before, describe, test } from 'node:test';
+import type { CliDeps, SentryOptions } from '../../src/cli/deps.js';
+import { captureIo } from '../../src/cli/io.js';
+import { main } from '../../src/cli/main.js';
+import { buildBundle, withMismatchedKey } from '../support/bundles.js';
+import { assertBuilt, exists, REPO, runWarden, tempHome, writeBundle } from './helpers.js';
+
+before(assertBuilt);
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function healthStatus(port: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    const req = get({ host: '127.0.0.1', port, path: '/healthz', timeout: 1000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode);
+    });
+    req.on('error', () => resolve(undefined));
+    req.on('timeout', () => req.destroy());
+  });
+}
+
+describe('warden sentry (binary)', () => {
+  test('starts with the flags, generates a bundle in $HOME/.dapr/certs, serves /healthz, exits 0 on SIGTERM', async (t) => {
+    const { home, certs } = await tempHome(t);
+    const [port, healthzPort] = [await freePort(), await freePort()];
+    const child = spawn(
+      process.execPath,
+      [join(REPO, 'bin', 'warden.js'), 'sentry', '--port', String(port), '--listen-address', '127.0.0.1',
+        '--healthz-port', String(healthzPort), '--healthz-listen-address', '127.0.0.1', '--enable-metrics=false'],
+      { cwd: home, env: { ...process.env, HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    t.after(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
+
+    let status: number | undefined;
+    for (let i = 0; i < 100 && status !== 200; i++) {
+      status = await healthStatus(healthzPort);
+      if (status !== 200) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(status, 200, output);
+    assert.ok(await exists(join(certs, 'ca.crt')), 'bundle generated in the default credentials directory');
+    child.kill('SIGTERM');
+    const code = await Promise.race([exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 15_000).unref())]);
+    assert.equal(code, 0, output);
+  });
+
+  test('a bundle with a check error stops the sentry with exit 3', async (t) => {
+    const { home, certs } = await tempHome(t);
+    await writeBundle(certs, (await buildBundle({ now: new Date() }, withMismatchedKey())).texts);
+    const r = await runWarden(['sentry', '--port', '0', '--healthz-port', '0', '--enable-metrics=false'], { home });
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /^❌  [^]*\(ERR_BUNDLE_KEY_MISMATCH\)\n$/);
+  });
+
+  test('--mode kubernetes is refused with exit 2', async (t) => {
+    const { home } = await tempHome(t);
+    const r = await runWarden(['sentry', '--mode', 'kubernetes', '--port', '0', '--healthz-port', '0', '--enable-metrics=false'], { home });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /--mode kubernetes.*\(ERR_USAGE\)/);
+  });
+});
+
+describe('warden sentry flag mapping (in-process)', () => {
+  async function startedWith(args: string[], env: Record<string, string> = {}): Promise<{ opts: SentryOptions; events: string[] }> {
+    const events: string[] = [];
+    let opts: SentryOptions = {};
+    const deps: CliDeps = {
+      openStore: () => { throw new Error('unused'); },
+      startSentry: (o) => {
+        opts = o;
+        events.push('start');
+        return Promise.resolve({ close: () => { events.push('close'); return Promise.resolve(); } });
+      },
+      waitForShutdown: () => { events.push('wait'); return Promise.resolve('SIGTERM'); },
+    };
+    const io = captureIo({ env: { HOME: '/home/u', ...env }, cwd: '/work/dir' });
+    const code = await main(['sentry', ...args], io, deps);
+    assert.equal(code, 0, io.stderrText());
+    return { opts, events };
+  }
+
+  test('defaults: Dapr\'s, except the credentials directory ($HOME/.dapr/certs)', async () => {
+    const { opts, events } = await startedWith([]);
+    assert.deepEqual(events, ['start', 'wait', 'close']);
+    assert.equal(opts.issuerCredentials, '/home/u/.dapr/certs');
+    assert.deepEqual(
+      [opts.trustDomain, opts.port, opts.healthzPort, opts.metricsPort, opts.enableMetrics, opts.mode, opts.namespace, opts.handleSignals],
+      ['localhost', 50001, 8080, 9090, true, 'standalone', 'default', false],
+    );
+    assert.deepEqual([opts.issuerCaFilename, opts.issuerCertificateFilename, opts.issuerKeyFilename], ['ca.crt', 'issuer.crt', 'issuer.key']);
+    assert.equal(opts.config, undefined);
+  });
+
+  test('flags and env are mapped; relative paths resolve against the working directory', async () => {
+    const { opts } = await startedWith(
+      ['--issuer-credentials', 'creds', '--trust-domain', 'cluster.local', '--port', '6000', '--listen-address', '127.0.0.1',
+        '--healthz-port', '0', '--metrics-port', '9999', '--config', 'cfg.yaml', '--enable-metrics=false',
+        '--issuer-key-filename', '/abs/k.pem'],
+      { NAMESPACE: 'dapr-system' },
+    );
+    assert.equal(opts.issuerCredentials, '/work/dir/creds');
+    assert.equal(opts.config, '/work/dir/cfg.yaml');
+    assert.deepEqual(
+      [opts.trustDomain, opts.port, opts.listenAddress, opts.healthzPort, opts.metricsPort, opts.enableMetrics, opts.namespace, opts.issuerKeyFilename],
+      ['cluster.local', 6000, '127.0.0.1', 0, 9999, false, 'dapr-system', '/abs/k.pem'],
+    );
+  });
+
+  test('--enable-metrics accepts Go\'s boolean spellings', async () => {
+    assert.equal((await startedWith(['--enable-metrics'])).opts.enableMetrics, true);
+    assert.equal((await startedWith(['--enable-metrics=0'])).opts.enableMetrics, false);
+    assert.equal((await startedWith(['--enable-metrics=TRUE'])).opts.enableMetrics, true);
+    const io = captureIo();
+    const deps = { openStore: () => { throw new Error(); }, startSentry: () => { throw new Error(); }, waitForShutdown: () => Promise.resolve('') };
+    assert.equal(await main(['sentry', '--enable-metrics=maybe'], io, deps), 2);
+  });
+});
