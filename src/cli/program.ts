@@ -175,7 +175,11 @@ function addSentryCommand(program: Command, io: Io, deps: CliDeps, run: Runner):
         .argParser(parseBooleanArg),
     )
     .option('--config <file>', 'Dapr Configuration YAML (optional in Warden)')
-    .addOption(new Option('--mode <mode>', 'standalone or kubernetes').choices(['standalone', 'kubernetes']).default(d.mode));
+    .addOption(new Option('--mode <mode>', 'standalone or kubernetes').choices(['standalone', 'kubernetes']).default(d.mode))
+    .option('--expiry-warning-window <duration>', 'warn when the root or issuer expires within this (Warden addition)', parseDurationArg, d.expiryWarningWindowMs)
+    .option('--expiry-warning-interval <duration>', 'repeat the expiry warning this often (Warden addition)', parseDurationArg, d.expiryWarningIntervalMs)
+    .option('--cluster-domain <domain>', 'cluster domain for the scheduler\'s DNS SANs (default: the trust domain)')
+    .addOption(new Option('--key-algorithm <algorithm>', 'key algorithm of a bundle the sentry generates').choices(['ed25519', 'ecdsa-p256']).default(d.keyAlgorithm));
   addCredentialOptions(cmd).action(function (this: Command) {
     return run(() => sentryCommand(this.opts<SentryCommandOptions>(), io, deps))();
   });

@@ -125,6 +125,16 @@ describe('warden sentry flag mapping (in-process)', () => {
     );
   });
 
+  test('expiry warning window and interval, cluster domain and key algorithm (Warden additions)', async () => {
+    const defaults = (await startedWith([])).opts;
+    assert.deepEqual([defaults.expiryWarningWindowMs, defaults.expiryWarningIntervalMs, defaults.keyAlgorithm], [30 * 24 * 3600e3, 3600e3, 'ed25519']);
+    const { opts } = await startedWith(['--expiry-warning-window', '240h', '--expiry-warning-interval', '10m', '--cluster-domain', 'cluster.local', '--key-algorithm', 'ecdsa-p256']);
+    assert.deepEqual([opts.expiryWarningWindowMs, opts.expiryWarningIntervalMs, opts.clusterDomain, opts.keyAlgorithm], [240 * 3600e3, 600e3, 'cluster.local', 'ecdsa-p256']);
+    const io = captureIo();
+    const deps = { openStore: () => { throw new Error(); }, startSentry: () => { throw new Error(); }, waitForShutdown: () => Promise.resolve('') };
+    assert.equal(await main(['sentry', '--expiry-warning-window', 'soon'], io, deps), 2);
+  });
+
   test('--enable-metrics accepts Go\'s boolean spellings', async () => {
     assert.equal((await startedWith(['--enable-metrics'])).opts.enableMetrics, true);
     assert.equal((await startedWith(['--enable-metrics=0'])).opts.enableMetrics, false);

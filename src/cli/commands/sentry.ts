@@ -20,6 +20,10 @@ export interface SentryCommandOptions {
   enableMetrics: boolean;
   config?: string;
   mode: 'standalone' | 'kubernetes';
+  expiryWarningWindow: number;
+  expiryWarningInterval: number;
+  clusterDomain?: string;
+  keyAlgorithm: 'ed25519' | 'ecdsa-p256';
 }
 
 /**
@@ -44,6 +48,10 @@ export async function sentryCommand(opts: SentryCommandOptions, io: Io, deps: Cl
     enableMetrics: opts.enableMetrics,
     config: opts.config === undefined ? undefined : resolve(io.cwd, opts.config),
     mode: opts.mode,
+    expiryWarningWindowMs: opts.expiryWarningWindow,
+    expiryWarningIntervalMs: opts.expiryWarningInterval,
+    clusterDomain: opts.clusterDomain,
+    keyAlgorithm: opts.keyAlgorithm,
     namespace: io.env.NAMESPACE || 'default',
     clock: io.clock,
     // The CLI owns the signals: it waits for one below, then closes.
