@@ -1,9 +1,12 @@
 import { resolve } from 'node:path';
 import type { BundleTexts } from '../core/bundle-texts.js';
 import { isWardenError, WardenError } from '../core/errors.js';
+import type { Finding } from '../core/checks/types.js';
 import type { CliDeps, BundleStore } from './deps.js';
 import type { Io } from './io.js';
+import { rejectKubeFlagsWithoutK, type KubeCliOptions } from './kube-options.js';
 import { defaultCredentialsDirFor, type CredentialOptions } from './options.js';
+import { STATUS_PREFIX } from './output.js';
 
 /** Where a bundle lives: the directory and the resolved path of each of its three files. */
 export interface BundleLocation {
@@ -70,6 +73,49 @@ export function bundlePartial(loc: BundleLocation, present: string[], missing: s
     `incomplete trust bundle in ${loc.dir}: ${missing.join(', ')} missing (${present.join(', ')} present); ` +
       `restore the missing file from a backup, or replace the bundle with 'warden mtls renew-certificate --force'`,
   );
+}
+
+/** A bundle as the read commands (`expiry`, `verify`, `export`) see it, from a directory or, with -k, the cluster. */
+export interface BundleSource {
+  texts: BundleTexts;
+  /** Names of the three parts for messages: file paths, or `Secret <ns>/<name> key ca.crt`. */
+  labels: BundleTexts;
+  /** Where the bundle is, for messages: a directory, or the Secret and ConfigMap. */
+  where: string;
+  /** How `-o json` names the location: `{ directory }`, or `{ namespace, secret, configMap }`. */
+  json: Record<string, string>;
+  /** Findings about how the bundle is stored (-k: ConfigMap `ca.crt` differing from the Secret's). */
+  storageFindings: Finding[];
+}
+
+/**
+ * Reads a complete bundle from the directory of the credential flags or, with `-k`, from the
+ * cluster (kube-bundle.ts, imported only then). Kubernetes-only flags without `-k` are refused.
+ */
+export async function readBundleSource(opts: CredentialOptions & KubeCliOptions, io: Io, deps: CliDeps): Promise<BundleSource> {
+  if (opts.kubernetes) {
+    const { readKubeBundleSource } = await import('./kube-bundle.js');
+    return readKubeBundleSource(opts, io);
+  }
+  rejectKubeFlagsWithoutK(opts);
+  const loc = resolveBundleLocation(opts, io);
+  const { texts } = await readCompleteBundle(openBundleStore(loc, io, deps), loc);
+  return {
+    texts,
+    labels: { ca: loc.caPath, issuerCert: loc.issuerCertPath, issuerKey: loc.issuerKeyPath },
+    where: loc.dir,
+    json: { directory: loc.dir },
+    storageFindings: [],
+  };
+}
+
+/** Prints storage findings as warnings: on stdout for text output, on stderr beside JSON. */
+export function printStorageWarnings(io: Io, findings: readonly Finding[], output: 'text' | 'json' = 'text'): void {
+  for (const f of findings) {
+    const line = `${STATUS_PREFIX.warning}${f.message} (${f.code})\n`;
+    if (output === 'json') io.stderr(line);
+    else io.stdout(line);
+  }
 }
 
 /** Prefixes a WardenError's message with the file it is about (same code); other values pass. */

@@ -10,6 +10,9 @@ import { isWardenError, type ErrorCode } from '../core/errors.js';
  * | 2    | usage error: unknown option, missing or invalid argument, unsupported mode   |
  * | 3    | checks found an error in a trust bundle (verify, or a renew refused)         |
  *
+ * Kubernetes failures (ERR_KUBE_UNREACHABLE, ERR_KUBE_FORBIDDEN, ERR_KUBE_NOT_FOUND, ERR_KUBE_API,
+ * ERR_DAPR_NOT_FOUND) are operation failures: 1. ERR_TRUST_ANCHORS_MISMATCH is a check finding: 3.
+ *
  * Dapr's CLI exits 255 on usage errors (cobra + `os.Exit(-1)`) and 0 when `mtls expiry` fails;
  * Warden uses 2 and 1 for those (spec 6.7).
  */
@@ -37,6 +40,7 @@ const CHECK_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'ERR_ISSUER_EXPIRED',
   'ERR_EKU_NOT_SERVER_AUTH',
   'ERR_PATH_LEN_EXCEEDED',
+  'ERR_TRUST_ANCHORS_MISMATCH',
 ]);
 
 /** Maps a thrown value to an exit code: WardenError codes as in the table above, anything else 1. */

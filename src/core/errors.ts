@@ -21,6 +21,7 @@ export const ERROR_CODES = [
   'ERR_SPIFFE_ID_INVALID',
   'ERR_TRUST_DOMAIN_INVALID',
   'ERR_REQUEST_INVALID',
+  'ERR_IDENTITY_DENIED', 'ERR_VALIDATOR_NOT_READY', // KUBERNETES validator (src/sentry/validators)
   // trust bundle checks (src/core/checks)
   'ERR_BUNDLE_INVALID',
   'ERR_ANCHOR_NOT_SELF_SIGNED',
@@ -54,6 +55,12 @@ export const ERROR_CODES = [
   'ERR_SENTRY_CHAIN_UNTRUSTED',
   'ERR_TRUST_ANCHORS_INVALID',
   'ERR_PEER_IDENTITY',
+  'ERR_ROLLOUT_FAILED', 'ERR_ROLLOUT_TIMEOUT', 'ERR_RESTART_FAILED', // kube rollouts and ordered restarts (src/kube)
+  // Kubernetes (src/kube, KubeTrustBundleStore)
+  'ERR_KUBE_UNREACHABLE', 'ERR_KUBE_FORBIDDEN', 'ERR_KUBE_NOT_FOUND', 'ERR_KUBE_API', 'ERR_DAPR_NOT_FOUND', 'ERR_TRUST_ANCHORS_MISMATCH',
+  // root rotation, rollback (src/rotation)
+  'ERR_ROTATION_IN_PROGRESS', 'ERR_ROTATION_NOT_FOUND', 'ERR_ROTATION_DIVERGED', 'ERR_ROTATION_NOT_CONVERGED',
+  'ERR_ROTATION_JOURNAL_INVALID', 'ERR_ROTATION_INTERRUPTED', 'ERR_BACKUP_EXPIRED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import type { SerialSource } from '../core/serial.js';
+import type { KubeClients } from '../kube/client.js';
 
 export type SentryMode = 'standalone' | 'kubernetes';
 
@@ -29,7 +30,10 @@ export interface SentryOptions {
   /** Metrics listen address (Warden addition; Dapr has none and listens everywhere). */
   metricsListenAddress: string;
   enableMetrics: boolean;
-  /** Path of a Dapr `Configuration` YAML (`--config`); optional in Warden (defaults apply). */
+  /**
+   * `--config`: standalone, the path of a Dapr `Configuration` YAML (optional in Warden: defaults
+   * apply); kubernetes, the name of the `Configuration` in Sentry's namespace (default `daprsystem`).
+   */
   config?: string | undefined;
   mode: SentryMode;
   /** Sentry's namespace (env `NAMESPACE`). */
@@ -50,6 +54,16 @@ export interface SentryOptions {
   reloadDebounceMs: number;
   /** Largest gRPC message accepted (bytes). */
   maxReceiveMessageBytes: number;
+  /** Kubernetes mode: kubeconfig file (`--kubeconfig`; else $KUBECONFIG, ~/.kube/config, in-cluster). */
+  kubeconfig?: string | undefined;
+  /** Kubernetes mode: kubeconfig context (`--context`). */
+  kubeContext?: string | undefined;
+  /** Kubernetes mode: environment for `KUBECONFIG`, `HOME` and in-cluster detection (default `process.env`). */
+  kubeEnv?: Readonly<Record<string, string | undefined>> | undefined;
+  /** Kubernetes mode: API clients to use instead of loading a kubeconfig (tests). */
+  kubeClients?: KubeClients | undefined;
+  /** Kubernetes mode: how long the KUBERNETES validator reuses a pod or Configuration it read (default 10 s). */
+  identityCacheTtlMs?: number | undefined;
   /** Injected for tests; defaults to the system clock. */
   clock?: Clock | undefined;
   /** Injected for tests; defaults to a pino JSON logger on stdout. */

@@ -25,6 +25,11 @@ export interface ReloaderDeps {
   metrics: SentryMetrics;
   policy: CheckPolicy;
   debounceMs: number;
+  /**
+   * Change notifications instead of file-system watches (Kubernetes mode: API watches). Called by
+   * `start()` with the event callback; returns what stops them.
+   */
+  subscribe?: ((onEvent: () => void) => () => void) | undefined;
   /** Builds and installs the new CA state; called only for a bundle that passed the checks. */
   install(checked: CheckedBundle, version: unknown): Promise<void>;
 }
@@ -33,6 +38,7 @@ export type ReloadOutcome = 'reloaded' | 'unchanged' | 'refused';
 
 export class BundleReloader {
   private watchers: FSWatcher[] = [];
+  private unsubscribe: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<ReloadOutcome> | undefined;
   private rerun = false;
@@ -40,8 +46,12 @@ export class BundleReloader {
 
   constructor(private readonly deps: ReloaderDeps) {}
 
-  /** Starts watching the directories that hold the store's files. */
+  /** Starts watching the directories that hold the store's files (or `subscribe`s). */
   start(): void {
+    if (this.deps.subscribe !== undefined) {
+      this.unsubscribe = this.deps.subscribe(() => this.onEvent());
+      return;
+    }
     const dirs = watchDirectories(this.deps.store.watchPaths());
     this.deps.logger.info({ dirs }, `Starting watch on filesystem directories: [${dirs.join(' ')}]`);
     for (const dir of dirs) {
@@ -55,6 +65,8 @@ export class BundleReloader {
 
   stop(): void {
     this.stopped = true;
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
     for (const watcher of this.watchers) watcher.close();
     this.watchers = [];
     if (this.timer !== undefined) clearTimeout(this.timer);
@@ -103,7 +115,7 @@ export class BundleReloader {
       const read = await this.deps.store.read();
       if (read.state !== 'complete') {
         const what = read.state === 'absent'
-          ? 'no bundle files are present'
+          ? 'none of ca.crt, issuer.crt, issuer.key is present'
           : `found ${read.present.join(', ')} but ${read.missing.join(', ')} missing`;
         return this.refuse(`the trust bundle in ${this.deps.where} is incomplete (${what})`, 'ERR_BUNDLE_PARTIAL');
       }

@@ -1,16 +1,17 @@
 /**
- * `runSentry`: start-up and shutdown of the self-hosted CA server. Loads (or generates) and checks
- * the bundle, issues its own serving SVID, and opens the gRPC, health and metrics listeners; then
- * watches the credentials for in-place reloads and logs root/issuer expiry.
+ * `runSentry`: start-up and shutdown of the CA server, in either mode (backend.ts: a credentials
+ * directory, or the Kubernetes Secret/ConfigMap with the KUBERNETES validator). Loads (or
+ * generates) and checks the bundle, issues its own serving SVID, and opens the gRPC, health and
+ * metrics listeners; then watches the bundle for in-place reloads and logs root/issuer expiry.
  */
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../core/clock.js';
 import { WardenError } from '../core/errors.js';
 import { expiryStatus } from '../core/expiry-window.js';
-import { FsTrustBundleStore } from '../stores/fs-store.js';
+import { openStandaloneBackend, type SentryBackend } from './backend.js';
 import type { CheckPolicy } from './bundle-check.js';
 import { CaStateHolder, createCaState, type CaState } from './ca-state.js';
-import { loadSentryConfig, type SentryConfig } from './config.js';
+import type { SentryConfig } from './config.js';
 import { ExpiryWatch } from './expiry-watch.js';
 import { listenGrpc, type GrpcListener } from './grpc-server.js';
 import { createHealthHandler } from './health.js';
@@ -21,7 +22,6 @@ import { SentryMetrics } from './metrics.js';
 import { withSentryDefaults, type SentryOptions } from './options.js';
 import { BundleReloader } from './reload.js';
 import { createSignCertificateHandler } from './sign-service.js';
-import { loadStartupBundle, type BundleStore } from './startup-bundle.js';
 import { ServingIdentity, type ServingCertificate } from './tls-identity.js';
 
 export interface RunningSentry {
@@ -46,33 +46,42 @@ export interface RunningSentry {
 /** Starts Sentry. Rejects with a WardenError when the bundle or options do not allow serving. */
 export async function runSentry(partial: Partial<SentryOptions> = {}): Promise<RunningSentry> {
   const options = withSentryDefaults(partial);
-  if (options.mode !== 'standalone') {
-    throw new WardenError(
-      'ERR_USAGE',
-      `--mode ${options.mode} is not supported by warden sentry yet; run with --mode standalone ` +
-        '(Kubernetes bundles can be managed with "warden mtls")',
-    );
-  }
   const clock: Clock = options.clock ?? systemClock;
   const logger: Logger = options.logger ?? createSentryLogger();
-  const config = await loadSentryConfig(options.config);
   const metrics = new SentryMetrics();
-  const store: BundleStore = new FsTrustBundleStore({
-    dir: options.issuerCredentials,
-    caFile: options.issuerCaFilename,
-    issuerCertFile: options.issuerCertificateFilename,
-    issuerKeyFile: options.issuerKeyFilename,
-    clock,
-  });
+  const backend = await openBackend(options, clock, logger);
+  try {
+    return await serve(options, backend, { clock, logger, metrics });
+  } catch (err) {
+    await backend.close();
+    throw err;
+  }
+}
+
+async function openBackend(options: SentryOptions, clock: Clock, logger: Logger): Promise<SentryBackend> {
+  if (options.mode === 'standalone') return openStandaloneBackend(options, clock);
+  if (options.mode === 'kubernetes') {
+    // Loaded on demand: self-hosted Sentry never imports the Kubernetes client.
+    const { openKubeBackend } = await import('./kube-backend.js');
+    return openKubeBackend(options, { clock, logger });
+  }
+  throw new WardenError('ERR_USAGE', `--mode ${String(options.mode)} is not a Sentry mode; use standalone or kubernetes`);
+}
+
+async function serve(
+  options: SentryOptions,
+  backend: SentryBackend,
+  { clock, logger, metrics }: { clock: Clock; logger: Logger; metrics: SentryMetrics },
+): Promise<RunningSentry> {
+  const { config, store, where } = backend;
   const policy: CheckPolicy = {
     warnWithinMs: options.expiryWarningWindowMs,
     workloadTtlMs: config.workloadCertTtlMs,
     clockSkewMs: config.allowedClockSkewMs,
   };
-  const where = options.issuerCredentials;
 
-  const startup = await loadStartupBundle({
-    store, where, clock, logger, metrics, policy,
+  const startup = await backend.loadStartupBundle({
+    clock, logger, metrics, policy,
     trustDomain: options.trustDomain,
     namespace: options.namespace,
     keyAlgorithm: options.keyAlgorithm,
@@ -99,13 +108,14 @@ export async function runSentry(partial: Partial<SentryOptions> = {}): Promise<R
       signCertificate: createSignCertificateHandler({
         caState, metrics, logger, clock,
         mode: options.mode,
+        validators: backend.validators,
         sentryNamespace: options.namespace,
         clusterDomain: options.clusterDomain ?? options.trustDomain,
       }),
     });
     resources.grpc = grpcListener;
     resources.health = await listenOn('healthz', options.healthzListenAddress, options.healthzPort,
-      createHealthHandler(() => probeHealth(ready, caState, clock)));
+      createHealthHandler(() => probeHealth(ready, caState, clock, backend)));
     if (options.enableMetrics) {
       resources.metrics = await listenOn('metrics', options.metricsListenAddress, options.metricsPort,
         createMetricsHandler(metrics));
@@ -123,6 +133,7 @@ export async function runSentry(partial: Partial<SentryOptions> = {}): Promise<R
   const reloader = new BundleReloader({
     store, where, caState, clock, logger, metrics, policy,
     debounceMs: options.reloadDebounceMs,
+    subscribe: backend.subscribe,
     install: async (checked, version) => {
       caState.swap(createCaState(checked.bundle, version, stateDeps));
       metrics.recordCa(checked.bundle.issuer, checked.bundle.root);
@@ -133,9 +144,11 @@ export async function runSentry(partial: Partial<SentryOptions> = {}): Promise<R
       } catch (err) {
         logger.error({ err: (err as Error).message }, 'Failed to re-issue the Sentry serving certificate after reload');
       }
+      await backend.afterInstall?.();
     },
   });
   reloader.start();
+  backend.start?.({ caState });
   ready = true;
   logger.info(
     { port: resources.grpc.port, healthzPort: resources.health.port, metricsPort: resources.metrics?.port,
@@ -154,6 +167,7 @@ export async function runSentry(partial: Partial<SentryOptions> = {}): Promise<R
       expiryWatch.stop();
       identity.stop();
       await reloader.idle();
+      await backend.close();
       await resources.close(options.shutdownGraceMs);
       removeSignalHandlers();
       logger.info('Sentry stopped');
@@ -176,9 +190,14 @@ export async function runSentry(partial: Partial<SentryOptions> = {}): Promise<R
   };
 }
 
-/** Healthy when serving and the issuer is valid now (an issuer that cannot sign is not healthy). */
-function probeHealth(ready: boolean, caState: CaStateHolder, clock: Clock): { healthy: boolean; reason?: string } {
+/**
+ * Healthy when serving, the mode is ready (Kubernetes: the validator reached the API) and the
+ * issuer is valid now (an issuer that cannot sign is not healthy).
+ */
+function probeHealth(ready: boolean, caState: CaStateHolder, clock: Clock, backend: SentryBackend): { healthy: boolean; reason?: string } {
   if (!ready) return { healthy: false, reason: 'not serving' };
+  const notReady = backend.notReadyReason?.();
+  if (notReady !== undefined) return { healthy: false, reason: notReady };
   const state = expiryStatus(caState.current.bundle.issuer, clock.now()).state;
   if (state === 'expired') return { healthy: false, reason: 'issuer certificate has expired' };
   if (state === 'not-yet-valid') return { healthy: false, reason: 'issuer certificate is not valid yet' };

@@ -19,7 +19,7 @@ import type { CaStateHolder } from './ca-state.js';
 import type { SentryMetrics, SignFailureReason } from './metrics.js';
 import type { SentryMode } from './options.js';
 import type { SignCertificateRequest, SignCertificateResponse } from '../wire/sentry-proto.js';
-import { selectValidator } from './validators.js';
+import { selectValidator, type Validator } from './validators.js';
 
 /** A refused call: the gRPC status, the exact message, and the metric reason. */
 export class SignFailure extends Error {
@@ -39,6 +39,8 @@ export interface SignServiceDeps {
   logger: Logger;
   clock: Clock;
   mode: SentryMode;
+  /** The enabled validators (default: the mode's; Kubernetes mode passes its KUBERNETES validator). */
+  validators?: readonly Validator[] | undefined;
   /** Sentry's namespace: control-plane DNS SANs are added only for requests in it. */
   sentryNamespace: string;
   clusterDomain: string;
@@ -52,12 +54,12 @@ export async function signCertificate(
   req: SignCertificateRequest,
   deps: SignServiceDeps,
 ): Promise<SignCertificateResponse> {
-  const choice = selectValidator(req.token_validator, deps.mode);
+  const choice = selectValidator(req.token_validator, deps.mode, deps.validators);
   if ('error' in choice) throw new SignFailure(grpc.status.INVALID_ARGUMENT, choice.error, 'validator');
 
   let trustDomain: string;
   try {
-    trustDomain = choice.validator.validate(req);
+    trustDomain = await choice.validator.validate(req);
   } catch (err) {
     throw new SignFailure(grpc.status.PERMISSION_DENIED, errorMessage(err), 'validator', { cause: err });
   }

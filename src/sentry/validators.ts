@@ -1,6 +1,7 @@
 /**
  * Token validators (spec 1.5). Self-hosted Sentry enables only INSECURE, which applies Dapr's common
- * request rules and grants whatever identity the request claims. KUBERNETES and JWKS are not enabled.
+ * request rules and grants whatever identity the request claims. Kubernetes mode enables only
+ * KUBERNETES (validators/kubernetes.ts). JWKS is not supported.
  */
 import { validateSignRequest } from '../core/identity.js';
 import type { SentryMode } from './options.js';
@@ -9,7 +10,7 @@ import type { SignCertificateRequest, TokenValidatorName } from '../wire/sentry-
 export interface Validator {
   readonly name: TokenValidatorName;
   /** Returns the trust domain to issue in; throws a WardenError whose message is sent to the client. */
-  validate(req: SignCertificateRequest): string;
+  validate(req: SignCertificateRequest): string | Promise<string>;
 }
 
 export const insecureValidator: Validator = {
@@ -28,10 +29,14 @@ export type ValidatorChoice = { validator: Validator } | { error: string };
 
 /**
  * Picks the validator for a request (spec 1.4 step 2): the requested one if enabled; for `UNKNOWN`
- * the mode's default (INSECURE in standalone).
+ * the mode's default (INSECURE in standalone, KUBERNETES in kubernetes). `enabled` defaults to the
+ * mode's set without the KUBERNETES validator, which needs API clients and is passed in.
  */
-export function selectValidator(requested: TokenValidatorName | number, mode: SentryMode): ValidatorChoice {
-  const enabled: Validator[] = mode === 'standalone' ? [insecureValidator] : [];
+export function selectValidator(
+  requested: TokenValidatorName | number,
+  mode: SentryMode,
+  enabled: readonly Validator[] = mode === 'standalone' ? [insecureValidator] : [],
+): ValidatorChoice {
   const defaultName: TokenValidatorName = mode === 'standalone' ? 'INSECURE' : 'KUBERNETES';
   const name = requested === 'UNKNOWN' || requested === 0 ? defaultName : requested;
   const validator = enabled.find((v) => v.name === name);

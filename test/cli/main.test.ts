@@ -35,14 +35,14 @@ describe('warden: help, version, usage errors (binary)', { concurrency: 4 }, () 
     }
   });
 
-  test('warden mtls -k, also before a subcommand: not yet supported, exit 2', async (t) => {
+  test('warden mtls -k, also before a subcommand, needs a cluster: without a kubeconfig exit 1 (test/kube has the rest)', async (t) => {
     const { home } = await tempHome(t);
-    const r = await runWarden(['mtls', '-k'], { home });
-    assert.equal(r.code, 2);
-    assert.match(r.stderr, /^❌  -k\/--kubernetes: Kubernetes mode comes in a later release.*\(ERR_USAGE\)$/m);
+    const r = await runWarden(['mtls', '-k'], { home, env: { KUBECONFIG: '' } });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^❌  error checking mTLS: no kubeconfig found.*\(ERR_KUBE_UNREACHABLE\)$/m);
     const io = captureIo({ env: { HOME: home } });
-    assert.equal(await main(['mtls', '-k', 'expiry'], io), 2);
-    assert.match(io.stderrText(), /Kubernetes mode comes in a later release.*\(ERR_USAGE\)/);
+    assert.equal(await main(['mtls', '-k', 'expiry'], io), 1);
+    assert.match(io.stderrText(), /no kubeconfig found.*\(ERR_KUBE_UNREACHABLE\)/);
     assert.equal(io.stdoutText(), '');
   });
 

@@ -71,11 +71,11 @@ describe('warden sentry (binary)', () => {
     assert.match(r.stderr, /^❌  [^]*\(ERR_BUNDLE_KEY_MISMATCH\)\n$/);
   });
 
-  test('--mode kubernetes is refused with exit 2', async (t) => {
+  test('--mode kubernetes with an unreadable kubeconfig exits 1 (test/sentry-kube covers the mode)', async (t) => {
     const { home } = await tempHome(t);
-    const r = await runWarden(['sentry', '--mode', 'kubernetes', '--port', '0', '--healthz-port', '0', '--enable-metrics=false'], { home });
-    assert.equal(r.code, 2, r.stderr);
-    assert.match(r.stderr, /--mode kubernetes.*\(ERR_USAGE\)/);
+    const r = await runWarden(['sentry', '--mode', 'kubernetes', '--kubeconfig', 'missing-kubeconfig', '--port', '0', '--healthz-port', '0', '--enable-metrics=false'], { home });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /cannot load the kubeconfig .*missing-kubeconfig.*\(ERR_KUBE_UNREACHABLE\)/);
   });
 });
 

@@ -162,8 +162,8 @@ describe('start-up refusals', () => {
     }
   });
 
-  it('--mode kubernetes → ERR_USAGE (not supported yet); a bad --config → ERR_CONFIG_INVALID', async () => {
-    await assert.rejects(startTestSentry({ options: { mode: 'kubernetes' } }), (err: unknown) => isWardenError(err, 'ERR_USAGE'));
+  it('--mode kubernetes without a usable kubeconfig → ERR_KUBE_UNREACHABLE (test/sentry-kube covers the mode); a bad --config → ERR_CONFIG_INVALID', async () => {
+    await assert.rejects(startTestSentry({ options: { mode: 'kubernetes', kubeconfig: '/nonexistent/kubeconfig' } }), (err: unknown) => isWardenError(err, 'ERR_KUBE_UNREACHABLE'));
     const dir = tempDir();
     try {
       const config = join(dir, 'config.yaml');

@@ -1,14 +1,15 @@
 import { parseCertificatesPem, type Certificate } from '../../core/certificate.js';
 import { WardenError } from '../../core/errors.js';
 import { goTimeString } from '../../core/thresholds.js';
-import { inFile, openBundleStore, readCompleteBundle, resolveBundleLocation } from '../bundle-source.js';
+import { inFile, printStorageWarnings, readBundleSource } from '../bundle-source.js';
 import type { CliDeps } from '../deps.js';
 import { EXIT } from '../exit-codes.js';
 import type { Io } from '../io.js';
+import type { KubeCliOptions } from '../kube-options.js';
 import type { CredentialOptions } from '../options.js';
 import { printJson, printLine, type OutputFormat } from '../output.js';
 
-export interface ExpiryOptions extends CredentialOptions {
+export interface ExpiryOptions extends CredentialOptions, KubeCliOptions {
   output: OutputFormat;
 }
 
@@ -28,13 +29,13 @@ export interface ExpiryEntry {
  * Only the certificates are read, so a bad issuer key does not hide the dates (`verify` judges it).
  *
  * Unlike Dapr (which exits 0), a missing or partial bundle is an error: ERR_BUNDLE_NOT_FOUND /
- * ERR_BUNDLE_PARTIAL, exit 1.
+ * ERR_BUNDLE_PARTIAL, exit 1. With `-k` the bundle is the cluster's (Secret `dapr-trust-bundle`), and
+ * a ConfigMap `ca.crt` that differs from the Secret's is warned about.
  */
 export async function expiryCommand(opts: ExpiryOptions, io: Io, deps: CliDeps): Promise<number> {
-  const loc = resolveBundleLocation(opts, io);
-  const { texts } = await readCompleteBundle(openBundleStore(loc, io, deps), loc);
-  const root = firstCertificate(texts.ca, loc.caPath);
-  const issuer = firstCertificate(texts.issuerCert, loc.issuerCertPath);
+  const { texts, labels, storageFindings } = await readBundleSource(opts, io, deps);
+  const root = firstCertificate(texts.ca, labels.ca);
+  const issuer = firstCertificate(texts.issuerCert, labels.issuerCert);
   const now = io.clock.now();
 
   if (opts.output === 'json') {
@@ -43,6 +44,7 @@ export async function expiryCommand(opts: ExpiryOptions, io: Io, deps: CliDeps):
     printLine(io, expiryLine('Root', root.notAfter, now));
     printLine(io, expiryLine('Issuer', issuer.notAfter, now));
   }
+  printStorageWarnings(io, storageFindings, opts.output);
   return EXIT.ok;
 }
 

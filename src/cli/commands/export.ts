@@ -2,15 +2,16 @@ import { mkdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { WardenError } from '../../core/errors.js';
 import { fileIoError, writeFileAtomic } from '../atomic-file.js';
-import { openBundleStore, readCompleteBundle, resolveBundleLocation } from '../bundle-source.js';
+import { printStorageWarnings, readBundleSource } from '../bundle-source.js';
 import type { CliDeps } from '../deps.js';
 import { EXIT } from '../exit-codes.js';
 import { printExpiryBanner } from '../expiry-banner.js';
 import type { Io } from '../io.js';
+import type { KubeCliOptions } from '../kube-options.js';
 import type { CredentialOptions } from '../options.js';
 import { printStatus } from '../output.js';
 
-export interface ExportOptions extends CredentialOptions {
+export interface ExportOptions extends CredentialOptions, KubeCliOptions {
   /** `-o/--out`: target directory, relative to io.cwd (default `.`, as Dapr). */
   out: string;
 }
@@ -23,11 +24,11 @@ export const EXPORT_FILE_NAMES = ['ca.crt', 'issuer.crt', 'issuer.key'] as const
  * issuer.key, each written atomically with mode 0600 (as Dapr). A missing directory is created
  * with mode 0700 (Dapr uses 0755; the directory holds a private key, so Warden keeps it private).
  * Then prints `✅  Trust certs successfully exported to <absolute dir>` and, like Dapr, the
- * expiry warning when the root has fewer than 30 days left.
+ * expiry warning when the root has fewer than 30 days left. With `-k` it exports the cluster's
+ * bundle (Secret `dapr-trust-bundle`), as Dapr's `mtls export` does.
  */
 export async function exportCommand(opts: ExportOptions, io: Io, deps: CliDeps): Promise<number> {
-  const loc = resolveBundleLocation(opts, io);
-  const { texts } = await readCompleteBundle(openBundleStore(loc, io, deps), loc);
+  const { texts, storageFindings } = await readBundleSource(opts, io, deps);
   const outDir = resolve(io.cwd, opts.out);
   await ensureDirectory(outDir);
   const contents = [texts.ca, texts.issuerCert, texts.issuerKey];
@@ -38,7 +39,9 @@ export async function exportCommand(opts: ExportOptions, io: Io, deps: CliDeps):
     });
   }
   printStatus(io, 'success', `Trust certs successfully exported to ${outDir}`);
-  printExpiryBanner(io, texts.ca);
+  printStorageWarnings(io, storageFindings);
+  // With -k the banner (root and issuer, Dapr's Kubernetes wording) follows every command (program.ts).
+  if (!opts.kubernetes) printExpiryBanner(io, texts.ca);
   return EXIT.ok;
 }
 

@@ -1,25 +1,17 @@
-import { runChecks, type Finding } from '../../core/checks/index.js';
 import { rfc1123 } from '../../core/thresholds.js';
 import { bundlePartial, openBundleStore, resolveBundleLocation } from '../bundle-source.js';
 import type { CliDeps } from '../deps.js';
 import { EXIT } from '../exit-codes.js';
-import { countFindings, describeCounts, printFindingsTable } from '../findings.js';
 import type { Io } from '../io.js';
 import { printStatus } from '../output.js';
 import { applyRenewPlan } from '../renew/apply-plan.js';
 import { buildRenewPlan } from '../renew/build-plan.js';
-import { inspectCurrentBundle, type CurrentBundle } from '../renew/current-bundle.js';
+import { checkNewBundle, SOURCE_MESSAGES } from '../renew/check-bundle.js';
+import { inspectCurrentBundle } from '../renew/current-bundle.js';
 import { rejectKubernetesFlags, selectRenewSource, type RenewOptions } from '../renew/options.js';
-import { printRenewPlan, printRestartAdvice } from '../renew/report.js';
+import { printRenewPlan, printRestartAdvice, reportCurrentBundle } from '../renew/report.js';
 
 export type { RenewOptions } from '../renew/options.js';
-
-const SOURCE_MESSAGES = {
-  // Dapr's texts, kept as they are (spec 6.4), including the misleading "password file".
-  provided: 'Using provided certificates',
-  'private-key': 'Using password file to generate root certificate',
-  fresh: 'generating fresh certificates',
-} as const;
 
 /**
  * `warden mtls renew-certificate` (aliases `renew-cert`, `rnc`) for a self-hosted bundle
@@ -30,9 +22,14 @@ const SOURCE_MESSAGES = {
  *  3. `--dry-run` prints the plan and stops; otherwise the root key (--root-key-out) and the
  *     bundle are written, the previous bundle backed up by the store, and restart advice printed.
  * An expired current bundle never blocks (renewing is the recovery path); a partial one is
- * refused (ERR_BUNDLE_PARTIAL) unless --force.
+ * refused (ERR_BUNDLE_PARTIAL) unless --force. With -k the cluster's bundle is renewed instead
+ * (renew/kube-renew.ts, loaded only then: it brings in the Kubernetes client).
  */
 export async function renewCertificateCommand(opts: RenewOptions, io: Io, deps: CliDeps): Promise<number> {
+  if (opts.kubernetes) {
+    const { renewCertificateKubernetes } = await import('../renew/kube-renew.js');
+    return renewCertificateKubernetes(opts, io);
+  }
   rejectKubernetesFlags(opts);
   printStatus(io, 'pending', 'Starting certificate rotation');
   const source = selectRenewSource(opts);
@@ -48,16 +45,7 @@ export async function renewCertificateCommand(opts: RenewOptions, io: Io, deps: 
   reportCurrentBundle(io, current, now);
 
   const plan = await buildRenewPlan(opts, source, location, current, io);
-  const findings: Finding[] = plan.bundle ? runChecks(plan.bundle, now) : plan.parseFindings;
-  const counts = countFindings(findings);
-  printFindingsTable(io, findings);
-  if (counts.errors > 0) {
-    printStatus(io, 'failure', `The new trust bundle failed its checks (${describeCounts(counts)}); nothing was written`);
-    return EXIT.checksFailed;
-  }
-  if (counts.warnings > 0) {
-    printStatus(io, 'warning', `The new trust bundle passed its checks with ${describeCounts(counts)}`);
-  }
+  if (!checkNewBundle(io, plan, now)) return EXIT.checksFailed;
 
   if (opts.dryRun) {
     printRenewPlan(io, plan);
@@ -83,23 +71,4 @@ export async function renewCertificateCommand(opts: RenewOptions, io: Io, deps: 
   }
   printRestartAdvice(io, plan, now);
   return EXIT.ok;
-}
-
-/** Says plainly when the bundle being replaced has expired or could not be read; never blocks. */
-function reportCurrentBundle(io: Io, current: CurrentBundle, now: Date): void {
-  if (current.state === 'partial') {
-    printStatus(io, 'warning', `Replacing a partial bundle (missing ${current.missing.join(', ')}): --force was given`);
-    return;
-  }
-  if (current.state !== 'complete') return;
-  if (current.unreadable !== undefined) {
-    printStatus(io, 'warning', `The current bundle cannot be read (${current.unreadable}); it will be backed up and replaced`);
-  }
-  const root = current.anchors[0];
-  if (root && root.notAfter < now) {
-    printStatus(io, 'warning', `The current root certificate expired on ${rfc1123(root.notAfter)}; renewing replaces it`);
-  }
-  if (current.issuer && current.issuer.notAfter < now) {
-    printStatus(io, 'warning', `The current issuer certificate expired on ${rfc1123(current.issuer.notAfter)}; renewing replaces it`);
-  }
 }

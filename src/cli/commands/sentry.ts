@@ -20,6 +20,8 @@ export interface SentryCommandOptions {
   enableMetrics: boolean;
   config?: string;
   mode: 'standalone' | 'kubernetes';
+  kubeconfig?: string;
+  context?: string;
   expiryWarningWindow: number;
   expiryWarningInterval: number;
   clusterDomain?: string;
@@ -31,6 +33,8 @@ export interface SentryCommandOptions {
  * SIGTERM or SIGINT, closes it gracefully and exits 0. `--issuer-credentials` defaults to
  * `$HOME/.dapr/certs` (Dapr's sentry: `/var/run/secrets/dapr.io/credentials`); relative paths are
  * taken from io.cwd. The namespace comes from env NAMESPACE (default `default`), as in Dapr.
+ * With `--mode kubernetes` the bundle is read through the API (`--kubeconfig`, `--context`) and
+ * `--config` names a Configuration in that namespace rather than a file.
  */
 export async function sentryCommand(opts: SentryCommandOptions, io: Io, deps: CliDeps): Promise<number> {
   const options: SentryOptions = {
@@ -46,8 +50,11 @@ export async function sentryCommand(opts: SentryCommandOptions, io: Io, deps: Cl
     metricsPort: opts.metricsPort,
     metricsListenAddress: opts.metricsListenAddress,
     enableMetrics: opts.enableMetrics,
-    config: opts.config === undefined ? undefined : resolve(io.cwd, opts.config),
+    config: opts.config === undefined || opts.mode === 'kubernetes' ? opts.config : resolve(io.cwd, opts.config),
     mode: opts.mode,
+    kubeconfig: opts.kubeconfig === undefined ? undefined : resolve(io.cwd, opts.kubeconfig),
+    kubeContext: opts.context,
+    kubeEnv: io.env,
     expiryWarningWindowMs: opts.expiryWarningWindow,
     expiryWarningIntervalMs: opts.expiryWarningInterval,
     clusterDomain: opts.clusterDomain,

@@ -2,7 +2,7 @@ import { unlink } from 'node:fs/promises';
 import { privateKeyToPkcs8Pem } from '../../core/keys.js';
 import { fileIoError, writeFileAtomic } from '../atomic-file.js';
 import type { BundleStore } from '../deps.js';
-import type { RenewPlan } from './build-plan.js';
+import type { RenewBundle } from './build-plan.js';
 
 export interface RenewResult {
   /** Where the store put the copy of the previous bundle, if there was one. */
@@ -17,7 +17,7 @@ export interface RenewResult {
  * if the bundle write then fails, the key file is removed again. The bundle is written through the
  * store, which backs up the previous bundle and refuses if it changed since it was read.
  */
-export async function applyRenewPlan(plan: RenewPlan, store: BundleStore, force: boolean): Promise<RenewResult> {
+export async function applyRenewPlan(plan: RenewBundle, store: BundleStore, force: boolean): Promise<RenewResult> {
   let rootKeyPath: string | undefined;
   if (plan.rootKeyOut !== undefined && plan.rootKey !== undefined) {
     const path = plan.rootKeyOut;

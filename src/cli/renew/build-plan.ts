@@ -15,10 +15,9 @@ import type { Io } from '../io.js';
 import { trustDomainOfBundle, type CurrentBundle } from './current-bundle.js';
 import { RENEW_DEFAULTS, type RenewOptions, type RenewSource } from './options.js';
 
-/** Everything renew-certificate will do, computed before anything is written. */
-export interface RenewPlan {
+/** The new bundle renew-certificate will install, computed before anything is written (any backend). */
+export interface RenewBundle {
   source: RenewSource;
-  location: BundleLocation;
   current: CurrentBundle;
   /** The texts that will be written: generated ones, or the provided files verbatim (as Dapr). */
   texts: BundleTexts;
@@ -33,13 +32,35 @@ export interface RenewPlan {
   /** Generation parameters (not for provided certificates). */
   generated?: {
     trustDomain: string;
-    trustDomainOrigin: 'flag' | 'current bundle' | 'default';
+    trustDomainOrigin: TrustDomainOrigin;
     namespace: string;
     rootKeyAlgorithm: KeyAlgorithm;
     issuerKeyAlgorithm: 'ed25519' | 'ecdsa-p256';
+    /** Where the issuer key algorithm came from when not from --key-algorithm (e.g. the cluster's Dapr version). */
+    keyAlgorithmOrigin?: string;
     validUntilDays: number;
     allowedClockSkewMs: number;
+    /** Where the skew came from when not from --allowed-clock-skew (e.g. the daprsystem Configuration). */
+    allowedClockSkewOrigin?: string;
   };
+}
+
+/** Everything self-hosted renew-certificate will do: the new bundle and the directory it goes to. */
+export interface RenewPlan extends RenewBundle {
+  location: BundleLocation;
+}
+
+export type TrustDomainOrigin = 'flag' | 'current bundle' | 'default' | 'daprsystem Configuration';
+
+/**
+ * Values a backend knows better than the self-hosted defaults (Kubernetes: the cluster's trust
+ * domain, the Dapr namespace, the Configuration's clock skew). Flags still win over these.
+ */
+export interface GenerationDefaults {
+  trustDomain?: { value: string; origin: TrustDomainOrigin };
+  namespace?: string;
+  allowedClockSkew?: { ms: number; origin: string };
+  keyAlgorithm?: { value: 'ed25519' | 'ecdsa-p256'; origin: string };
 }
 
 /** Builds the new bundle in memory for the chosen path. Reads input files; writes nothing. */
@@ -50,6 +71,20 @@ export async function buildRenewPlan(
   current: CurrentBundle,
   io: Io,
 ): Promise<RenewPlan> {
+  return { ...(await buildRenewBundle(opts, source, current, io)), location };
+}
+
+/**
+ * The new bundle for the chosen path, whatever store it goes to; `defaults` replace the
+ * self-hosted defaults (flags still win). Reads input files; writes nothing.
+ */
+export async function buildRenewBundle(
+  opts: RenewOptions,
+  source: RenewSource,
+  current: CurrentBundle,
+  io: Io,
+  defaults: GenerationDefaults = {},
+): Promise<RenewBundle> {
   const rootKeyOut = opts.rootKeyOut === undefined ? undefined : resolve(io.cwd, opts.rootKeyOut);
   if (rootKeyOut !== undefined) await assertNoFile(rootKeyOut);
   if (source === 'provided') {
@@ -65,7 +100,7 @@ export async function buildRenewPlan(
     };
     const parsed = parseBundleForChecks(texts, paths);
     return {
-      source, location, current, texts, rootKeyOut,
+      source, current, texts, rootKeyOut,
       bundle: parsed.bundle,
       parseFindings: parsed.findings,
       rootKey: undefined,
@@ -74,12 +109,16 @@ export async function buildRenewPlan(
 
   const rootKey = source === 'private-key' ? await readRootKey(resolve(io.cwd, opts.privateKey ?? '')) : undefined;
   const fromBundle = trustDomainOfBundle(current);
-  const trustDomain = opts.trustDomain ?? fromBundle ?? RENEW_DEFAULTS.trustDomain;
-  const trustDomainOrigin = opts.trustDomain !== undefined ? 'flag' : fromBundle !== undefined ? 'current bundle' : 'default';
-  const namespace = opts.namespace ?? (io.env.NAMESPACE || RENEW_DEFAULTS.namespace);
-  const issuerKeyAlgorithm = opts.keyAlgorithm ?? RENEW_DEFAULTS.keyAlgorithm;
+  const trustDomainDefault = defaults.trustDomain
+    ?? { value: fromBundle ?? RENEW_DEFAULTS.trustDomain, origin: fromBundle !== undefined ? 'current bundle' as const : 'default' as const };
+  const trustDomain = opts.trustDomain ?? trustDomainDefault.value;
+  const trustDomainOrigin = opts.trustDomain !== undefined ? 'flag' : trustDomainDefault.origin;
+  const namespace = opts.namespace ?? defaults.namespace ?? (io.env.NAMESPACE || RENEW_DEFAULTS.namespace);
+  const issuerKeyAlgorithm = opts.keyAlgorithm ?? defaults.keyAlgorithm?.value ?? RENEW_DEFAULTS.keyAlgorithm;
+  const keyAlgorithmOrigin = opts.keyAlgorithm === undefined ? defaults.keyAlgorithm?.origin : undefined;
   const validUntilDays = opts.validUntil ?? RENEW_DEFAULTS.validUntilDays;
-  const allowedClockSkewMs = opts.allowedClockSkew ?? RENEW_DEFAULTS.allowedClockSkewMs;
+  const allowedClockSkewMs = opts.allowedClockSkew ?? defaults.allowedClockSkew?.ms ?? RENEW_DEFAULTS.allowedClockSkewMs;
+  const allowedClockSkewOrigin = opts.allowedClockSkew === undefined ? defaults.allowedClockSkew?.origin : undefined;
 
   const generated = generateTrustBundle({
     clock: io.clock,
@@ -91,7 +130,7 @@ export async function buildRenewPlan(
     ...(rootKey ? { rootKey } : {}),
   });
   return {
-    source, location, current, rootKeyOut,
+    source, current, rootKeyOut,
     texts: generated.bundle.toTexts(),
     bundle: generated.bundle,
     parseFindings: [],
@@ -102,8 +141,10 @@ export async function buildRenewPlan(
       namespace,
       rootKeyAlgorithm: keyAlgorithmOf(generated.rootKey),
       issuerKeyAlgorithm,
+      ...(keyAlgorithmOrigin !== undefined ? { keyAlgorithmOrigin } : {}),
       validUntilDays,
       allowedClockSkewMs,
+      ...(allowedClockSkewOrigin !== undefined ? { allowedClockSkewOrigin } : {}),
     },
   };
 }

@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from 'commander';
 import { WardenError } from '../../core/errors.js';
 import type { CredentialOptions } from '../options.js';
 
@@ -28,10 +29,27 @@ export interface RenewOptions extends CredentialOptions {
   allowedClockSkew?: number;
   /** Replace a partial bundle (refused otherwise). Check errors are never overridden. */
   force?: boolean;
-  /** Dapr's Kubernetes-only flags; accepted so the error can say so. */
+  /** Kubernetes mode (`-k`): the flags below apply only there (see kube-renew.ts). */
+  /** `--restart`: restart the control plane in order after writing, waiting for each rollout. */
   restart?: boolean;
+  /** `--timeout`, in seconds: how long to wait for each rollout (Dapr: the Helm timeout; default 300). */
   timeout?: number;
+  /** `--image-variant`: accepted for Dapr compatibility and ignored (Warden runs no Helm). */
   imageVariant?: string;
+  /** `--restart-apps`: after the control plane, restart every Dapr-enabled app (implies --restart). */
+  restartApps?: boolean;
+  /** `--app-namespaces a,b`: only apps in these namespaces (default: all). */
+  appNamespaces?: string[];
+  /** `--max-concurrent-restarts`: apps restarting at once (default 5). */
+  maxConcurrentRestarts?: number;
+  kubeconfig?: string;
+  context?: string;
+  /** `--expiry-warning-days`: the banner after the command (src/cli/kube-expiry-banner.ts). */
+  expiryWarningDays?: number;
+  /** `--backup-dir`: also keep a local copy of the backup Secret here. */
+  backupDir?: string;
+  /** `--create`: create the Secret and ConfigMap if they are missing (Helm normally does). */
+  create?: boolean;
 }
 
 export const RENEW_DEFAULTS = {
@@ -90,21 +108,60 @@ export function selectRenewSource(opts: RenewOptions): RenewSource {
   return 'fresh';
 }
 
-/** Refuses Dapr's Kubernetes-only flags: Warden's renew works on a bundle directory for now. */
-export function rejectKubernetesFlags(opts: RenewOptions): void {
-  const k8sOnly = (
+/** Kubernetes-only flags, by flag name, for the options `opts` has set. */
+export function kubernetesOnlyFlags(opts: RenewOptions): string[] {
+  return (
     [
       ['--restart', opts.restart],
       ['--timeout', opts.timeout],
       ['--image-variant', opts.imageVariant],
+      ['--restart-apps', opts.restartApps],
+      ['--app-namespaces', opts.appNamespaces],
+      ['--max-concurrent-restarts', opts.maxConcurrentRestarts],
+      ['--kubeconfig', opts.kubeconfig],
+      ['--context', opts.context],
+      ['--expiry-warning-days', opts.expiryWarningDays],
+      ['--backup-dir', opts.backupDir],
+      ['--create', opts.create],
     ] as const
   ).filter(([, v]) => v !== undefined).map(([flag]) => flag);
-  if (opts.kubernetes || k8sOnly.length > 0) {
-    const what = opts.kubernetes ? '-k/--kubernetes' : k8sOnly.join(', ');
+}
+
+/** Refuses Kubernetes-only flags without -k: the self-hosted renewal works on a bundle directory. */
+export function rejectKubernetesFlags(opts: RenewOptions): void {
+  const k8sOnly = kubernetesOnlyFlags(opts);
+  if (k8sOnly.length > 0) {
     throw new WardenError(
       'ERR_USAGE',
-      `${what}: Kubernetes mode comes in a later release of Warden; renew-certificate currently ` +
-        `renews the self-hosted bundle in --issuer-credentials (default $HOME/.dapr/certs)`,
+      `${k8sOnly.join(', ')} ${k8sOnly.length === 1 ? 'needs' : 'need'} -k/--kubernetes (renewing the bundle in a cluster); ` +
+        'without -k, renew-certificate renews the self-hosted bundle in --issuer-credentials (default $HOME/.dapr/certs)',
     );
   }
+}
+
+/** Commander parser for `--timeout`: whole seconds, 1 to 86400 (Dapr: uint seconds). */
+export function parseTimeoutSecondsArg(value: string): number {
+  const n = /^\d+$/.test(value.trim()) ? Number(value.trim()) : NaN;
+  if (!(n >= 1 && n <= 86_400)) throw new InvalidArgumentError('expected a whole number of seconds between 1 and 86400, e.g. 300.');
+  return n;
+}
+
+/** Commander parser for `--max-concurrent-restarts`: 1 to 100. */
+export function parseConcurrencyArg(value: string): number {
+  const n = /^\d+$/.test(value.trim()) ? Number(value.trim()) : NaN;
+  if (!(n >= 1 && n <= 100)) throw new InvalidArgumentError('expected a whole number between 1 and 100.');
+  return n;
+}
+
+// A Kubernetes namespace name (RFC 1123 label).
+const NAMESPACE_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** Commander parser for `--app-namespaces a,b`: namespace names, comma separated. */
+export function parseNamespaceListArg(value: string): string[] {
+  const names = value.split(',').map((n) => n.trim()).filter((n) => n !== '');
+  const bad = names.filter((n) => !NAMESPACE_NAME.test(n));
+  if (names.length === 0 || bad.length > 0) {
+    throw new InvalidArgumentError(`expected namespace names separated by commas${bad.length > 0 ? ` (not a namespace name: ${bad.join(', ')})` : ''}.`);
+  }
+  return [...new Set(names)];
 }

@@ -3,7 +3,8 @@ import { keyAlgorithmOf } from '../../core/keys.js';
 import { rfc1123 } from '../../core/thresholds.js';
 import type { Io } from '../io.js';
 import { formatTable, printStatus } from '../output.js';
-import type { RenewPlan } from './build-plan.js';
+import type { RenewBundle, RenewPlan } from './build-plan.js';
+import type { CurrentBundle } from './current-bundle.js';
 
 /** Prints what a --dry-run would do: the plan as a two-column list. Writes nothing. */
 export function printRenewPlan(io: Io, plan: RenewPlan): void {
@@ -60,7 +61,7 @@ type RootChange =
   | { kind: 'first' | 'unchanged' | 'changed' }
   | { kind: 'same-key'; oldNotAfter: Date };
 
-export function classifyRootChange(plan: RenewPlan, now: Date): RootChange {
+export function classifyRootChange(plan: RenewBundle, now: Date): RootChange {
   const current = plan.current;
   if (current.state !== 'complete' || current.anchors.length === 0 || !plan.bundle) return { kind: 'first' };
   const newAnchors = plan.bundle.anchors;
@@ -73,13 +74,13 @@ export function classifyRootChange(plan: RenewPlan, now: Date): RootChange {
   return sameKey ? { kind: 'same-key', oldNotAfter: sameKey.notAfter } : { kind: 'changed' };
 }
 
-function describeSource(plan: RenewPlan): string {
+export function describeSource(plan: RenewBundle): string {
   if (plan.source === 'fresh') return 'fresh root and issuer keys';
   if (plan.source === 'private-key') return `existing root key (${plan.generated?.rootKeyAlgorithm ?? 'unknown'}), new issuer key`;
   return 'provided certificates and issuer key, installed as they are';
 }
 
-function describeCertificate(cert: Certificate): string {
+export function describeCertificate(cert: Certificate): string {
   let alg: string;
   try {
     alg = keyAlgorithmOf(cert.publicKey);
@@ -98,7 +99,7 @@ function describeBackup(plan: RenewPlan): string {
   return 'none (there is no current bundle)';
 }
 
-function describeRootKey(plan: RenewPlan): string {
+export function describeRootKey(plan: RenewBundle): string {
   if (plan.source === 'provided') return 'not involved (provided certificates)';
   if (plan.rootKeyOut !== undefined) return `saved to ${plan.rootKeyOut} (PKCS#8, mode 0600)`;
   return plan.source === 'private-key'
@@ -106,10 +107,29 @@ function describeRootKey(plan: RenewPlan): string {
     : 'discarded after signing (add --root-key-out FILE to keep it)';
 }
 
-function indent(text: string): string {
+export function indent(text: string): string {
   return text
     .split('\n')
     .filter((l) => l !== '')
     .map((l) => `  ${l}\n`)
     .join('');
+}
+
+/** Says plainly when the bundle being replaced has expired or could not be read; never blocks. */
+export function reportCurrentBundle(io: Io, current: CurrentBundle, now: Date): void {
+  if (current.state === 'partial') {
+    printStatus(io, 'warning', `Replacing a partial bundle (missing ${current.missing.join(', ')}): --force was given`);
+    return;
+  }
+  if (current.state !== 'complete') return;
+  if (current.unreadable !== undefined) {
+    printStatus(io, 'warning', `The current bundle cannot be read (${current.unreadable}); it will be backed up and replaced`);
+  }
+  const root = current.anchors[0];
+  if (root && root.notAfter < now) {
+    printStatus(io, 'warning', `The current root certificate expired on ${rfc1123(root.notAfter)}; renewing replaces it`);
+  }
+  if (current.issuer && current.issuer.notAfter < now) {
+    printStatus(io, 'warning', `The current issuer certificate expired on ${rfc1123(current.issuer.notAfter)}; renewing replaces it`);
+  }
 }

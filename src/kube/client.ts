@@ -1,0 +1,189 @@
+/**
+ * Kubernetes API access (design §2: `src/kube`). `@kubernetes/client-node` costs ≈400 ms to
+ * import, so nothing here imports it at module load: `loadKubeClients` imports it on first use and
+ * every other export works on what that call returned. Self-hosted commands never load it.
+ *
+ * Kubeconfig as kubectl finds it: `--kubeconfig`, else `$KUBECONFIG` (files merged, first wins,
+ * missing files skipped), else `~/.kube/config`, else the in-cluster service account. client-node
+ * 1.4 recipes (patch content types, ApiException bodies): test/support/kube-api/client.ts.
+ */
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import type {
+  AppsV1Api, AuthenticationV1Api, ConfigurationOptions, CoreV1Api, CustomObjectsApi, KubeConfig, Watch,
+} from '@kubernetes/client-node';
+import { WardenError } from '../core/errors.js';
+import { kubeConfigSummary, mergeKubeconfigFiles, type KubeModule } from './kube-config-files.js';
+
+export { httpStatusOf, kubeCall, kubeError, kubeFind, kubeStatusOf } from './kube-errors.js';
+
+export type { KubeConfig };
+
+export interface KubeClientOptions {
+  /** `--kubeconfig`: this file only (as kubectl). */
+  kubeconfig?: string;
+  /** `--context`: a context of the kubeconfig other than its current one. */
+  context?: string;
+  /**
+   * true: the pod's service account only (`KUBERNETES_SERVICE_HOST` + the mounted token);
+   * false: never; undefined: when no kubeconfig is found (kubectl's order).
+   */
+  inCluster?: boolean;
+  /** Environment for `KUBECONFIG` and `HOME` (default `process.env`). */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Per-request timeout for API calls other than watches (default 30 s). */
+  requestTimeoutMs?: number;
+}
+
+export interface KubeClients {
+  kubeConfig: KubeConfig;
+  core: CoreV1Api;
+  apps: AppsV1Api;
+  custom: CustomObjectsApi;
+  auth: AuthenticationV1Api;
+  watch: Watch;
+  /** API requests sent so far through these clients (watches included). */
+  requestCount(): number;
+  /** For messages: `context warden-test (https://127.0.0.1:6443)`. */
+  readonly description: string;
+}
+
+const IN_CLUSTER_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+
+let kubeModule: KubeModule | undefined;
+
+/** Imports @kubernetes/client-node once. */
+async function importClientNode(): Promise<KubeModule> {
+  kubeModule ??= await import('@kubernetes/client-node');
+  return kubeModule;
+}
+
+/**
+ * Loads the kubeconfig and makes the API clients. Throws `ERR_KUBE_UNREACHABLE` when no
+ * configuration is found or it names no cluster, `ERR_USAGE` for an unknown `--context`.
+ * No request is sent: an unreachable server shows up on the first call (see `kubeError`).
+ */
+export async function loadKubeClients(opts: KubeClientOptions = {}): Promise<KubeClients> {
+  const k8s = await importClientNode();
+  const kubeConfig = loadKubeConfig(k8s, opts);
+  if (opts.context !== undefined) {
+    if (!kubeConfig.getContextObject(opts.context)) {
+      const known = kubeConfig.getContexts().map((c) => c.name);
+      throw new WardenError('ERR_USAGE', `--context "${opts.context}" is not in the kubeconfig (contexts: ${known.join(', ') || 'none'}); 'kubectl config get-contexts' lists them`);
+    }
+    kubeConfig.setCurrentContext(opts.context);
+  }
+  const cluster = kubeConfig.getCurrentCluster();
+  if (!cluster) {
+    throw new WardenError('ERR_KUBE_UNREACHABLE', `the kubeconfig has no current context with a cluster (${kubeConfigSummary(kubeConfig)}); pass --context, or set one with 'kubectl config use-context'`);
+  }
+
+  shareConnections(kubeConfig);
+
+  let requests = 0;
+  const timeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  const inner = k8s.createConfiguration().httpApi;
+  const httpApi: typeof inner = {
+    send(request) {
+      requests += 1;
+      if (!request.getSignal()) request.setSignal(AbortSignal.timeout(timeoutMs));
+      return inner.send(request);
+    },
+  };
+  const configuration = k8s.createConfiguration({
+    baseServer: new k8s.ServerConfiguration(cluster.server, {}),
+    authMethods: { default: kubeConfig },
+    httpApi,
+  });
+  class CountingWatch extends k8s.Watch {
+    override watch(...args: Parameters<Watch['watch']>): ReturnType<Watch['watch']> {
+      requests += 1;
+      return super.watch(...args);
+    }
+  }
+  return {
+    kubeConfig,
+    core: new k8s.CoreV1Api(configuration),
+    apps: new k8s.AppsV1Api(configuration),
+    custom: new k8s.CustomObjectsApi(configuration),
+    auth: new k8s.AuthenticationV1Api(configuration),
+    watch: new CountingWatch(kubeConfig),
+    requestCount: () => requests,
+    description: `context ${kubeConfig.getCurrentContext()} (${cluster.server})`,
+  };
+}
+
+/**
+ * client-node 1.4 builds a new https.Agent (so a new TLS context and connection) for every request.
+ * Restarting 200 apps spent most of its CPU in TLS set-up; one keep-alive agent per TLS identity cut
+ * the CPU by ~30 % and wall time by 14–39 % (measured with bench/kube-renew.ts).
+ */
+function shareConnections(kubeConfig: KubeConfig): void {
+  // createAgent is private in the typings but is the one place client-node makes agents.
+  type AgentFactory = { createAgent(cluster: unknown, options: Record<string, unknown>): unknown };
+  const target = kubeConfig as unknown as AgentFactory;
+  const create = target.createAgent.bind(target);
+  const agents = new Map<string, unknown>();
+  target.createAgent = (cluster, agentOptions) => {
+    const { server, proxyUrl } = (cluster ?? {}) as { server?: string; proxyUrl?: string };
+    const key = JSON.stringify([server, proxyUrl, agentOptions]);
+    let agent = agents.get(key);
+    if (agent === undefined) {
+      // Idle keep-alive sockets are unref'd by node, so they never hold a CLI process open.
+      agent = create(cluster, { ...agentOptions, keepAlive: true });
+      agents.set(key, agent);
+    }
+    return agent;
+  };
+}
+
+function loadKubeConfig(k8s: KubeModule, opts: KubeClientOptions): KubeConfig {
+  const env = opts.env ?? process.env;
+  const kc = new k8s.KubeConfig();
+  const fromFiles = (files: string[], what: string): KubeConfig => {
+    try {
+      return mergeKubeconfigFiles(k8s, files);
+    } catch (err) {
+      throw new WardenError('ERR_KUBE_UNREACHABLE', `cannot load the kubeconfig ${what}: ${(err as Error).message}; check the file`, { cause: err });
+    }
+  };
+  if (opts.inCluster === true) return loadInCluster(kc, env);
+  if (opts.kubeconfig !== undefined) return fromFiles([opts.kubeconfig], opts.kubeconfig);
+  const listed = (env.KUBECONFIG ?? '').split(delimiter).filter((f) => f !== '');
+  const present = listed.filter((f) => existsSync(f));
+  if (present.length > 0) return fromFiles(present, `from $KUBECONFIG (${present.join(delimiter)})`);
+  const home = env.HOME ?? homedir();
+  const fallback = join(home, '.kube', 'config');
+  if (listed.length === 0 && existsSync(fallback)) return fromFiles([fallback], fallback);
+  if (opts.inCluster !== false && env.KUBERNETES_SERVICE_HOST && existsSync(IN_CLUSTER_TOKEN)) return loadInCluster(kc, env);
+  const looked = listed.length > 0 ? `$KUBECONFIG (${listed.join(delimiter)})` : fallback;
+  throw new WardenError('ERR_KUBE_UNREACHABLE', `no kubeconfig found (looked at ${looked}) and not running in a pod; pass --kubeconfig or set KUBECONFIG`);
+}
+
+function loadInCluster(kc: KubeConfig, env: Readonly<Record<string, string | undefined>>): KubeConfig {
+  if (!env.KUBERNETES_SERVICE_HOST || !existsSync(IN_CLUSTER_TOKEN)) {
+    throw new WardenError('ERR_KUBE_UNREACHABLE', `not running in a Kubernetes pod (KUBERNETES_SERVICE_HOST unset or no ${IN_CLUSTER_TOKEN}); use a kubeconfig instead`);
+  }
+  kc.loadFromCluster();
+  return kc;
+}
+
+/** Content types for `patchOptions`; the same names and values as client-node's `PatchStrategy`. */
+export const PatchStrategy = {
+  JsonPatch: 'application/json-patch+json',
+  MergePatch: 'application/merge-patch+json',
+  StrategicMergePatch: 'application/strategic-merge-patch+json',
+} as const;
+export type PatchStrategyType = (typeof PatchStrategy)[keyof typeof PatchStrategy];
+
+/**
+ * Per-call options that make a client-node `patch*` call send `strategy` as its Content-Type
+ * (client-node 1.4 otherwise always sends json-patch). Custom resources accept only JSON patch and
+ * merge patch. Call after `loadKubeClients`.
+ */
+export function patchOptions(strategy: PatchStrategyType = PatchStrategy.MergePatch): ConfigurationOptions {
+  if (!kubeModule) throw new Error('patchOptions() called before loadKubeClients()');
+  return kubeModule.setHeaderOptions('Content-Type', strategy);
+}
