@@ -5,9 +5,14 @@ import { DEFAULT_SENTRY_OPTIONS } from '../sentry/options.js';
 import { exportCommand, type ExportOptions } from './commands/export.js';
 import { expiryCommand, type ExpiryOptions } from './commands/expiry.js';
 import { renewCertificateCommand, type RenewOptions } from './commands/renew-certificate.js';
+import { parseConcurrencyArg, parseNamespaceListArg, parseTimeoutSecondsArg } from './renew/options.js';
 import { registerRequestCertCommand } from './commands/request-cert.js';
+import { registerRotationCommands } from './rotation/register.js';
 import { sentryCommand, type SentryCommandOptions } from './commands/sentry.js';
 import { verifyCommand, type VerifyOptions } from './commands/verify.js';
+import { kubeMtlsStatusCommand } from './commands/kube-mtls-status.js';
+import { printKubeExpiryBanner } from './kube-expiry-banner.js';
+import { addKubeOptions, kubeOptionsOf, rejectKubeFlagsWithoutK } from './kube-options.js';
 import type { CliDeps } from './deps.js';
 import type { Io } from './io.js';
 import {
@@ -50,35 +55,35 @@ export function buildProgram(io: Io, deps: CliDeps, sink: ExitSink): Command {
   };
 
   addSentryCommand(program, io, deps, run);
-  const mtls = addMtlsCommand(program, io);
+  const mtls = addMtlsCommand(program, io, run);
 
-  addCredentialOptions(
+  addKubeOptions(addCredentialOptions(
     mtls
       .command('expiry')
       .description('Print when the root and issuer certificates expire')
       .addOption(outputOption()),
-  ).action(function (this: Command) {
-    return run(() => expiryCommand(this.opts<ExpiryOptions>(), io, deps))();
+  )).action(function (this: Command) {
+    return run(() => expiryCommand({ ...this.opts<ExpiryOptions>(), ...kubeOptionsOf(this) }, io, deps))();
   });
 
-  addCredentialOptions(
+  addKubeOptions(addCredentialOptions(
     mtls
       .command('verify')
       .description('Run the trust-bundle checks; exit 3 if any finds an error')
       .addOption(outputOption())
       .option('--warn-within <duration>', 'warn when less than this is left, Go syntax (default: "720h")', parseDurationArg)
       .option('--workload-ttl <duration>', 'workload certificate TTL the issuer must outlive (default: "24h")', parseDurationArg),
-  ).action(function (this: Command) {
-    return run(() => verifyCommand(this.opts<VerifyOptions>(), io, deps))();
+  )).action(function (this: Command) {
+    return run(() => verifyCommand({ ...this.opts<VerifyOptions>(), ...kubeOptionsOf(this) }, io, deps))();
   });
 
-  addCredentialOptions(
+  addKubeOptions(addCredentialOptions(
     mtls
       .command('export')
       .description('Copy the trust bundle (ca.crt, issuer.crt, issuer.key) to a directory')
       .option('-o, --out <dir>', 'output directory', '.'),
-  ).action(function (this: Command) {
-    return run(() => exportCommand(this.opts<ExportOptions>(), io, deps))();
+  )).action(function (this: Command) {
+    return run(() => exportCommand({ ...this.opts<ExportOptions>(), ...kubeOptionsOf(this) }, io, deps))();
   });
 
   addRenewCommand(mtls, io, deps, run);
@@ -86,6 +91,9 @@ export function buildProgram(io: Io, deps: CliDeps, sink: ExitSink): Command {
   // Registration point: `warden mtls request-cert`, owned by the identity-client helper
   // (src/cli/commands/request-cert.ts).
   registerRequestCertCommand(mtls, io, deps, run);
+
+  // `warden mtls rotate`, `rollback`, `backups`, `doctor` (src/cli/rotation/register.ts).
+  registerRotationCommands(mtls, io, deps, run);
 
   // Set last: subcommands copy this setting when created. Lets the mtls action name the unknown
   // subcommand instead of commander's "too many arguments".
@@ -95,29 +103,32 @@ export function buildProgram(io: Io, deps: CliDeps, sink: ExitSink): Command {
 
 type Runner = (fn: () => Promise<number>) => () => Promise<void>;
 
-function addMtlsCommand(program: Command, io: Io): Command {
-  const mtls = program
-    .command('mtls')
-    .description('Mutual TLS trust bundle: expiry, verify, export, renew-certificate')
-    .option('-k, --kubernetes', 'Kubernetes mode (comes in a later release)')
-    .enablePositionalOptions();
-  const refuseKubernetes = (): void => {
-    throw new WardenError(
-      'ERR_USAGE',
-      '-k/--kubernetes: Kubernetes mode comes in a later release of Warden; the mtls commands currently ' +
-        'work on a self-hosted bundle directory (--issuer-credentials)',
-    );
-  };
-  mtls.hook('preSubcommand', (cmd) => {
-    if (cmd.opts().kubernetes) refuseKubernetes();
+/** Subcommands that take `warden mtls -k <sub>` (each also takes its own -k flags). */
+const KUBE_SUBCOMMANDS = new Set(['expiry', 'verify', 'export', 'renew-certificate']);
+
+function addMtlsCommand(program: Command, io: Io, run: Runner): Command {
+  const mtls = addKubeOptions(
+    program.command('mtls').description('Mutual TLS trust bundle: expiry, verify, export, renew-certificate, rotate, rollback, backups, doctor; -k: whether mTLS is on in the cluster'),
+  ).enablePositionalOptions();
+  mtls.hook('preSubcommand', (cmd, sub) => {
+    if (cmd.opts().kubernetes && !KUBE_SUBCOMMANDS.has(sub.name())) {
+      throw new WardenError('ERR_USAGE', `-k/--kubernetes does not apply to 'mtls ${sub.name()}'`);
+    }
   });
-  // `warden mtls` alone prints help (Dapr requires -k here and prints the cluster's mTLS state).
+  // Dapr's post-command expiry banner (spec 6.5) after every -k command; it never fails the command.
+  mtls.hook('postAction', async (_mtls, action) => {
+    const opts = kubeOptionsOf(action);
+    if (opts.kubernetes) await printKubeExpiryBanner({ ...opts, output: action.opts<{ output?: string }>().output }, io);
+  });
+  // `warden mtls -k` prints the cluster's mTLS state as Dapr does; `warden mtls` alone prints help.
   mtls.action(function (this: Command) {
-    if (this.opts().kubernetes) refuseKubernetes();
     const [unknown] = this.args;
     if (unknown !== undefined) {
       throw new WardenError('ERR_USAGE', `unknown command 'mtls ${unknown}'; 'warden mtls --help' lists the commands`);
     }
+    const opts = kubeOptionsOf(this);
+    if (opts.kubernetes) return run(() => kubeMtlsStatusCommand(opts, io))();
+    rejectKubeFlagsWithoutK(opts);
     io.stdout(this.helpInformation());
   });
   return mtls;
@@ -127,30 +138,34 @@ function addRenewCommand(mtls: Command, io: Io, deps: CliDeps, run: Runner): voi
   const cmd = mtls
     .command('renew-certificate')
     .aliases(['renew-cert', 'rnc'])
-    .description('Generate (or install provided) root and issuer certificates, with checks, a backup and --dry-run')
-    .option('-k, --kubernetes', 'Kubernetes mode (comes in a later release)')
+    .description('Generate (or install provided) root and issuer certificates, with checks, a backup and --dry-run; -k: in the cluster, with ordered restarts')
     .option('--valid-until <days>', 'days the new root and issuer are valid (default: 365)', parseDaysArg)
     .option('--private-key <file>', 'existing root private key (PEM: SEC1, PKCS#1 or PKCS#8; Ed25519, P-256, P-384, RSA)')
     .option('--ca-root-certificate <file>', 'provided root certificate(s)')
     .option('--issuer-private-key <file>', 'provided issuer private key')
     .option('--issuer-public-certificate <file>', 'provided issuer certificate (chain)')
-    .option('--trust-domain <domain>', 'trust domain (default: the current bundle\'s, else "localhost")')
+    .option('--trust-domain <domain>', 'trust domain (default: the current bundle\'s, else "localhost"; -k: the cluster\'s)')
     .addOption(
-      new Option('--key-algorithm <algorithm>', 'algorithm of generated keys (default: "ed25519")').choices([
+      new Option('--key-algorithm <algorithm>', 'algorithm of generated keys (default: "ed25519"; -k: that of the cluster\'s Dapr version)').choices([
         'ed25519',
         'ecdsa-p256',
       ]),
     )
     .option('--root-key-out <file>', 'save the new root private key here (PKCS#8, mode 0600; never overwrites)')
-    .option('--namespace <namespace>', 'namespace in the issuer subject (default: env NAMESPACE, else "default")')
-    .option('--allowed-clock-skew <duration>', 'backdate NotBefore by this much (default: "15m")', parseDurationArg)
+    .option('--namespace <namespace>', 'namespace in the issuer subject (default: env NAMESPACE, else "default"); -k: Dapr\'s namespace (default: found as the Dapr CLI does)')
+    .option('--allowed-clock-skew <duration>', 'backdate NotBefore by this much (default: "15m"; -k: the daprsystem Configuration\'s)', parseDurationArg)
     .option('--dry-run', 'print the plan and write nothing')
     .option('--force', 'replace a partial bundle (check errors are never overridden)')
-    .option('--restart', 'Kubernetes mode only (comes in a later release)')
-    .option('--timeout <seconds>', 'Kubernetes mode only (comes in a later release)')
-    .option('--image-variant <variant>', 'Kubernetes mode only (comes in a later release)');
-  addCredentialOptions(cmd).action(function (this: Command) {
-    return run(() => renewCertificateCommand(this.opts<RenewOptions>(), io, deps))();
+    .option('--restart', '-k: then restart the control plane in order (dapr-sentry first), waiting for each rollout')
+    .option('--restart-apps', '-k: then restart every Dapr-enabled app too (implies --restart)')
+    .option('--app-namespaces <list>', '-k: with --restart-apps, only apps in these comma-separated namespaces (default: all)', parseNamespaceListArg)
+    .option('--max-concurrent-restarts <n>', '-k: with --restart-apps, apps restarting at once (default: 5)', parseConcurrencyArg)
+    .option('--timeout <seconds>', '-k: how long to wait for each rollout (default: 300)', parseTimeoutSecondsArg)
+    .option('--image-variant <variant>', '-k: accepted for Dapr compatibility and ignored (Warden runs no Helm)')
+    .option('--backup-dir <dir>', '-k: also keep a local copy of the backup Secret in this directory')
+    .option('--create', '-k: create the Secret and ConfigMap if missing (Dapr\'s Helm chart normally does)');
+  addKubeOptions(addCredentialOptions(cmd), { namespace: false }).action(function (this: Command) {
+    return run(() => renewCertificateCommand({ ...this.opts<RenewOptions>(), ...kubeOptionsOf(this) }, io, deps))();
   });
 }
 
@@ -174,8 +189,10 @@ function addSentryCommand(program: Command, io: Io, deps: CliDeps, run: Runner):
         .preset('true')
         .argParser(parseBooleanArg),
     )
-    .option('--config <file>', 'Dapr Configuration YAML (optional in Warden)')
+    .option('--config <file>', 'standalone: Dapr Configuration YAML (optional in Warden); kubernetes: Configuration name (default daprsystem)')
     .addOption(new Option('--mode <mode>', 'standalone or kubernetes').choices(['standalone', 'kubernetes']).default(d.mode))
+    .option('--kubeconfig <file>', 'kubernetes mode: kubeconfig file (default $KUBECONFIG, ~/.kube/config, or in-cluster)')
+    .option('--context <name>', 'kubernetes mode: kubeconfig context')
     .option('--expiry-warning-window <duration>', 'warn when the root or issuer expires within this (Warden addition)', parseDurationArg, d.expiryWarningWindowMs)
     .option('--expiry-warning-interval <duration>', 'repeat the expiry warning this often (Warden addition)', parseDurationArg, d.expiryWarningIntervalMs)
     .option('--cluster-domain <domain>', 'cluster domain for the scheduler\'s DNS SANs (default: the trust domain)')

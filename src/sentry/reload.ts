@@ -144,13 +144,14 @@ export class BundleReloader {
 }
 
 /**
- * The fs store's own lock, transaction records, staged files and backups live next to the bundle;
- * their events are not credential changes (the final rename onto the bundle file still is one).
+ * The fs store's own lock, transaction records, staged files and backups, and the rotation journal
+ * (`.rotation/`), live next to the bundle; their events are not credential changes (the final rename
+ * onto the bundle file still is one).
  */
 export function isStoreBookkeeping(name: string | Buffer | null): boolean {
   if (name === null) return false;
   const file = name.toString();
-  return file.startsWith('.warden-') || file.endsWith('.warden-new') || file === '.backup';
+  return file.startsWith('.warden-') || file.endsWith('.warden-new') || file === '.backup' || file === '.rotation';
 }
 
 /** The directories to watch: each path itself if it is a directory, else the directory holding it. */

@@ -1,0 +1,96 @@
+/**
+ * Registers `warden mtls rotate`, `rollback`, `backups` and `doctor` (program.ts calls this once).
+ * Actions only map flags onto the command functions, as everywhere in the CLI.
+ */
+import { Option, type Command } from 'commander';
+import { ROTATION_PHASES } from '../../core/rotation/phases.js';
+import { backupsCommand, type BackupsOptions } from '../commands/backups.js';
+import { doctorCommand, type DoctorOptions } from '../commands/doctor.js';
+import { rollbackCommand, type RollbackOptions } from '../commands/rollback.js';
+import { rotateCommand, type RotateOptions } from '../commands/rotate.js';
+import type { CliDeps } from '../deps.js';
+import type { Io } from '../io.js';
+import { addCredentialOptions, parseDaysArg, parseDurationArg } from '../options.js';
+import { OUTPUT_FORMATS } from '../output.js';
+import { parseTimeoutArg } from './rotate-options.js';
+
+type Runner = (fn: () => Promise<number>) => () => Promise<void>;
+
+function outputOption(): Option {
+  return new Option('-o, --output <format>', 'output format').choices(OUTPUT_FORMATS).default('text');
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+export function registerRotationCommands(mtls: Command, io: Io, deps: CliDeps, run: Runner): void {
+  addRotate(mtls, io, deps, run);
+
+  addCredentialOptions(
+    mtls
+      .command('rollback')
+      .description('Restore the latest backup (or --backup NAME) after checking it; abandons an unfinished rotation')
+      .option('--backup <name>', 'backup to restore (see `warden mtls backups`; default: the newest)')
+      .option('--force', 'restore even if the backup\'s root or issuer has expired'),
+  ).action(function (this: Command) {
+    return run(() => rollbackCommand(this.opts<RollbackOptions>(), io, deps))();
+  });
+
+  addCredentialOptions(
+    mtls
+      .command('backups')
+      .description('List the backups rollback can restore, newest first, with their roots\' expiry')
+      .addOption(outputOption()),
+  ).action(function (this: Command) {
+    return run(() => backupsCommand(this.opts<BackupsOptions>(), io, deps))();
+  });
+
+  addCredentialOptions(
+    mtls
+      .command('doctor')
+      .description('Diagnose the mTLS state and print the commands that fix it, in order; exit 1 when action is needed')
+      .addOption(outputOption())
+      .option('--sentry-address <host:port>', 'probe this running sentry with a real SignCertificate call')
+      .option('--control-plane-trust-domain <domain>', 'trust domain of the sentry\'s identity (default: "localhost")')
+      .option('--control-plane-namespace <namespace>', 'namespace of the sentry (default: "default")')
+      .option('--healthz-url <url>', 'the sentry\'s health endpoint, e.g. http://127.0.0.1:8080/healthz')
+      .option('--trust-anchors <file>', 'an anchors file workloads read (repeatable); checked for the current root', collect)
+      .option('--config <file>', 'Dapr Configuration YAML (workload TTL for the checks)')
+      .option('--workload-ttl <duration>', 'workload certificate TTL (default: from --config, else "24h")', parseDurationArg),
+  ).action(function (this: Command) {
+    return run(() => doctorCommand(this.opts<DoctorOptions>(), io, deps))();
+  });
+}
+
+function addRotate(mtls: Command, io: Io, deps: CliDeps, run: Runner): void {
+  const cmd = mtls
+    .command('rotate')
+    .description('Rotate the root with zero downtime: add the new root, switch the issuer, retire the old root (journalled; --resume, --status)')
+    .option('--valid-until <days>', 'days the new root and issuer are valid (default: 365)', parseDaysArg)
+    .option('--private-key <file>', 'existing root private key (PEM: SEC1, PKCS#1 or PKCS#8)')
+    .option('--ca-root-certificate <file>', 'provided new root certificate(s)')
+    .option('--issuer-private-key <file>', 'provided new issuer private key')
+    .option('--issuer-public-certificate <file>', 'provided new issuer certificate (chain)')
+    .option('--trust-domain <domain>', 'trust domain (default: the current bundle\'s, else "localhost")')
+    .addOption(new Option('--key-algorithm <algorithm>', 'algorithm of generated keys (default: "ed25519")').choices(['ed25519', 'ecdsa-p256']))
+    .option('--root-key-out <file>', 'save the new root private key here (PKCS#8, mode 0600; never overwrites)')
+    .option('--namespace <namespace>', 'namespace in the issuer subject (default: env NAMESPACE, else "default")')
+    .option('--dry-run', 'print the plan and the expected timeline; write nothing')
+    .option('--resume', 'continue the unfinished rotation from its journal')
+    .option('--status', 'show where the rotation stands')
+    .option('--force', 'retire the old root at once instead of waiting workload TTL + clock skew')
+    .addOption(new Option('--until <phase>', 'stop after this phase (continue later with --resume)').choices(ROTATION_PHASES.filter((p) => p !== 'done')))
+    .option('--propagation-delay <duration>', 'wait after each write for watchers of ca.crt to reload (default: "10s")', parseDurationArg)
+    .option('--workload-ttl <duration>', 'workload certificate TTL (default: from --config, else "24h")', parseDurationArg)
+    .option('--allowed-clock-skew <duration>', 'allowed clock skew (default: from --config, else "15m")', parseDurationArg)
+    .option('--config <file>', 'the sentry\'s Dapr Configuration YAML (workloadCertTTL, allowedClockSkew)')
+    .option('--sentry-address <host:port>', 'confirm each phase by probing this running sentry')
+    .option('--control-plane-trust-domain <domain>', 'trust domain of the sentry\'s identity (default: "localhost")')
+    .option('--control-plane-namespace <namespace>', 'namespace of the sentry (default: "default")')
+    .option('--timeout <duration>', 'how long each phase may take to converge (Go duration or seconds; default: "5m")', parseTimeoutArg)
+    .addOption(new Option('-o, --output <format>', 'output format for --status and --dry-run').choices(OUTPUT_FORMATS));
+  addCredentialOptions(cmd).action(function (this: Command) {
+    return run(() => rotateCommand(this.opts<RotateOptions>(), io, deps))();
+  });
+}

@@ -1,0 +1,152 @@
+/**
+ * Zero downtime, measured. A real `warden sentry` process (workload TTL 8 s, skew 1 s; short, yet leaving a
+ * few seconds between a renewal at half-life and expiry on a busy two-core machine) and four
+ * workloads as separate processes, each serving mTLS and calling the other three continuously,
+ * trust anchors from the watched ca.crt. `warden mtls rotate` (the built binary) runs through all
+ * phases with short waits: not a single call may fail, and at the end every leaf chains to the new
+ * root and the old root is gone from ca.crt. Then the same mesh takes a one-step
+ * `renew-certificate` with a fresh root, which must break calls (so this test can fail).
+ * Calls, failures and p99 latency per phase are printed as test diagnostics.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { certificatesToPem, isSelfSigned, parseCertificatesPem } from '../../src/core/certificate.js';
+import { verifyChainToAnchors } from '../../src/identity/verify-chain.js';
+import { opensslVerify } from '../support/openssl.js';
+import {
+  callsOf, formatStats, killAll, REPO, sleep, startMesh, startSentryProcess, statsBetween, stopMesh, warden,
+  type AppEvent, type CallStats, type RunningApp, type SentryProcess,
+} from './fixtures/mesh.js';
+
+const APPS = ['alpha', 'beta', 'gamma', 'delta'];
+const CALL_TIMEOUT_MS = 5000;
+
+interface Journal {
+  createdAt: string;
+  phases: Record<'add-anchor' | 'switch-issuer' | 'retire-old-root', { startedAt: string; writtenAt: string; completedAt: string; convergence: string }>;
+}
+
+/** A failed call with the leaves both sides held then (from their `renewed` events) and renewal failures around it. */
+function explainFailure(apps: RunningApp[], call: AppEvent): Record<string, unknown> {
+  const at = Date.parse(call.t);
+  const leafAt = (name: string): unknown => {
+    const app = apps.find((a) => a.name === name);
+    const renewed = app?.events.filter((e) => e.event === 'renewed' && Date.parse(e.t) <= at).at(-1);
+    return renewed === undefined ? 'initial' : { notAfter: renewed.notAfter, renewedAt: renewed.t };
+  };
+  const callee = String(call.peer).split('/').at(-1) as string;
+  const renewalFailures = apps.flatMap((a) => a.events.filter((e) => e.event === 'renewalFailed' && Math.abs(Date.parse(e.t) - at) < 10_000));
+  return { at: call.t, caller: call.app, callee, error: call.error, latencyMs: call.latencyMs, callerLeaf: leafAt(call.app), calleeLeaf: leafAt(callee), renewalFailures: renewalFailures.map((e) => `${e.app}: ${String(e.error)}`) };
+}
+
+describe('zero-downtime root rotation (real processes)', () => {
+  let dir: string;
+  let certs: string;
+  let config: string;
+  let sentry: SentryProcess;
+  let apps: RunningApp[] = [];
+  let meshStarted = 0;
+
+  before(async () => {
+    assert.ok(existsSync(join(REPO, 'dist', 'cli', 'commands', 'rotate.js')), 'dist is missing the rotate command: run `npm run build` first');
+    dir = mkdtempSync(join(tmpdir(), 'warden-e2e-rotate-'));
+    certs = join(dir, 'certs');
+    config = join(dir, 'config.yaml');
+    writeFileSync(config, 'kind: Configuration\nspec:\n  mtls:\n    workloadCertTTL: 8s\n    allowedClockSkew: 1s\n');
+    sentry = await startSentryProcess(['--issuer-credentials', certs, '--config', config]);
+    apps = await startMesh(APPS, {
+      SENTRY_ADDRESS: `127.0.0.1:${sentry.port}`,
+      TRUST_ANCHORS_FILE: join(certs, 'ca.crt'),
+      CALL_INTERVAL_MS: '300',
+      CALL_CONCURRENCY: '4',
+      CALL_TIMEOUT_MS: String(CALL_TIMEOUT_MS),
+    });
+    meshStarted = Date.now();
+  });
+
+  after(() => {
+    killAll([...apps.map((a) => a.child), sentry?.child]);
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('rotate through every phase: zero failed calls; every leaf chains to the new root; the old root is gone', async (t) => {
+    const oldCa = readFileSync(join(certs, 'ca.crt'), 'utf8');
+    const oldRoot = parseCertificatesPem(oldCa)[0]!;
+    await sleep(2000); // a baseline of calls before the rotation
+    const run = await warden(['mtls', 'rotate', '--issuer-credentials', certs, '--config', config, '--propagation-delay', '2s',
+      '--sentry-address', `127.0.0.1:${sentry.port}`, '--timeout', '30s']);
+    assert.equal(run.code, 0, `${run.stdout}\n${run.stderr}`);
+    assert.equal((run.stdout.match(/Complete; convergence confirmed after/g) ?? []).length, 3, run.stdout);
+    await sleep(2000); // calls after the rotation, on the new root only
+    const end = Date.now();
+
+    const journal = JSON.parse(readFileSync(join(certs, '.rotation', 'journal.json'), 'utf8')) as Journal;
+    const p = journal.phases;
+    const at = (iso: string): number => Date.parse(iso);
+    const calls = callsOf(apps);
+    const rows: CallStats[] = [
+      statsBetween('before', calls, meshStarted, at(journal.createdAt)),
+      statsBetween('plan', calls, at(journal.createdAt), at(p['add-anchor'].startedAt)),
+      statsBetween('add-anchor', calls, at(p['add-anchor'].startedAt), at(p['add-anchor'].completedAt)),
+      statsBetween('switch-issuer', calls, at(p['switch-issuer'].startedAt), at(p['switch-issuer'].completedAt)),
+      statsBetween('wait (TTL+skew)', calls, at(p['switch-issuer'].completedAt), at(p['retire-old-root'].startedAt)),
+      statsBetween('retire-old-root', calls, at(p['retire-old-root'].startedAt), at(p['retire-old-root'].completedAt)),
+      statsBetween('after', calls, at(p['retire-old-root'].completedAt), end),
+      statsBetween('rotation total', calls, run.startedAt, run.endedAt),
+    ];
+    for (const line of formatStats(rows)) t.diagnostic(line);
+    t.diagnostic(`rotation wall time ${((run.endedAt - run.startedAt) / 1000).toFixed(1)} s; retire waited ${((at(p['retire-old-root'].startedAt) - at(p['switch-issuer'].completedAt)) / 1000).toFixed(1)} s (TTL 8 s + skew 1 s)`);
+
+    const failed = calls.filter((c) => c.ok !== true && Date.parse(c.t) <= end);
+    assert.deepEqual(failed.slice(0, 5).map((c) => explainFailure(apps, c)), [], `${failed.length} failed calls`);
+    const total = rows.at(-1)!;
+    assert.ok(total.perSecond >= 50, `only ${total.perSecond} calls/s during the rotation`);
+    for (const row of rows.slice(2, 7)) assert.ok(row.calls > 0, `calls during ${row.window}`);
+
+    // ca.crt holds the new root only.
+    const newCa = readFileSync(join(certs, 'ca.crt'), 'utf8');
+    const anchors = parseCertificatesPem(newCa);
+    assert.equal(anchors.length, 1);
+    assert.ok(!anchors[0]!.der.equals(oldRoot.der), 'the old root is gone');
+    // Every leaf presented after the retirement (the latest chain of every app, as its peers saw it) chains to the new root.
+    const retired = at(p['retire-old-root'].completedAt);
+    for (const app of apps) {
+      const late = app.events.filter((e) => e.event === 'call' && Date.parse(e.t) > retired && e.ok === true);
+      assert.ok(late.length > 0, `${app.name} made calls after the retirement`);
+      for (const peer of new Set(late.map((c) => c.peer as string))) {
+        const serial = late.filter((c) => c.peer === peer).at(-1)!.peerSerial as string;
+        const seen = apps.flatMap((a) => a.events).find((e) => e.event === 'call' && e.peer === peer && e.peerSerial === serial && typeof e.peerChainPem === 'string');
+        assert.ok(seen, `the chain of ${peer} serial ${serial} was captured`);
+        const chain = parseCertificatesPem(seen.peerChainPem as string).filter((c) => !isSelfSigned(c));
+        verifyChainToAnchors(chain, anchors, new Date(chain[0]!.notBefore.getTime() + 1500));
+        assert.throws(() => verifyChainToAnchors(chain, [oldRoot], new Date(chain[0]!.notBefore.getTime() + 1500)));
+      }
+    }
+    const sample = apps[0]!.events.filter((e) => typeof e.peerChainPem === 'string').at(-1)!;
+    const chain = parseCertificatesPem(sample.peerChainPem as string).filter((c) => !isSelfSigned(c));
+    const verdict = opensslVerify({
+      anchorsPem: newCa, untrustedPem: certificatesToPem(chain.slice(1)), leafPem: certificatesToPem(chain.slice(0, 1)),
+      attime: new Date(chain[0]!.notBefore.getTime() + 1500),
+    });
+    assert.ok(verdict.ok, verdict.output);
+  });
+
+  it('the same mesh with a one-step renew-certificate (fresh root) loses calls', async (t) => {
+    const before = Date.now();
+    const run = await warden(['mtls', 'renew-certificate', '--issuer-credentials', certs]);
+    assert.equal(run.code, 0, run.stderr);
+    await sleep(4000);
+    const end = Date.now();
+    const codes = await stopMesh(apps, CALL_TIMEOUT_MS);
+    assert.deepEqual(codes, APPS.map(() => 0));
+    const calls = callsOf(apps);
+    const rows = [statsBetween('before renew', calls, before - 2000, run.endedAt), statsBetween('after renew', calls, run.endedAt, end)];
+    for (const line of formatStats(rows)) t.diagnostic(line);
+    const failures = calls.filter((c) => c.ok !== true && Date.parse(c.t) >= run.startedAt);
+    t.diagnostic(`first failure ${((Date.parse(failures[0]?.t ?? '') - run.endedAt) / 1000).toFixed(1)} s after renew-certificate; e.g. ${String(failures[0]?.error ?? '')}`);
+    assert.ok(rows[1]!.failed > 0, 'a one-step root replacement breaks calls between workloads');
+  });
+});
