@@ -104,7 +104,7 @@ export function buildProgram(io: Io, deps: CliDeps, sink: ExitSink): Command {
 type Runner = (fn: () => Promise<number>) => () => Promise<void>;
 
 /** Subcommands that take `warden mtls -k <sub>` (each also takes its own -k flags). */
-const KUBE_SUBCOMMANDS = new Set(['expiry', 'verify', 'export', 'renew-certificate']);
+const KUBE_SUBCOMMANDS = new Set(['expiry', 'verify', 'export', 'renew-certificate', 'rotate', 'rollback', 'backups', 'doctor']);
 
 function addMtlsCommand(program: Command, io: Io, run: Runner): Command {
   const mtls = addKubeOptions(

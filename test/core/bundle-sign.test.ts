@@ -144,3 +144,17 @@ describe('WorkloadSigner', () => {
     assert.ok(verified.ok, verified.output);
   });
 });
+
+describe('serial numbers', () => {
+  it('are 128-bit, distinct across pool refills, and never zero', async () => {
+    const { randomSerials } = await import('../../src/core/serial.js');
+    const seen = new Set<string>();
+    for (let i = 0; i < 1000; i++) {
+      const serial = randomSerials();
+      assert.equal(serial.length, 16);
+      assert.ok(serial.some((b) => b !== 0));
+      seen.add(serial.toString('hex'));
+    }
+    assert.equal(seen.size, 1000);
+  });
+});

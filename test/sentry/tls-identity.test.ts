@@ -37,7 +37,10 @@ describe('serving identity', () => {
     const dir = tempDir();
     try {
       const fromSentry = await handshakeMessages(t.sentry.port);
-      assert.deepEqual(fromSentry, ['ServerHello', 'EncryptedExtensions', 'Certificate', 'CertificateVerify', 'Finished']);
+      // Up to the server's Finished; session tickets may follow it (post-handshake), depending on timing.
+      const handshake = fromSentry.slice(0, fromSentry.indexOf('Finished') + 1);
+      assert.deepEqual(handshake, ['ServerHello', 'EncryptedExtensions', 'Certificate', 'CertificateVerify', 'Finished']);
+      assert.ok(!fromSentry.includes('CertificateRequest'), fromSentry.join(','));
       // Positive control: the same probe does see a CertificateRequest when one is sent.
       execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
         '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem'), '-subj', '/CN=control', '-days', '1'], { stdio: 'pipe' });
