@@ -1,0 +1,248 @@
+/**
+ * Suite `grpc`: SignCertificate over TLS against `warden sentry` running as its own process, with
+ * load from separate processes, all on 127.0.0.1.
+ *
+ * 1. Throughput: one channel, 16 and 64 calls in flight for fixed times; certs/s, p50/p99, CPU.
+ *    The ceiling beside it is in-process issuance with 16 in flight (the issue suite's figure for
+ *    the same keys, or measured here when that suite did not run).
+ * 2. Restart storm: 2,000 clients, each with its own TLS connection, each asking for one
+ *    certificate at the same moment: time until all are issued, p99, failures, server peak RSS.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { generateCsrPool, KEY_LABEL } from './csr-pool.js';
+import { fixed, formatTable, int, runsText, verdict } from './format.js';
+import { ISSUE_CASES, createBenchSigner, measureIssueCase, type IssueCase, type IssueMeasurement, type TimingOptions } from './issue.js';
+import type { StormReport, ThroughputRun } from './load-client.js';
+import { onExit } from './children.js';
+import { LoadProcess } from './load-process.js';
+import { median, quantile } from './measure.js';
+import { readCpuSeconds, readListenOverflows, readMemoryKiB, resetPeakRss } from './proc.js';
+import { sentryUnavailable, startSentryProcess, type SentryProcess } from './sentry-process.js';
+import type { StormTransport } from './storm-calls.js';
+
+export const GRPC_TIMING: TimingOptions = { runs: 3, runMs: 3000, warmupMs: 1000 };
+const LEVELS = [16, 64];
+export const STORM_CLIENTS = 2000;
+export const STORM_PROCESSES = 2;
+export const STORM_TRANSPORT: StormTransport = 'http2';
+export const TARGET_CERTS_PER_S = 2000;
+export const STORM_TARGET_MS = 3000;
+const SERVER_ID = 'spiffe://localhost/ns/default/dapr-sentry';
+/** P-256 CSRs, Ed25519 issuer: Dapr's default today. */
+const GRPC_CASE: IssueCase = ISSUE_CASES[0]!;
+
+export interface GrpcLevel {
+  inFlight: number;
+  runs: ThroughputRun[];
+  certsPerS: number;
+  p50Ms: number;
+  p99Ms: number;
+  serverCpu: number;
+  clientCpu: number;
+  /** certs/s over in-process issuance (same keys, 16 in flight). */
+  ratio: number;
+  failures: number;
+}
+
+export interface StormResult {
+  clients: number;
+  processes: number;
+  transport: StormTransport;
+  totalMs: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  issued: number;
+  failures: Record<string, number>;
+  serverRssBeforeKiB: number;
+  serverPeakRssKiB: number;
+  /** True when VmHWM was reset before the storm, so the peak is the storm's own. */
+  peakIsStormOnly: boolean;
+  /** CPU seconds from "go" until every answer was in: the server's, and all load processes' together. */
+  serverCpuSeconds: number;
+  clientCpuSeconds: number;
+  /** Connections the kernel dropped because the server's listen queue was full (NaN: unknown). */
+  listenOverflows: number;
+}
+
+export interface GrpcSuiteResult {
+  available: boolean;
+  reason?: string;
+  csrKey: string;
+  issuerKey: string;
+  timing: TimingOptions;
+  inProcess?: { certsPerS: number; source: string };
+  levels: GrpcLevel[];
+  storm?: StormResult;
+}
+
+function writeCredentials(dir: string): void {
+  const { bundle } = createBenchSigner(GRPC_CASE.issuerKey);
+  const texts = bundle.toTexts();
+  writeFileSync(join(dir, 'ca.crt'), texts.ca);
+  writeFileSync(join(dir, 'issuer.crt'), texts.issuerCert);
+  writeFileSync(join(dir, 'issuer.key'), texts.issuerKey, { mode: 0o600 });
+}
+
+async function inProcessCeiling(timing: TimingOptions, issueResults: readonly IssueMeasurement[] | undefined): Promise<{ certsPerS: number; source: string }> {
+  const fromIssue = issueResults?.find((m) => m.csrKey === GRPC_CASE.csrKey && m.issuerKey === GRPC_CASE.issuerKey && m.inFlight === 16);
+  if (fromIssue) return { certsPerS: fromIssue.wardenMedian, source: 'issue suite, 16 in flight' };
+  const quick: TimingOptions = { runs: timing.runs, runMs: 1000, warmupMs: 500 };
+  const [measured] = await measureIssueCase(GRPC_CASE, [{ name: '16 in flight', inFlight: 16 }], quick, new Map(), { floor: false });
+  return { certsPerS: measured!.wardenMedian, source: 'measured here, 16 in flight' };
+}
+
+async function runThroughput(base: BaseConfig, timing: TimingOptions, sentry: SentryProcess, ceiling: number): Promise<GrpcLevel[]> {
+  const perLevelMs = timing.warmupMs + timing.runs * timing.runMs;
+  const load = new LoadProcess({
+    ...base, mode: 'throughput', levels: LEVELS, warmupMs: timing.warmupMs, runMs: timing.runMs, runs: timing.runs,
+    serverPid: sentry.pid, callTimeoutMs: 10_000, maxLifetimeMs: LEVELS.length * perLevelMs + 30_000,
+  });
+  const messages = await load.finished;
+  const runs = messages.filter((m) => m.type === 'run').map((m) => m['run'] as ThroughputRun);
+  return LEVELS.map((inFlight) => {
+    const mine = runs.filter((r) => r.inFlight === inFlight);
+    const certsPerS = median(mine.map((r) => r.certsPerS));
+    return {
+      inFlight, runs: mine, certsPerS,
+      p50Ms: median(mine.map((r) => r.p50Ms)), p99Ms: median(mine.map((r) => r.p99Ms)),
+      serverCpu: median(mine.map((r) => r.serverCpu)), clientCpu: median(mine.map((r) => r.clientCpu)),
+      ratio: certsPerS / ceiling, failures: mine.reduce((sum, r) => sum + r.failures, 0),
+    };
+  });
+}
+
+async function runStorm(base: BaseConfig, sentry: SentryProcess, storm: StormShape): Promise<StormResult> {
+  const perProcess = Math.ceil(storm.clients / storm.processes);
+  const loads = Array.from({ length: storm.processes }, (_, p) => new LoadProcess({
+    ...base, mode: 'storm', transport: storm.transport, from: p * perProcess, count: Math.min(perProcess, storm.clients - p * perProcess),
+    callTimeoutMs: 20_000, maxLifetimeMs: 90_000,
+  }));
+  try {
+    await Promise.all(loads.map((l) => l.waitFor('ready')));
+    const peakIsStormOnly = resetPeakRss(sentry.pid);
+    const before = readMemoryKiB(sentry.pid);
+    const serverCpu0 = readCpuSeconds(sentry.pid);
+    const overflows0 = readListenOverflows();
+    const goEpochMs = performance.timeOrigin + performance.now();
+    for (const l of loads) l.send('go');
+    const reports = (await Promise.all(loads.map((l) => l.waitFor('storm')))).map((m) => m['report'] as StormReport);
+    const peak = readMemoryKiB(sentry.pid).peak;
+    const serverCpuSeconds = readCpuSeconds(sentry.pid) - serverCpu0;
+    const listenOverflows = readListenOverflows() - overflows0;
+    await Promise.all(loads.map((l) => l.finished));
+    const latencies = reports.flatMap((r) => r.latenciesMs);
+    const failures: Record<string, number> = {};
+    for (const r of reports) for (const [k, n] of Object.entries(r.failures)) failures[k] = (failures[k] ?? 0) + n;
+    return {
+      clients: storm.clients, processes: storm.processes, transport: storm.transport,
+      totalMs: Math.max(...reports.map((r) => r.lastDoneEpochMs)) - goEpochMs,
+      p50Ms: quantile(latencies, 0.5), p99Ms: quantile(latencies, 0.99), maxMs: Math.max(...latencies),
+      issued: latencies.length, failures, serverRssBeforeKiB: before.rss, serverPeakRssKiB: peak, peakIsStormOnly,
+      serverCpuSeconds, clientCpuSeconds: reports.reduce((sum, r) => sum + r.cpuSeconds, 0), listenOverflows,
+    };
+  } finally {
+    for (const l of loads) l.child.kill('SIGKILL');
+  }
+}
+
+export interface StormShape {
+  clients: number;
+  processes: number;
+  transport: StormTransport;
+}
+
+interface BaseConfig {
+  target: string;
+  caFile: string;
+  serverId: string;
+  csrFile: string;
+}
+
+export async function runGrpcSuite(opts: {
+  timing: TimingOptions;
+  issueResults?: readonly IssueMeasurement[] | undefined;
+  storm?: StormShape;
+  log: (line: string) => void;
+}): Promise<GrpcSuiteResult> {
+  const storm = opts.storm ?? { clients: STORM_CLIENTS, processes: STORM_PROCESSES, transport: STORM_TRANSPORT };
+  const result: GrpcSuiteResult = {
+    available: false, csrKey: GRPC_CASE.csrKey, issuerKey: GRPC_CASE.issuerKey, timing: opts.timing, levels: [],
+  };
+  const { reason, help } = sentryUnavailable();
+  if (reason) return { ...result, reason };
+
+  const dir = mkdtempSync(join(os.tmpdir(), 'warden-bench-'));
+  const removeDir = (): void => rmSync(dir, { recursive: true, force: true });
+  const cleanup = onExit(removeDir);
+  try {
+    writeCredentials(dir);
+    const csrFile = join(dir, 'csrs.json');
+    writeFileSync(csrFile, JSON.stringify(generateCsrPool(GRPC_CASE.csrKey, Math.max(storm.clients, 1)).map((c) => c.pem)));
+    result.inProcess = await inProcessCeiling(opts.timing, opts.issueResults);
+
+    const sentry = await startSentryProcess(dir, help);
+    result.available = true;
+    try {
+      const base: BaseConfig = { target: `127.0.0.1:${sentry.port}`, caFile: join(dir, 'ca.crt'), serverId: SERVER_ID, csrFile };
+      opts.log(`  sentry pid ${sentry.pid} on 127.0.0.1:${sentry.port}; throughput at ${LEVELS.join(' and ')} in flight…`);
+      result.levels = await runThroughput(base, opts.timing, sentry, result.inProcess.certsPerS);
+      sentry.assertRunning('the throughput runs');
+      opts.log(`  restart storm: ${storm.clients} clients (${storm.transport}) in ${storm.processes} processes…`);
+      result.storm = await runStorm(base, sentry, storm);
+      sentry.assertRunning('the restart storm');
+    } catch (error) {
+      throw new Error(`${error instanceof Error ? error.message : String(error)}\n--- sentry output (last lines) ---\n${sentry.outputTail()}`, { cause: error });
+    } finally {
+      await sentry.stop();
+    }
+  } finally {
+    removeDir();
+    cleanup.dispose();
+  }
+  return result;
+}
+
+export function formatGrpcReport(r: GrpcSuiteResult): string {
+  const title = 'grpc — SignCertificate over TLS to `warden sentry` (own process), load from separate processes (grpc-js client)';
+  if (!r.available) return `${title}\n  SKIPPED: sentry not available: ${r.reason ?? 'unknown reason'}`;
+  const t = r.timing;
+  const rows = r.levels.map((l) => [
+    String(l.inFlight), int(l.certsPerS), fixed(l.p50Ms, 1), fixed(l.p99Ms, 1), `${fixed(l.serverCpu * 100, 0)} %`, `${fixed(l.clientCpu * 100, 0)} %`,
+    int((l.serverCpu * 1e6) / l.certsPerS), int(r.inProcess?.certsPerS ?? Number.NaN), fixed(l.ratio, 2),
+    verdict(l.certsPerS >= TARGET_CERTS_PER_S), String(l.failures), runsText(l.runs.map((x) => x.certsPerS)),
+  ]);
+  const lines = [
+    title,
+    `  ${KEY_LABEL[r.csrKey as 'ed25519']} CSRs, ${KEY_LABEL[r.issuerKey as 'ed25519']} issuer; one TLS channel; ${t.runs} × ${t.runMs / 1000} s per level after ${t.warmupMs / 1000} s warm-up; medians.`,
+    `  ratio = certs/s over in-process issuance (${r.inProcess?.source ?? '—'}); target ≥ ${int(TARGET_CERTS_PER_S)} certs/s.`,
+    '',
+    formatTable(
+      ['in flight', 'certs/s', 'p50 ms', 'p99 ms', 'server CPU', 'client CPU', 'server µs/cert', 'in-process/s', 'ratio', 'target', 'failed', 'runs'],
+      rows,
+      new Set([11]),
+    ),
+  ];
+  for (const l of r.levels) {
+    const sample = l.runs.find((x) => x.firstFailure)?.firstFailure;
+    if (sample) lines.push(`  ${l.inFlight} in flight: ${l.failures} calls failed, e.g. ${sample}`);
+  }
+  const s = r.storm;
+  if (s) {
+    const failed = Object.values(s.failures).reduce((a, b) => a + b, 0);
+    const pass = s.totalMs < STORM_TARGET_MS && failed === 0;
+    lines.push(
+      '',
+      `  restart storm: ${int(s.clients)} clients (${s.processes} load processes), each its own TLS connection (${s.transport === 'http2' ? 'node:http2 session, gRPC framed by hand' : 'grpc-js channel'}), one request each, all at once`,
+      `    all issued in ${int(s.totalMs)} ms — target < ${int(STORM_TARGET_MS)} ms with 0 failures: ${verdict(pass)}`,
+      `    issued ${int(s.issued)}, failed ${failed}; latency p50 ${int(s.p50Ms)} ms, p99 ${int(s.p99Ms)} ms, max ${int(s.maxMs)} ms`,
+      `    CPU until the last answer: server ${fixed(s.serverCpuSeconds, 2)} s (${int((s.serverCpuSeconds * 1e6) / s.clients)} µs per client), load processes ${fixed(s.clientCpuSeconds, 2)} s`,
+      `    listen-queue overflows (kernel TcpExt ListenOverflows): ${int(s.listenOverflows)}${s.listenOverflows > 0 ? ' — dropped SYNs, retried by the clients after 1 s, 3 s, 7 s, …' : ''}`,
+      `    server RSS ${fixed(s.serverRssBeforeKiB / 1024, 0)} MiB before, peak ${fixed(s.serverPeakRssKiB / 1024, 0)} MiB${s.peakIsStormOnly ? ' during the storm' : ' over the process lifetime (VmHWM could not be reset)'}`,
+    );
+    for (const [why, n] of Object.entries(s.failures)) lines.push(`    failure × ${n}: ${why}`);
+  }
+  return lines.join('\n');
+}

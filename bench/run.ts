@@ -1,0 +1,139 @@
+/**
+ * `npm run bench [-- SUITE…] [--json FILE] [--runs N] [--seconds S] [--storm-clients N] [--storm-processes N]
+ * [--storm-transport http2|grpc-js]`: runs the selected suites in
+ * order (all by default) and prints a compact report; figures are ratios against a ceiling measured
+ * in the same run (DEVELOPERS.md). `--json FILE` also writes every figure as JSON. Child processes
+ * are killed on the way out, whatever happens.
+ */
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
+import { killAllChildren } from './children.js';
+import { formatGrpcReport, GRPC_TIMING, runGrpcSuite, STORM_CLIENTS, STORM_PROCESSES, STORM_TRANSPORT, type GrpcSuiteResult, type StormShape } from './grpc.js';
+import { formatIssueReport, runIssueSuite, type IssueMeasurement, type TimingOptions } from './issue.js';
+
+const SUITES = ['issue', 'grpc', 'kube-renew'] as const;
+type SuiteName = (typeof SUITES)[number];
+
+const ISSUE_TIMING: TimingOptions = { runs: 3, runMs: 1000, warmupMs: 500 };
+
+function usage(): string {
+  return `usage: npm run bench [-- [${SUITES.join('|')}]… [--json FILE] [--runs N] [--seconds S] [--storm-clients N] [--storm-processes N] [--storm-transport http2|grpc-js]]`;
+}
+
+interface CliOptions {
+  suites: SuiteName[];
+  json?: string;
+  runs?: number;
+  seconds?: number;
+  storm: StormShape;
+}
+
+function parseCli(argv: string[]): CliOptions {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      json: { type: 'string' }, runs: { type: 'string' }, seconds: { type: 'string' },
+      'storm-clients': { type: 'string' }, 'storm-processes': { type: 'string' }, 'storm-transport': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    console.log(usage());
+    process.exit(0);
+  }
+  for (const name of positionals) {
+    if (!(SUITES as readonly string[]).includes(name)) throw new Error(`unknown suite "${name}"; ${usage()}`);
+  }
+  const positive = (text: string | undefined, flag: string): number | undefined => {
+    if (text === undefined) return undefined;
+    const n = Number(text);
+    if (!(n > 0)) throw new Error(`--${flag} wants a positive number, got "${text}"`);
+    return n;
+  };
+  const transport = values['storm-transport'] ?? STORM_TRANSPORT;
+  if (transport !== 'http2' && transport !== 'grpc-js') throw new Error(`--storm-transport is http2 or grpc-js, got "${transport}"`);
+  const runs = positive(values.runs, 'runs');
+  const seconds = positive(values.seconds, 'seconds');
+  return {
+    suites: positionals.length === 0 ? [...SUITES] : SUITES.filter((s) => positionals.includes(s)),
+    ...(values.json ? { json: values.json } : {}),
+    ...(runs ? { runs: Math.round(runs) } : {}),
+    ...(seconds ? { seconds } : {}),
+    storm: {
+      clients: Math.round(positive(values['storm-clients'], 'storm-clients') ?? STORM_CLIENTS),
+      processes: Math.round(positive(values['storm-processes'], 'storm-processes') ?? STORM_PROCESSES),
+      transport,
+    },
+  };
+}
+
+function withOverrides(timing: TimingOptions, cli: { runs?: number; seconds?: number }): TimingOptions {
+  return { ...timing, ...(cli.runs ? { runs: cli.runs } : {}), ...(cli.seconds ? { runMs: cli.seconds * 1000 } : {}) };
+}
+
+/** The machine is shared: say so when other work was competing for the CPUs as the run began. */
+function loadWarning(): string {
+  const load = os.loadavg()[0] ?? 0;
+  const cores = os.cpus().length;
+  const text = `\nload average at start ${load.toFixed(1)} on ${cores} cores`;
+  return load > cores * 0.75 ? `${text}: other processes compete for the CPUs, wall-clock figures are depressed (the ratios and CPU µs less so)` : text;
+}
+
+async function main(): Promise<void> {
+  const cli = parseCli(process.argv.slice(2));
+  const started = performance.now();
+  const log = (line: string): void => void process.stderr.write(`${line}\n`);
+  const header = `Warden benchmarks — node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${new Date().toISOString()}`;
+  const reports: string[] = [header + loadWarning()];
+  const results: { issue?: IssueMeasurement[]; grpc?: GrpcSuiteResult } = {};
+
+  if (cli.suites.includes('issue')) {
+    const timing = withOverrides(ISSUE_TIMING, cli);
+    log('issue: generating CSR pools and measuring…');
+    results.issue = await runIssueSuite(timing, log);
+    reports.push(formatIssueReport(results.issue, timing));
+  }
+  if (cli.suites.includes('grpc')) {
+    const timing = withOverrides(GRPC_TIMING, cli);
+    log('grpc: starting warden sentry and load processes…');
+    results.grpc = await runGrpcSuite({ timing, issueResults: results.issue, storm: cli.storm, log });
+    reports.push(formatGrpcReport(results.grpc));
+  }
+
+  if (cli.suites.includes('kube-renew')) {
+    // renew-certificate -k --restart --restart-apps against the Kubernetes API test server (bench/kube-renew.ts).
+    const { runKubeRenewBench, formatKubeRenewReport } = await import('./kube-renew.js');
+    reports.push(formatKubeRenewReport(await runKubeRenewBench({ log })));
+  }
+  reports.push(`total ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  console.log(`\n${reports.join('\n\n')}`);
+  if (cli.json) writeFileSync(cli.json, `${JSON.stringify({ node: process.version, cpus: os.cpus().length, date: new Date().toISOString(), ...results }, null, 2)}\n`);
+}
+
+/**
+ * A last-resort limit that works even when the main thread is stuck (not just busy): a worker
+ * thread kills the whole process. On Node 20 a GC at the wrong moment can deadlock the main thread
+ * inside node:crypto (see csr-pool.ts); the children then exit by themselves (orphan guard).
+ */
+function startHardLimit(ms: number): void {
+  const source = `
+    const { writeSync } = require('node:fs');
+    setTimeout(() => {
+      writeSync(2, 'bench: still running after ${ms / 1000} s, killing it (main thread stuck?)\\n');
+      process.kill(process.pid, 'SIGKILL');
+    }, ${ms});`;
+  new Worker(source, { eval: true }).unref();
+}
+
+startHardLimit(10 * 60_000);
+try {
+  await main();
+} catch (err) {
+  console.error(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  process.exitCode = 1;
+} finally {
+  await killAllChildren();
+}
