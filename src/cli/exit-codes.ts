@@ -1,4 +1,4 @@
-import { isWardenError, type ErrorCode } from '../core/errors.js';
+import { CHECK_ERROR_CODES, isWardenError, type ErrorCode } from '../core/errors.js';
 
 /**
  * Warden's exit codes (the only place errors become exit codes; design §4).
@@ -27,21 +27,8 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 const USAGE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['ERR_USAGE', 'ERR_DURATION_INVALID']);
 
-/** Codes raised by the trust-bundle check chain (src/core/checks): a bundle that is wrong. */
-const CHECK_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  'ERR_BUNDLE_INVALID',
-  'ERR_ANCHOR_NOT_SELF_SIGNED',
-  'ERR_CHAIN_ORDER',
-  'ERR_ISSUER_NOT_FROM_ANCHORS',
-  'ERR_BUNDLE_KEY_MISMATCH',
-  'ERR_ISSUER_NOT_CA',
-  'ERR_NOT_YET_VALID',
-  'ERR_ROOT_EXPIRED',
-  'ERR_ISSUER_EXPIRED',
-  'ERR_EKU_NOT_SERVER_AUTH',
-  'ERR_PATH_LEN_EXCEEDED',
-  'ERR_TRUST_ANCHORS_MISMATCH',
-]);
+/** Codes raised by the trust-bundle check chain (src/core/checks), plus the Secret/ConfigMap anchors mismatch that `verify -k` reports as a finding. */
+const CHECK_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([...CHECK_ERROR_CODES, 'ERR_TRUST_ANCHORS_MISMATCH']);
 
 /** Maps a thrown value to an exit code: WardenError codes as in the table above, anything else 1. */
 export function exitCodeForError(error: unknown): ExitCode {

@@ -5,6 +5,24 @@
  * statuses only in `src/sentry` and to exit codes only in `src/cli`. Tests assert codes, not prose.
  * Every code is documented in docs/errors.md with what to do about it.
  */
+/**
+ * The codes the trust-bundle check chain reports as errors: a bundle that is wrong. The CLI exits 3
+ * for these (a check failed), 1 for everything else.
+ */
+export const CHECK_ERROR_CODES = [
+  'ERR_BUNDLE_INVALID',
+  'ERR_ANCHOR_NOT_SELF_SIGNED',
+  'ERR_CHAIN_ORDER',
+  'ERR_ISSUER_NOT_FROM_ANCHORS',
+  'ERR_BUNDLE_KEY_MISMATCH',
+  'ERR_ISSUER_NOT_CA',
+  'ERR_NOT_YET_VALID',
+  'ERR_ROOT_EXPIRED',
+  'ERR_ISSUER_EXPIRED',
+  'ERR_EKU_NOT_SERVER_AUTH',
+  'ERR_PATH_LEN_EXCEEDED',
+] as const;
+
 export const ERROR_CODES = [
   // DER / PEM / keys
   'ERR_DER_INVALID',
@@ -23,17 +41,7 @@ export const ERROR_CODES = [
   'ERR_REQUEST_INVALID',
   'ERR_IDENTITY_DENIED', 'ERR_VALIDATOR_NOT_READY', // KUBERNETES validator (src/sentry/validators)
   // trust bundle checks (src/core/checks)
-  'ERR_BUNDLE_INVALID',
-  'ERR_ANCHOR_NOT_SELF_SIGNED',
-  'ERR_CHAIN_ORDER',
-  'ERR_ISSUER_NOT_FROM_ANCHORS',
-  'ERR_BUNDLE_KEY_MISMATCH',
-  'ERR_ISSUER_NOT_CA',
-  'ERR_NOT_YET_VALID',
-  'ERR_ROOT_EXPIRED',
-  'ERR_ISSUER_EXPIRED',
-  'ERR_EKU_NOT_SERVER_AUTH',
-  'ERR_PATH_LEN_EXCEEDED',
+  ...CHECK_ERROR_CODES,
   // signing
   'ERR_ISSUER_NOT_VALID_NOW',
   // stores
