@@ -13,7 +13,7 @@ import { killAllChildren } from './children.js';
 import { formatGrpcReport, GRPC_TIMING, runGrpcSuite, STORM_CLIENTS, STORM_PROCESSES, STORM_TRANSPORT, type GrpcSuiteResult, type StormShape } from './grpc.js';
 import { formatIssueReport, runIssueSuite, type IssueMeasurement, type TimingOptions } from './issue.js';
 
-const SUITES = ['issue', 'grpc', 'kube-renew'] as const;
+const SUITES = ['issue', 'grpc', 'kube-renew', 'kube-rotate'] as const;
 type SuiteName = (typeof SUITES)[number];
 
 const ISSUE_TIMING: TimingOptions = { runs: 3, runMs: 1000, warmupMs: 500 };
@@ -107,6 +107,11 @@ async function main(): Promise<void> {
     // renew-certificate -k --restart --restart-apps against the Kubernetes API test server (bench/kube-renew.ts).
     const { runKubeRenewBench, formatKubeRenewReport } = await import('./kube-renew.js');
     reports.push(formatKubeRenewReport(await runKubeRenewBench({ log })));
+  }
+  if (cli.suites.includes('kube-rotate')) {
+    // rotate -k through all phases against the Kubernetes API test server (bench/kube-rotate.ts).
+    const { runKubeRotateBench, formatKubeRotateReport } = await import('./kube-rotate.js');
+    reports.push(formatKubeRotateReport(await runKubeRotateBench({ log })));
   }
   reports.push(`total ${((performance.now() - started) / 1000).toFixed(0)} s`);
   console.log(`\n${reports.join('\n\n')}`);

@@ -38,7 +38,12 @@ export interface RestartOptions {
 export async function restartWorkload(clients: RolloutClients, ref: WorkloadRef, now: Date, opts: RestartOptions = {}): Promise<Workload> {
   const current = opts.current ?? (await callApi(ref, 'read', () => readWorkload(clients, ref), opts.attempts));
   refuseUnrestartable(ref, current);
-  const patch = { spec: { template: { metadata: { annotations: { [RESTARTED_AT_ANNOTATION]: restartedAtValue(now) } } } } };
+  const previous = (current.spec as WorkloadLike['spec'] & { template?: { metadata?: { annotations?: Record<string, string> } } })
+    ?.template?.metadata?.annotations?.[RESTARTED_AT_ANNOTATION];
+  // kubectl's value has whole seconds: a second restart within the same second would change nothing,
+  // roll nothing out, and still look complete. Add the milliseconds then.
+  const value = restartedAtValue(now) === previous ? now.toISOString() : restartedAtValue(now);
+  const patch = { spec: { template: { metadata: { annotations: { [RESTARTED_AT_ANNOTATION]: value } } } } };
   return callApi(ref, 'restart', () => patchWorkload(clients, ref, patch), opts.attempts);
 }
 

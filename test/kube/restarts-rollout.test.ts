@@ -86,6 +86,18 @@ describe('restartWorkload and waitForRollout against the API server', () => {
     }
   });
 
+  it('a second restart within the same second still rolls out (kubectl\'s value would not change)', async () => {
+    const ref: WorkloadRef = { kind: 'Deployment', namespace: 'apps', name: 'app-0' };
+    const at = new Date('2026-01-01T00:00:05.100Z');
+    const first = await restartWorkload(clients, ref, at);
+    await waitForRollout(clients, ref, { timeoutMs: 5000, from: first });
+    const second = await restartWorkload(clients, ref, new Date(at.getTime() + 500));
+    assert.equal(second.metadata?.generation, (first.metadata?.generation ?? 0) + 1, 'the template changed, so a new generation rolls out');
+    const annotations = (second.spec as { template?: { metadata?: { annotations?: Record<string, string> } } }).template?.metadata?.annotations;
+    assert.equal(annotations?.['kubectl.kubernetes.io/restartedAt'], '2026-01-01T00:00:05.600Z');
+    await waitForRollout(clients, ref, { timeoutMs: 5000, from: second });
+  });
+
   it('the real kubectl rollout status agrees the restart we made has finished', async () => {
     const patched = await restartWorkload(clients, sentry, new Date('2026-01-01T00:00:01Z'));
     await waitForRollout(clients, sentry, { timeoutMs: 5000, from: patched });

@@ -1,3 +1,4 @@
+import { dispatchKube } from '../rotation/kube-dispatch.js';
 import { describeTime } from '../../core/checks/labels.js';
 import { expiryState } from '../../core/thresholds.js';
 import { resolveBundleLocation } from '../bundle-source.js';
@@ -36,6 +37,8 @@ interface BackupRow {
  * issuers' expiry at now and whether each passes the checks. Text table or `-o json`.
  */
 export async function backupsCommand(opts: BackupsOptions, io: Io, _deps?: CliDeps, runtime: RotationRuntime = {}): Promise<number> {
+  const kube = await dispatchKube('backups', opts, io, runtime);
+  if (kube !== undefined) return kube;
   const loc = resolveBundleLocation(opts, io);
   const { store } = openSelfHosted(loc, io, runtime);
   const now = io.clock.now();

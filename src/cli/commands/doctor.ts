@@ -1,3 +1,4 @@
+import { dispatchKube } from '../rotation/kube-dispatch.js';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { TrustBundle } from '../../core/bundle.js';
@@ -39,6 +40,8 @@ export interface DoctorOptions extends CredentialOptions {
  * Exit 0 when healthy (infos only), 1 when action is needed.
  */
 export async function doctorCommand(opts: DoctorOptions, io: Io, _deps?: CliDeps, runtime: RotationRuntime = {}): Promise<number> {
+  const kube = await dispatchKube('doctor', opts, io, runtime);
+  if (kube !== undefined) return kube;
   const loc = resolveBundleLocation(opts, io);
   const setup = openSelfHosted(loc, io, runtime);
   const facts = await gatherFacts(opts, io, setup, runtime);

@@ -1,3 +1,4 @@
+import { dispatchKube } from '../rotation/kube-dispatch.js';
 import { describeTime } from '../../core/checks/labels.js';
 import { resolveBundleLocation } from '../bundle-source.js';
 import type { CliDeps } from '../deps.js';
@@ -24,6 +25,8 @@ export interface RollbackOptions extends CredentialOptions {
  * abandons an unfinished one (its journal is marked rolled back). A partial bundle is replaced.
  */
 export async function rollbackCommand(opts: RollbackOptions, io: Io, _deps?: CliDeps, runtime: RotationRuntime = {}): Promise<number> {
+  const kube = await dispatchKube('rollback', opts, io, runtime);
+  if (kube !== undefined) return kube;
   const loc = resolveBundleLocation(opts, io);
   const { store, journal } = openSelfHosted(loc, io, runtime);
   const now = io.clock.now();

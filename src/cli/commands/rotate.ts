@@ -1,3 +1,4 @@
+import { dispatchKube } from '../rotation/kube-dispatch.js';
 import { randomBytes } from 'node:crypto';
 import { TrustBundle } from '../../core/bundle.js';
 import { describeTime } from '../../core/checks/labels.js';
@@ -40,6 +41,8 @@ export type { RotateOptions } from '../rotation/rotate-options.js';
  * checks; 1 otherwise (ERR_ROTATION_* codes).
  */
 export async function rotateCommand(opts: RotateOptions, io: Io, _deps?: CliDeps, runtime: RotationRuntime = {}): Promise<number> {
+  const kube = await dispatchKube('rotate', opts, io, runtime);
+  if (kube !== undefined) return kube;
   const mode = checkRotateModes(opts);
   const loc = resolveBundleLocation(opts, io);
   const setup = openSelfHosted(loc, io, runtime);

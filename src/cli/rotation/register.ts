@@ -13,6 +13,8 @@ import type { Io } from '../io.js';
 import { addCredentialOptions, parseDaysArg, parseDurationArg } from '../options.js';
 import { OUTPUT_FORMATS } from '../output.js';
 import { parseTimeoutArg } from './rotate-options.js';
+import { kubeOptionsOf } from '../kube-options.js';
+import { addKubeRotationFlags } from './kube-register.js';
 
 type Runner = (fn: () => Promise<number>) => () => Promise<void>;
 
@@ -34,7 +36,7 @@ export function registerRotationCommands(mtls: Command, io: Io, deps: CliDeps, r
       .option('--backup <name>', 'backup to restore (see `warden mtls backups`; default: the newest)')
       .option('--force', 'restore even if the backup\'s root or issuer has expired'),
   ).action(function (this: Command) {
-    return run(() => rollbackCommand(this.opts<RollbackOptions>(), io, deps))();
+    return run(() => rollbackCommand({ ...this.opts<RollbackOptions>(), ...kubeOptionsOf(this) }, io, deps))();
   });
 
   addCredentialOptions(
@@ -43,7 +45,7 @@ export function registerRotationCommands(mtls: Command, io: Io, deps: CliDeps, r
       .description('List the backups rollback can restore, newest first, with their roots\' expiry')
       .addOption(outputOption()),
   ).action(function (this: Command) {
-    return run(() => backupsCommand(this.opts<BackupsOptions>(), io, deps))();
+    return run(() => backupsCommand({ ...this.opts<BackupsOptions>(), ...kubeOptionsOf(this) }, io, deps))();
   });
 
   addCredentialOptions(
@@ -59,8 +61,10 @@ export function registerRotationCommands(mtls: Command, io: Io, deps: CliDeps, r
       .option('--config <file>', 'Dapr Configuration YAML (workload TTL for the checks)')
       .option('--workload-ttl <duration>', 'workload certificate TTL (default: from --config, else "24h")', parseDurationArg),
   ).action(function (this: Command) {
-    return run(() => doctorCommand(this.opts<DoctorOptions>(), io, deps))();
+    return run(() => doctorCommand({ ...this.opts<DoctorOptions>(), ...kubeOptionsOf(this) }, io, deps))();
   });
+
+  addKubeRotationFlags(mtls);
 }
 
 function addRotate(mtls: Command, io: Io, deps: CliDeps, run: Runner): void {
@@ -91,6 +95,6 @@ function addRotate(mtls: Command, io: Io, deps: CliDeps, run: Runner): void {
     .option('--timeout <duration>', 'how long each phase may take to converge (Go duration or seconds; default: "5m")', parseTimeoutArg)
     .addOption(new Option('-o, --output <format>', 'output format for --status and --dry-run').choices(OUTPUT_FORMATS));
   addCredentialOptions(cmd).action(function (this: Command) {
-    return run(() => rotateCommand(this.opts<RotateOptions>(), io, deps))();
+    return run(() => rotateCommand({ ...this.opts<RotateOptions>(), ...kubeOptionsOf(this) }, io, deps))();
   });
 }
