@@ -1,12 +1,9 @@
 import { dispatchKube } from '../rotation/kube-dispatch.js';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { TrustBundle } from '../../core/bundle.js';
 import { parseCertificatesPem } from '../../core/certificate.js';
-import { runChecks } from '../../core/checks/index.js';
-import { isWardenError } from '../../core/errors.js';
-import { bundlesOf, explainableStoreTexts, sameTexts } from '../../rotation/engine.js';
-import { diagnose, type AnchorsFileFact, type BackupFact, type BundleFact, type DoctorFacts, type DoctorReport, type FixStep, type HealthFact, type RotationFact, type SentryFact } from '../../rotation/diagnose.js';
+import { bundleFactOf, rotationFactOf } from '../../rotation/doctor-facts.js';
+import { diagnose, type AnchorsFileFact, type BackupFact, type BundleFact, type DoctorFacts, type DoctorReport, type FixStep, type HealthFact, type SentryFact } from '../../rotation/diagnose.js';
 import { inspectBackup } from '../../rotation/rollback.js';
 import { anchorsPemOf } from '../../rotation/sentry-compare.js';
 import { resolveBundleLocation, type BundleLocation } from '../bundle-source.js';
@@ -63,46 +60,17 @@ export async function doctorCommand(opts: DoctorOptions, io: Io, _deps?: CliDeps
 async function gatherFacts(opts: DoctorOptions, io: Io, setup: SelfHostedSetup, runtime: RotationRuntime): Promise<DoctorFacts> {
   const now = io.clock.now();
   const policy = await resolveRotationPolicy({ ...opts, workloadTtl: opts.workloadTtl }, io);
-  const bundle = await bundleFact(setup, now, { workloadTtlMs: policy.workloadTtlMs, clockSkewMs: policy.clockSkewMs });
+  const bundle = bundleFactOf(await setup.store.read(), now, { workloadTtlMs: policy.workloadTtlMs, clockSkewMs: policy.clockSkewMs });
   const backups: BackupFact[] = [];
   for (const ref of await setup.store.listBackups()) {
     const c = await inspectBackup(setup.store, ref, now).catch(() => undefined);
     backups.push({ name: ref.name, restorable: c === undefined || c.bundle === undefined ? 'unreadable' : c.broken ? 'broken' : c.expired ? 'expired' : 'ok' });
   }
-  const facts: DoctorFacts = { now, bundle, backups, rotation: await rotationFact(setup, bundle), anchorsFiles: [] };
+  const facts: DoctorFacts = { now, bundle, backups, rotation: await rotationFactOf(setup.journal, bundle), anchorsFiles: [] };
   if (opts.sentryAddress !== undefined) facts.sentry = await sentryFact(opts, bundle, runtime);
   if (opts.healthzUrl !== undefined) facts.health = await healthFact(opts.healthzUrl);
   for (const path of opts.trustAnchors ?? []) facts.anchorsFiles.push(await anchorsFileFact(resolve(io.cwd, path)));
   return facts;
-}
-
-async function bundleFact(setup: SelfHostedSetup, now: Date, policy: { workloadTtlMs: number; clockSkewMs: number }): Promise<BundleFact> {
-  const read = await setup.store.read();
-  if (read.state !== 'complete') return read;
-  try {
-    const bundle = TrustBundle.fromTexts(read.texts);
-    return { state: 'complete', bundle, texts: read.texts, findings: runChecks(bundle, now, policy) };
-  } catch (error) {
-    return { state: 'unreadable', message: (error as Error).message };
-  }
-}
-
-async function rotationFact(setup: SelfHostedSetup, bundle: BundleFact): Promise<RotationFact> {
-  try {
-    const record = await setup.journal.read();
-    const running = await setup.journal.lockHolder();
-    const fact: RotationFact = {};
-    if (record !== undefined) fact.record = record;
-    if (running !== undefined) fact.running = running;
-    if (record?.status === 'in-progress') {
-      const texts = bundle.state === 'complete' ? bundle.texts : undefined;
-      fact.storeMatches = texts !== undefined && explainableStoreTexts(record, bundlesOf(record).targets).some((t) => sameTexts(t, texts));
-    }
-    return fact;
-  } catch (error) {
-    if (isWardenError(error)) return { invalid: error.message };
-    throw error;
-  }
 }
 
 async function sentryFact(opts: DoctorOptions, bundle: BundleFact, runtime: RotationRuntime): Promise<SentryFact | undefined> {

@@ -10,16 +10,13 @@
  *    rotation journal's last anchor write, else the newest backup whose `ca.crt` differs.
  * Prints the exact commands that fix it, in order; exit 0 healthy, 1 action needed.
  */
-import { TrustBundle } from '../../core/bundle.js';
-import { runChecks } from '../../core/checks/index.js';
 import { describeTime } from '../../core/checks/labels.js';
-import { isWardenError } from '../../core/errors.js';
 import type { RotationRecord } from '../../core/rotation/record.js';
 import { findDaprApps, type DaprApp } from '../../kube/restarts.js';
 import { RESTARTED_AT_ANNOTATION } from '../../kube/rollouts.js';
 import { waitForRollout } from '../../kube/rollouts.js';
-import { bundlesOf, explainableStoreTexts, sameTexts } from '../../rotation/engine.js';
-import { diagnose, type BackupFact, type BundleFact, type Diagnosis, type DoctorFacts, type FixStep, type RotationFact } from '../../rotation/diagnose.js';
+import { bundleFactOf, rotationFactOf } from '../../rotation/doctor-facts.js';
+import { diagnose, type BackupFact, type Diagnosis, type DoctorFacts, type FixStep } from '../../rotation/diagnose.js';
 import { inspectBackup } from '../../rotation/rollback.js';
 import type { KubeBundleReadResult } from '../../stores/kube-store.js';
 import { EXIT } from '../exit-codes.js';
@@ -67,7 +64,7 @@ export async function doctorKubernetes(opts: KubeDoctorOptions, io: Io, runtime:
 export async function examineCluster(opts: KubeDoctorOptions, io: Io, setup: KubeRotationSetup): Promise<KubeDoctorReport> {
   const now = io.clock.now();
   const read = await setup.store.read();
-  const bundle = bundleFact(read, now, opts.workloadTtl);
+  const bundle = bundleFactOf(read, now, opts.workloadTtl === undefined ? {} : { workloadTtlMs: opts.workloadTtl });
   const backups: BackupFact[] = [];
   const backupCas: { createdAt: Date; ca: string | undefined }[] = [];
   for (const ref of await setup.store.listBackups()) {
@@ -75,7 +72,7 @@ export async function examineCluster(opts: KubeDoctorOptions, io: Io, setup: Kub
     backups.push({ name: ref.name, restorable: c === undefined || c.bundle === undefined ? 'unreadable' : c.broken ? 'broken' : c.expired ? 'expired' : 'ok' });
     backupCas.push({ createdAt: ref.createdAt, ca: c?.texts.ca });
   }
-  const rotation = await rotationFact(setup, bundle);
+  const rotation = await rotationFactOf(setup.journal, bundle);
   const facts: DoctorFacts = { now, bundle, backups, rotation, anchorsFiles: [] };
   const base = diagnose(facts);
   const diagnoses = [...base.diagnoses];
@@ -110,34 +107,6 @@ export async function examineCluster(opts: KubeDoctorOptions, io: Io, setup: Kub
   }
   const healthy = !diagnoses.some((d) => d.severity !== 'info');
   return { healthy, diagnoses, commands };
-}
-
-function bundleFact(read: KubeBundleReadResult, now: Date, workloadTtlMs: number | undefined): BundleFact {
-  if (read.state !== 'complete') return read;
-  try {
-    const bundle = TrustBundle.fromTexts(read.texts);
-    return { state: 'complete', bundle, texts: read.texts, findings: runChecks(bundle, now, workloadTtlMs === undefined ? {} : { workloadTtlMs }) };
-  } catch (error) {
-    return { state: 'unreadable', message: (error as Error).message };
-  }
-}
-
-async function rotationFact(setup: KubeRotationSetup, bundle: BundleFact): Promise<RotationFact> {
-  try {
-    const record = await setup.journal.read();
-    const running = await setup.journal.lockHolder();
-    const fact: RotationFact = {};
-    if (record !== undefined) fact.record = record;
-    if (running !== undefined) fact.running = running;
-    if (record?.status === 'in-progress') {
-      const texts = bundle.state === 'complete' ? bundle.texts : undefined;
-      fact.storeMatches = texts !== undefined && explainableStoreTexts(record, bundlesOf(record).targets).some((t) => sameTexts(t, texts));
-    }
-    return fact;
-  } catch (error) {
-    if (isWardenError(error)) return { invalid: error.message };
-    throw error;
-  }
 }
 
 /** dapr-sentry missing, or not rolled out and ready; undefined when fine. */
