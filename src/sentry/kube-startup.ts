@@ -9,12 +9,11 @@
  * - a ConfigMap whose `ca.crt` differs from the Secret's (or is missing) → re-synced from the
  *   Secret once the bundle passed the checks, with a warning; never a new CA.
  */
-import { generateTrustBundle } from '../core/bundle.js';
 import { WardenError, isWardenError } from '../core/errors.js';
 import type { BackendStartupDeps } from './backend.js';
 import { checkBundleTexts } from './bundle-check.js';
 import type { KubeBundleSource } from './kube-bundle-source.js';
-import type { StartupBundle } from './startup-bundle.js';
+import { generateSelfSignedBundle, type StartupBundle } from './startup-bundle.js';
 
 export async function loadKubeStartupBundle(source: KubeBundleSource, deps: BackendStartupDeps): Promise<StartupBundle> {
   const where = source.where;
@@ -53,16 +52,7 @@ export async function loadKubeStartupBundle(source: KubeBundleSource, deps: Back
 
 /** Generates and stores a bundle; false when another writer stored one first (theirs is used). */
 async function generateAndPersist(source: KubeBundleSource, deps: BackendStartupDeps): Promise<boolean> {
-  deps.logger.info('Root and issuer certs not found: generating self signed CA');
-  const { bundle } = generateTrustBundle({
-    clock: deps.clock,
-    trustDomain: deps.trustDomain,
-    namespace: deps.namespace,
-    keyAlgorithm: deps.keyAlgorithm,
-    clockSkewMs: deps.clockSkewMs,
-    ...(deps.serials !== undefined ? { serials: deps.serials } : {}),
-  });
-  deps.logger.info('Generating self-signed CA certs and persisting to store');
+  const bundle = generateSelfSignedBundle(deps);
   try {
     await source.write(bundle.toTexts());
   } catch (err) {

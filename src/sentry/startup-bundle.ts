@@ -6,7 +6,7 @@
  */
 import type { Logger } from 'pino';
 import type { BundleTexts } from '../core/bundle-texts.js';
-import { generateTrustBundle } from '../core/bundle.js';
+import { generateTrustBundle, type TrustBundle } from '../core/bundle.js';
 import type { Clock } from '../core/clock.js';
 import { WardenError } from '../core/errors.js';
 import type { SerialSource } from '../core/serial.js';
@@ -72,7 +72,10 @@ export async function loadStartupBundle(deps: StartupDeps): Promise<StartupBundl
   return { ...checked, version: read.version, generated };
 }
 
-async function generateAndPersist(deps: StartupDeps): Promise<void> {
+/** Generates the self-signed CA Sentry makes when it finds none, with Dapr's log lines; both modes persist it. */
+export function generateSelfSignedBundle(
+  deps: Pick<StartupDeps, 'logger' | 'clock' | 'trustDomain' | 'namespace' | 'keyAlgorithm' | 'clockSkewMs' | 'serials'>,
+): TrustBundle {
   deps.logger.info('Root and issuer certs not found: generating self signed CA');
   const { bundle } = generateTrustBundle({
     clock: deps.clock,
@@ -83,6 +86,11 @@ async function generateAndPersist(deps: StartupDeps): Promise<void> {
     ...(deps.serials !== undefined ? { serials: deps.serials } : {}),
   });
   deps.logger.info('Generating self-signed CA certs and persisting to store');
+  return bundle;
+}
+
+async function generateAndPersist(deps: StartupDeps): Promise<void> {
+  const bundle = generateSelfSignedBundle(deps);
   await deps.store.write(bundle.toTexts());
   deps.metrics.issuerCertChanged.inc();
   deps.logger.info(
