@@ -23,7 +23,7 @@ import { credentialArgs, mtlsCommandLine } from '../rotation/command-line.js';
 import {
   checkRotateModes, resolveRotationPolicy, resolveSettings, toRenewOptions, type RotateOptions,
 } from '../rotation/rotate-options.js';
-import { createProgressPrinter, printRotationPlan, printRotationStatus, printTimeline, statusJson } from '../rotation/rotate-report.js';
+import { createProgressPrinter, printRotationPlan, printTimeline, showRotationStatus } from '../rotation/rotate-report.js';
 import { createBackend, openSelfHosted, withInterrupt, type RotationRuntime, type SelfHostedSetup } from '../rotation/rotate-setup.js';
 
 export type { RotateOptions } from '../rotation/rotate-options.js';
@@ -47,22 +47,9 @@ export async function rotateCommand(opts: RotateOptions, io: Io, _deps?: CliDeps
   const loc = resolveBundleLocation(opts, io);
   const setup = openSelfHosted(loc, io, runtime);
   const resume = mtlsCommandLine('rotate', ['--resume'], credentialArgs(loc, opts));
-  if (mode === 'status') return showStatus(opts, io, setup, resume);
+  if (mode === 'status') return showRotationStatus(opts.output, io, setup.journal, setup.journal.path, resume);
   if (mode === 'resume') return resumeRotation(opts, io, setup, loc, runtime, resume);
   return newRotation(opts, io, setup, loc, runtime, resume);
-}
-
-async function showStatus(opts: RotateOptions, io: Io, setup: SelfHostedSetup, resume: string): Promise<number> {
-  const record = await setup.journal.read();
-  const running = await setup.journal.lockHolder();
-  if (record === undefined) {
-    if (opts.output === 'json') printJson(io, { status: 'none', journal: setup.journal.path });
-    else printStatus(io, 'info', `No rotation has been recorded in ${setup.journal.path}`);
-    return EXIT.ok;
-  }
-  if (opts.output === 'json') printJson(io, statusJson(record, io.clock.now(), running, setup.journal.path));
-  else printRotationStatus(io, record, io.clock.now(), running, resume);
-  return EXIT.ok;
 }
 
 async function resumeRotation(

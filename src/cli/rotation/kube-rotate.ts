@@ -30,29 +30,16 @@ import { clusterGenerationDefaults, connectToCluster, type KubeRenewContext } fr
 import { selectRenewSource } from '../renew/options.js';
 import { createKubeBackend, kubeCommandLine, openKubeRotation, withKubeSettings, type KubeRotationSetup } from './kube-setup.js';
 import { checkRotateModes, resolveRotationPolicy, resolveSettings, toRenewOptions, type RotateOptions } from './rotate-options.js';
-import { createProgressPrinter, printRotationPlan, printRotationStatus, printTimeline, statusJson } from './rotate-report.js';
+import { createProgressPrinter, printRotationPlan, printTimeline, showRotationStatus } from './rotate-report.js';
 import { withInterrupt, type RotationRuntime } from './rotate-setup.js';
 
 export async function rotateKubernetes(opts: RotateOptions, io: Io, runtime: RotationRuntime = {}): Promise<number> {
   const mode = checkRotateModes(opts);
   const setup = await openKubeRotation(opts, io, runtime);
   const resume = kubeCommandLine('rotate', opts, ['--resume']);
-  if (mode === 'status') return showStatus(opts, io, setup, resume);
+  if (mode === 'status') return showRotationStatus(opts.output, io, setup.journal, setup.journal.description, resume);
   if (mode === 'resume') return resumeRotation(opts, io, setup, runtime, resume);
   return newRotation(opts, io, setup, runtime, resume);
-}
-
-async function showStatus(opts: RotateOptions, io: Io, setup: KubeRotationSetup, resume: string): Promise<number> {
-  const record = await setup.journal.read();
-  const running = await setup.journal.lockHolder();
-  if (record === undefined) {
-    if (opts.output === 'json') printJson(io, { status: 'none', journal: setup.journal.description });
-    else printStatus(io, 'info', `No rotation has been recorded in ${setup.journal.description}`);
-    return EXIT.ok;
-  }
-  if (opts.output === 'json') printJson(io, statusJson(record, io.clock.now(), running, setup.journal.description));
-  else printRotationStatus(io, record, io.clock.now(), running, resume);
-  return EXIT.ok;
 }
 
 async function resumeRotation(opts: RotateOptions, io: Io, setup: KubeRotationSetup, runtime: RotationRuntime, resume: string): Promise<number> {

@@ -10,9 +10,11 @@ import type { RotationPlan } from '../../core/rotation/plan.js';
 import { phaseState, type RotationRecord } from '../../core/rotation/record.js';
 import { nextStep, retireAfterOf, type RotationStep, type TimelineRow } from '../../core/rotation/schedule.js';
 import type { RotationEvent } from '../../rotation/events.js';
+import type { JournalStore } from '../../rotation/journal.js';
+import { EXIT } from '../exit-codes.js';
 import { countFindings, describeCounts, printFindingsTable } from '../findings.js';
 import type { Io } from '../io.js';
-import { formatTable, printStatus } from '../output.js';
+import { formatTable, printJson, printStatus } from '../output.js';
 
 function describeCert(cert: Certificate): string {
   const subject = cert.subject.text === '' ? '(empty subject)' : cert.subject.text;
@@ -163,3 +165,23 @@ function phaseRow(record: RotationRecord, phase: WritePhase): string[] {
   }
   return [phase, state, at === undefined ? '' : describeTime(new Date(at)), note];
 }
+
+/**
+ * `rotate --status`, the same in both modes: where the recorded rotation stands, or that there is
+ * none. `where` names the journal (a file path, or a Secret).
+ */
+export async function showRotationStatus(
+  output: string | undefined, io: Io, journal: Pick<JournalStore, 'read' | 'lockHolder'>, where: string, resume: string,
+): Promise<number> {
+  const record = await journal.read();
+  const running = await journal.lockHolder();
+  if (record === undefined) {
+    if (output === 'json') printJson(io, { status: 'none', journal: where });
+    else printStatus(io, 'info', `No rotation has been recorded in ${where}`);
+    return EXIT.ok;
+  }
+  if (output === 'json') printJson(io, statusJson(record, io.clock.now(), running, where));
+  else printRotationStatus(io, record, io.clock.now(), running, resume);
+  return EXIT.ok;
+}
+
