@@ -1,14 +1,18 @@
 /**
- * Suite `grpc`: SignCertificate over TLS against `warden sentry` running as its own process, with
- * load from separate processes, all on 127.0.0.1.
+ * Suite `grpc`: SignCertificate over TLS against `warden sentry` running as its own process
+ * (`--workers`, default one per core), with load from separate processes, all on 127.0.0.1.
  *
- * 1. Throughput: one channel, 16 and 64 calls in flight for fixed times; certs/s, p50/p99, CPU.
+ * The load generator is h2load when installed (bench/h2load.ts; C, so it leaves the CPUs to the
+ * server), else Node clients (bench/load-client.ts: grpc-js channels, node:http2 for the storm).
+ *
+ * 1. Throughput: 16 and 64 calls in flight for fixed times; certs/s, p50/p99, CPU. h2load spreads
+ *    them over up to 16 connections (sidecars each hold their own); the Node client uses one channel.
  *    The ceiling beside it is in-process issuance with 16 in flight (the issue suite's figure for
  *    the same keys, or measured here when that suite did not run).
  * 2. Restart storm: 2,000 clients, each with its own TLS connection, each asking for one
  *    certificate at the same moment: time until all are issued, p99, failures, server peak RSS.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { generateCsrPool, KEY_LABEL } from './csr-pool.js';
@@ -18,9 +22,11 @@ import type { StormReport, ThroughputRun } from './load-client.js';
 import { onExit } from './children.js';
 import { LoadProcess } from './load-process.js';
 import { median, quantile } from './measure.js';
-import { readCpuSeconds, readListenOverflows, readMemoryKiB, resetPeakRss } from './proc.js';
+import { readListenOverflows, readTreeCpuSeconds, readTreeMemoryKiB, resetTreePeakRss } from './proc.js';
 import { sentryUnavailable, startSentryProcess, type SentryProcess } from './sentry-process.js';
-import type { StormTransport } from './storm-calls.js';
+import { findH2load, writeRequestBody } from './h2load.js';
+import { runStormH2load, runThroughputH2load, THROUGHPUT_CONNECTIONS } from './grpc-h2load.js';
+import { checkOneIssuance, loadRequest, newGrpcClient, type StormTransport } from './storm-calls.js';
 
 export const GRPC_TIMING: TimingOptions = { runs: 3, runMs: 3000, warmupMs: 1000 };
 const LEVELS = [16, 64];
@@ -33,8 +39,13 @@ const SERVER_ID = 'spiffe://localhost/ns/default/dapr-sentry';
 /** P-256 CSRs, Ed25519 issuer: Dapr's default today. */
 const GRPC_CASE: IssueCase = ISSUE_CASES[0]!;
 
+/** Who generates the load: h2load, or the Node clients (grpc-js channel; storm transport as chosen). */
+export type LoadGenerator = 'h2load' | 'node';
+
 export interface GrpcLevel {
   inFlight: number;
+  /** Connections the calls were spread over. */
+  connections: number;
   runs: ThroughputRun[];
   certsPerS: number;
   p50Ms: number;
@@ -49,7 +60,7 @@ export interface GrpcLevel {
 export interface StormResult {
   clients: number;
   processes: number;
-  transport: StormTransport;
+  transport: StormTransport | 'h2load';
   totalMs: number;
   p50Ms: number;
   p99Ms: number;
@@ -73,6 +84,10 @@ export interface GrpcSuiteResult {
   csrKey: string;
   issuerKey: string;
   timing: TimingOptions;
+  load: LoadGenerator;
+  /** Why the Node clients were used, when h2load was wanted. */
+  loadNote?: string;
+  sentryWorkers: number;
   inProcess?: { certsPerS: number; source: string };
   levels: GrpcLevel[];
   storm?: StormResult;
@@ -106,7 +121,7 @@ async function runThroughput(base: BaseConfig, timing: TimingOptions, sentry: Se
     const mine = runs.filter((r) => r.inFlight === inFlight);
     const certsPerS = median(mine.map((r) => r.certsPerS));
     return {
-      inFlight, runs: mine, certsPerS,
+      inFlight, connections: 1, runs: mine, certsPerS,
       p50Ms: median(mine.map((r) => r.p50Ms)), p99Ms: median(mine.map((r) => r.p99Ms)),
       serverCpu: median(mine.map((r) => r.serverCpu)), clientCpu: median(mine.map((r) => r.clientCpu)),
       ratio: certsPerS / ceiling, failures: mine.reduce((sum, r) => sum + r.failures, 0),
@@ -122,15 +137,15 @@ async function runStorm(base: BaseConfig, sentry: SentryProcess, storm: StormSha
   }));
   try {
     await Promise.all(loads.map((l) => l.waitFor('ready')));
-    const peakIsStormOnly = resetPeakRss(sentry.pid);
-    const before = readMemoryKiB(sentry.pid);
-    const serverCpu0 = readCpuSeconds(sentry.pid);
+    const peakIsStormOnly = resetTreePeakRss(sentry.pid);
+    const before = readTreeMemoryKiB(sentry.pid);
+    const serverCpu0 = readTreeCpuSeconds(sentry.pid);
     const overflows0 = readListenOverflows();
     const goEpochMs = performance.timeOrigin + performance.now();
     for (const l of loads) l.send('go');
     const reports = (await Promise.all(loads.map((l) => l.waitFor('storm')))).map((m) => m['report'] as StormReport);
-    const peak = readMemoryKiB(sentry.pid).peak;
-    const serverCpuSeconds = readCpuSeconds(sentry.pid) - serverCpu0;
+    const peak = readTreeMemoryKiB(sentry.pid).peak;
+    const serverCpuSeconds = readTreeCpuSeconds(sentry.pid) - serverCpu0;
     const listenOverflows = readListenOverflows() - overflows0;
     await Promise.all(loads.map((l) => l.finished));
     const latencies = reports.flatMap((r) => r.latenciesMs);
@@ -165,11 +180,20 @@ export async function runGrpcSuite(opts: {
   timing: TimingOptions;
   issueResults?: readonly IssueMeasurement[] | undefined;
   storm?: StormShape;
+  /** Wanted load generator (default h2load; the Node clients when h2load is not installed). */
+  load?: LoadGenerator;
+  /** `warden sentry --workers` (default: one per core). */
+  sentryWorkers?: number;
   log: (line: string) => void;
 }): Promise<GrpcSuiteResult> {
   const storm = opts.storm ?? { clients: STORM_CLIENTS, processes: STORM_PROCESSES, transport: STORM_TRANSPORT };
+  const wanted = opts.load ?? 'h2load';
+  const h2loadMissing = wanted === 'h2load' && findH2load() === undefined;
+  const load: LoadGenerator = h2loadMissing ? 'node' : wanted;
   const result: GrpcSuiteResult = {
     available: false, csrKey: GRPC_CASE.csrKey, issuerKey: GRPC_CASE.issuerKey, timing: opts.timing, levels: [],
+    load, sentryWorkers: opts.sentryWorkers ?? os.availableParallelism(),
+    ...(h2loadMissing ? { loadNote: 'h2load is not installed (apt-get install nghttp2-client): Node load clients used, which take CPU from the server' } : {}),
   };
   const { reason, help } = sentryUnavailable();
   if (reason) return { ...result, reason };
@@ -179,19 +203,27 @@ export async function runGrpcSuite(opts: {
   const cleanup = onExit(removeDir);
   try {
     writeCredentials(dir);
+    const csrPems = generateCsrPool(GRPC_CASE.csrKey, Math.max(storm.clients, 1)).map((c) => c.pem);
     const csrFile = join(dir, 'csrs.json');
-    writeFileSync(csrFile, JSON.stringify(generateCsrPool(GRPC_CASE.csrKey, Math.max(storm.clients, 1)).map((c) => c.pem)));
+    writeFileSync(csrFile, JSON.stringify(csrPems));
+    const bodyFile = join(dir, 'request.bin');
+    writeRequestBody(bodyFile, loadRequest(csrPems[0]!, 0));
     result.inProcess = await inProcessCeiling(opts.timing, opts.issueResults);
 
-    const sentry = await startSentryProcess(dir, help);
+    const sentry = await startSentryProcess(dir, help, { workers: result.sentryWorkers });
+    result.sentryWorkers = sentry.workers;
     result.available = true;
     try {
       const base: BaseConfig = { target: `127.0.0.1:${sentry.port}`, caFile: join(dir, 'ca.crt'), serverId: SERVER_ID, csrFile };
-      opts.log(`  sentry pid ${sentry.pid} on 127.0.0.1:${sentry.port}; throughput at ${LEVELS.join(' and ')} in flight…`);
-      result.levels = await runThroughput(base, opts.timing, sentry, result.inProcess.certsPerS);
+      await verifyOneIssuance(base, csrPems[0]!);
+      opts.log(`  sentry pid ${sentry.pid} (${sentry.workers} worker${sentry.workers === 1 ? '' : 's'}) on 127.0.0.1:${sentry.port}; ${load} load; throughput at ${LEVELS.join(' and ')} in flight…`);
+      const h2 = { sentry, dir, bodyFile, callTimeoutMs: 20_000 };
+      result.levels = load === 'h2load'
+        ? await runThroughputH2load(h2, LEVELS, opts.timing, result.inProcess.certsPerS)
+        : await runThroughput(base, opts.timing, sentry, result.inProcess.certsPerS);
       sentry.assertRunning('the throughput runs');
-      opts.log(`  restart storm: ${storm.clients} clients (${storm.transport}) in ${storm.processes} processes…`);
-      result.storm = await runStorm(base, sentry, storm);
+      opts.log(`  restart storm: ${storm.clients} clients (${load === 'h2load' ? 'h2load' : `${storm.transport} in ${storm.processes} processes`})…`);
+      result.storm = load === 'h2load' ? await runStormH2load(h2, storm.clients) : await runStorm(base, sentry, storm);
       sentry.assertRunning('the restart storm');
     } catch (error) {
       throw new Error(`${error instanceof Error ? error.message : String(error)}\n--- sentry output (last lines) ---\n${sentry.outputTail()}`, { cause: error });
@@ -205,24 +237,44 @@ export async function runGrpcSuite(opts: {
   return result;
 }
 
+/** One call through grpc-js checked in full before any load: chain, SPIFFE ID, the CSR's key. */
+async function verifyOneIssuance(base: BaseConfig, csrPem: string): Promise<void> {
+  const caPem = readFileSync(base.caFile);
+  const client = newGrpcClient({ target: base.target, caPem, serverId: base.serverId, callTimeoutMs: 10_000 });
+  try {
+    await checkOneIssuance(client, 10_000, caPem, csrPem);
+  } finally {
+    client.close();
+  }
+}
+
+const STORM_CLIENT_TEXT: Record<StormResult['transport'], string> = {
+  h2load: 'h2load: TLS + HTTP/2 in C, one gRPC-framed request per connection',
+  http2: 'node:http2 session, gRPC framed by hand',
+  'grpc-js': 'grpc-js channel',
+};
+
 export function formatGrpcReport(r: GrpcSuiteResult): string {
-  const title = 'grpc — SignCertificate over TLS to `warden sentry` (own process), load from separate processes (grpc-js client)';
+  const loadText = r.load === 'h2load' ? 'h2load' : 'Node clients';
+  const title = `grpc — SignCertificate over TLS to \`warden sentry\` (own process, ${r.sentryWorkers} worker${r.sentryWorkers === 1 ? '' : 's'}), load from ${loadText} in separate processes`;
   if (!r.available) return `${title}\n  SKIPPED: sentry not available: ${r.reason ?? 'unknown reason'}`;
   const t = r.timing;
   const rows = r.levels.map((l) => [
-    String(l.inFlight), int(l.certsPerS), fixed(l.p50Ms, 1), fixed(l.p99Ms, 1), `${fixed(l.serverCpu * 100, 0)} %`, `${fixed(l.clientCpu * 100, 0)} %`,
+    String(l.inFlight), String(l.connections), int(l.certsPerS), fixed(l.p50Ms, 1), fixed(l.p99Ms, 1), `${fixed(l.serverCpu * 100, 0)} %`, `${fixed(l.clientCpu * 100, 0)} %`,
     int((l.serverCpu * 1e6) / l.certsPerS), int(r.inProcess?.certsPerS ?? Number.NaN), fixed(l.ratio, 2),
     verdict(l.certsPerS >= TARGET_CERTS_PER_S), String(l.failures), runsText(l.runs.map((x) => x.certsPerS)),
   ]);
   const lines = [
     title,
-    `  ${KEY_LABEL[r.csrKey as 'ed25519']} CSRs, ${KEY_LABEL[r.issuerKey as 'ed25519']} issuer; one TLS channel; ${t.runs} × ${t.runMs / 1000} s per level after ${t.warmupMs / 1000} s warm-up; medians.`,
+    ...(r.loadNote ? [`  NOTE: ${r.loadNote}`] : []),
+    `  ${KEY_LABEL[r.csrKey as 'ed25519']} CSRs, ${KEY_LABEL[r.issuerKey as 'ed25519']} issuer; ${r.load === 'h2load' ? `calls spread over up to ${THROUGHPUT_CONNECTIONS} TLS connections` : 'one TLS channel'}; ${t.runs} × ${t.runMs / 1000} s per level after ${t.warmupMs / 1000} s warm-up; medians.`,
+    ...(r.load === 'h2load' ? ['  h2load cannot read gRPC trailers: every run is checked against the sentry\'s own sign success/failure counters, and one call was verified in full first.'] : []),
     `  ratio = certs/s over in-process issuance (${r.inProcess?.source ?? '—'}); target ≥ ${int(TARGET_CERTS_PER_S)} certs/s.`,
     '',
     formatTable(
-      ['in flight', 'certs/s', 'p50 ms', 'p99 ms', 'server CPU', 'client CPU', 'server µs/cert', 'in-process/s', 'ratio', 'target', 'failed', 'runs'],
+      ['in flight', 'conns', 'certs/s', 'p50 ms', 'p99 ms', 'server CPU', 'client CPU', 'server µs/cert', 'in-process/s', 'ratio', 'target', 'failed', 'runs'],
       rows,
-      new Set([11]),
+      new Set([12]),
     ),
   ];
   for (const l of r.levels) {
@@ -235,12 +287,12 @@ export function formatGrpcReport(r: GrpcSuiteResult): string {
     const pass = s.totalMs < STORM_TARGET_MS && failed === 0;
     lines.push(
       '',
-      `  restart storm: ${int(s.clients)} clients (${s.processes} load processes), each its own TLS connection (${s.transport === 'http2' ? 'node:http2 session, gRPC framed by hand' : 'grpc-js channel'}), one request each, all at once`,
+      `  restart storm: ${int(s.clients)} clients (${s.transport === 'h2load' ? 'h2load' : `${s.processes} load processes`}), each its own TLS connection (${STORM_CLIENT_TEXT[s.transport]}), one request each, all at once`,
       `    all issued in ${int(s.totalMs)} ms — target < ${int(STORM_TARGET_MS)} ms with 0 failures: ${verdict(pass)}`,
       `    issued ${int(s.issued)}, failed ${failed}; latency p50 ${int(s.p50Ms)} ms, p99 ${int(s.p99Ms)} ms, max ${int(s.maxMs)} ms`,
-      `    CPU until the last answer: server ${fixed(s.serverCpuSeconds, 2)} s (${int((s.serverCpuSeconds * 1e6) / s.clients)} µs per client), load processes ${fixed(s.clientCpuSeconds, 2)} s`,
+      `    CPU until the last answer: server ${fixed(s.serverCpuSeconds, 2)} s (${int((s.serverCpuSeconds * 1e6) / s.clients)} µs per client), load generator ${fixed(s.clientCpuSeconds, 2)} s`,
       `    listen-queue overflows (kernel TcpExt ListenOverflows): ${int(s.listenOverflows)}${s.listenOverflows > 0 ? ' — dropped SYNs, retried by the clients after 1 s, 3 s, 7 s, …' : ''}`,
-      `    server RSS ${fixed(s.serverRssBeforeKiB / 1024, 0)} MiB before, peak ${fixed(s.serverPeakRssKiB / 1024, 0)} MiB${s.peakIsStormOnly ? ' during the storm' : ' over the process lifetime (VmHWM could not be reset)'}`,
+      `    server RSS${r.sentryWorkers > 1 ? ' (primary + workers, peaks summed)' : ''} ${fixed(s.serverRssBeforeKiB / 1024, 0)} MiB before, peak ${fixed(s.serverPeakRssKiB / 1024, 0)} MiB${s.peakIsStormOnly ? ' during the storm' : ' over the process lifetime (VmHWM could not be reset)'}`,
     );
     for (const [why, n] of Object.entries(s.failures)) lines.push(`    failure × ${n}: ${why}`);
   }

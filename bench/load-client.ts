@@ -15,15 +15,9 @@ import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import * as grpc from '@grpc/grpc-js';
-import { parseCertificatesPem } from '../src/core/certificate.js';
-import { parseCsr } from '../src/core/csr.js';
-import { decodePemBlocks } from '../src/core/pem.js';
-import { spiffeIdOf } from '../src/identity/peer-id.js';
-import { verifyChainToAnchors } from '../src/identity/verify-chain.js';
-import type { SentryCaClient, SignCertificateRequestMessage } from '../src/wire/sentry-proto.js';
 import { quantile } from './measure.js';
-import { readCpuSeconds } from './proc.js';
-import { createStormClient, grpcCall, newGrpcClient, type StormTransport } from './storm-calls.js';
+import { readTreeCpuSeconds } from './proc.js';
+import { checkOneIssuance, createStormClient, grpcCall, loadRequest as request, newGrpcClient, type StormTransport } from './storm-calls.js';
 
 interface CommonConfig {
   target: string;
@@ -82,13 +76,6 @@ export interface StormReport {
 const emit = (message: object): void => void process.stdout.write(`${JSON.stringify(message)}\n`);
 const epochMs = (): number => performance.timeOrigin + performance.now();
 
-function request(csrPem: string, n: number): SignCertificateRequestMessage {
-  return {
-    id: `app-${n}`, token: '', trust_domain: 'public', namespace: 'default',
-    certificate_signing_request: Buffer.from(csrPem), token_validator: 'UNKNOWN', jwt_audiences: [],
-  };
-}
-
 /** Groups failures: the status and the message without its timings (grpc-js puts durations in it). */
 function failureKey(error: unknown): string {
   const e = error as { code?: unknown; details?: unknown; message?: unknown };
@@ -98,20 +85,9 @@ function failureKey(error: unknown): string {
   return text.replace(/\d+(\.\d+)?s\b/g, 'Ns').replace(/,[^,]*: Ns/g, '').slice(0, 160);
 }
 
-/** One call checked in full: chain to the anchors, SPIFFE ID, and the CSR's key in the leaf. */
-async function checkOneIssuance(client: SentryCaClient, config: CommonConfig, caPem: Buffer, csrPem: string): Promise<void> {
-  const chainPem = await grpcCall(client, request(csrPem, 0), config.callTimeoutMs);
-  const chain = parseCertificatesPem(chainPem);
-  verifyChainToAnchors(chain, parseCertificatesPem(caPem), new Date());
-  const csr = parseCsr(decodePemBlocks(csrPem)[0]!.der);
-  if (spiffeIdOf(chain[0]!) !== 'spiffe://public/ns/default/app-0' || !chain[0]!.spkiDer.equals(csr.spkiDer)) {
-    throw new Error('load client: the issued certificate does not match the request');
-  }
-}
-
 async function runThroughput(config: ThroughputConfig, caPem: Buffer, csrs: string[]): Promise<void> {
   const client = newGrpcClient({ ...config, caPem });
-  await checkOneIssuance(client, config, caPem, csrs[0]!);
+  await checkOneIssuance(client, config.callTimeoutMs, caPem, csrs[0]!);
   const messages = csrs.map((pem, n) => request(pem, n));
   let next = 0;
   const loop = async (inFlight: number, durationMs: number, latencies: number[] | undefined): Promise<{ issued: number; failures: number; firstFailure?: string }> => {
@@ -139,7 +115,7 @@ async function runThroughput(config: ThroughputConfig, caPem: Buffer, csrs: stri
     await loop(inFlight, config.warmupMs, undefined);
     for (let r = 0; r < config.runs; r++) {
       const latencies: number[] = [];
-      const server0 = readCpuSeconds(config.serverPid);
+      const server0 = readTreeCpuSeconds(config.serverPid);
       const client0 = process.cpuUsage();
       const t0 = performance.now();
       const { issued, failures, firstFailure } = await loop(inFlight, config.runMs, latencies);
@@ -148,7 +124,7 @@ async function runThroughput(config: ThroughputConfig, caPem: Buffer, csrs: stri
       const run: ThroughputRun = {
         inFlight, issued, failures, certsPerS: issued / elapsedS,
         p50Ms: quantile(latencies, 0.5), p99Ms: quantile(latencies, 0.99),
-        serverCpu: (readCpuSeconds(config.serverPid) - server0) / elapsedS,
+        serverCpu: (readTreeCpuSeconds(config.serverPid) - server0) / elapsedS,
         clientCpu: (clientCpu.user + clientCpu.system) / 1e6 / elapsedS,
         ...(firstFailure ? { firstFailure } : {}),
       };

@@ -1,5 +1,5 @@
 /** Reading another process's CPU time and memory from /proc (Linux only, as the benchmark machine). */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 
 /** USER_HZ: the unit of utime/stime in /proc/<pid>/stat; 100 on every Linux the project runs on. */
 const CLOCK_TICKS_PER_S = 100;
@@ -52,4 +52,34 @@ export function readListenOverflows(): number {
   } catch {
     return Number.NaN;
   }
+}
+
+/** `pid` and its direct children (a sentry primary and its workers). */
+export function processTree(pid: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) children.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return [pid, ...children];
+}
+
+/** CPU seconds of `pid` and its children (only the living ones count). */
+export function readTreeCpuSeconds(pid: number): number {
+  return processTree(pid).reduce((sum, p) => sum + (readCpuSeconds(p) || 0), 0);
+}
+
+/** RSS and peak RSS summed over `pid` and its children (the sum of peaks bounds the peak of the sum). */
+export function readTreeMemoryKiB(pid: number): { rss: number; peak: number } {
+  return processTree(pid).map(readMemoryKiB).reduce((a, b) => ({ rss: a.rss + b.rss, peak: a.peak + b.peak }), { rss: 0, peak: 0 });
+}
+
+/** Resets VmHWM of `pid` and its children; false when any refused. */
+export function resetTreePeakRss(pid: number): boolean {
+  return processTree(pid).map(resetPeakRss).every(Boolean);
 }

@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- SUITE…] [--json FILE] [--runs N] [--seconds S] [--storm-clients N] [--storm-processes N]
- * [--storm-transport http2|grpc-js]`: runs the selected suites in
+ * [--storm-transport http2|grpc-js] [--load h2load|node] [--sentry-workers N]`: runs the selected suites in
  * order (all by default) and prints a compact report; figures are ratios against a ceiling measured
  * in the same run (DEVELOPERS.md). `--json FILE` also writes every figure as JSON. Child processes
  * are killed on the way out, whatever happens.
@@ -10,7 +10,7 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { killAllChildren } from './children.js';
-import { formatGrpcReport, GRPC_TIMING, runGrpcSuite, STORM_CLIENTS, STORM_PROCESSES, STORM_TRANSPORT, type GrpcSuiteResult, type StormShape } from './grpc.js';
+import { formatGrpcReport, GRPC_TIMING, runGrpcSuite, STORM_CLIENTS, STORM_PROCESSES, STORM_TRANSPORT, type GrpcSuiteResult, type LoadGenerator, type StormShape } from './grpc.js';
 import { formatIssueReport, runIssueSuite, type IssueMeasurement, type TimingOptions } from './issue.js';
 
 const SUITES = ['issue', 'grpc', 'kube-renew', 'kube-rotate'] as const;
@@ -19,7 +19,7 @@ type SuiteName = (typeof SUITES)[number];
 const ISSUE_TIMING: TimingOptions = { runs: 3, runMs: 1000, warmupMs: 500 };
 
 function usage(): string {
-  return `usage: npm run bench [-- [${SUITES.join('|')}]… [--json FILE] [--runs N] [--seconds S] [--storm-clients N] [--storm-processes N] [--storm-transport http2|grpc-js]]`;
+  return `usage: npm run bench [-- [${SUITES.join('|')}]… [--json FILE] [--runs N] [--seconds S] [--storm-clients N] [--storm-processes N] [--storm-transport http2|grpc-js] [--load h2load|node] [--sentry-workers N]]`;
 }
 
 interface CliOptions {
@@ -28,6 +28,8 @@ interface CliOptions {
   runs?: number;
   seconds?: number;
   storm: StormShape;
+  load?: LoadGenerator;
+  sentryWorkers?: number;
 }
 
 function parseCli(argv: string[]): CliOptions {
@@ -37,6 +39,7 @@ function parseCli(argv: string[]): CliOptions {
     options: {
       json: { type: 'string' }, runs: { type: 'string' }, seconds: { type: 'string' },
       'storm-clients': { type: 'string' }, 'storm-processes': { type: 'string' }, 'storm-transport': { type: 'string' },
+      load: { type: 'string' }, 'sentry-workers': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -55,6 +58,8 @@ function parseCli(argv: string[]): CliOptions {
   };
   const transport = values['storm-transport'] ?? STORM_TRANSPORT;
   if (transport !== 'http2' && transport !== 'grpc-js') throw new Error(`--storm-transport is http2 or grpc-js, got "${transport}"`);
+  if (values.load !== undefined && values.load !== 'h2load' && values.load !== 'node') throw new Error(`--load is h2load or node, got "${values.load}"`);
+  const sentryWorkers = positive(values['sentry-workers'], 'sentry-workers');
   const runs = positive(values.runs, 'runs');
   const seconds = positive(values.seconds, 'seconds');
   return {
@@ -62,6 +67,8 @@ function parseCli(argv: string[]): CliOptions {
     ...(values.json ? { json: values.json } : {}),
     ...(runs ? { runs: Math.round(runs) } : {}),
     ...(seconds ? { seconds } : {}),
+    ...(values.load ? { load: values.load as LoadGenerator } : {}),
+    ...(sentryWorkers ? { sentryWorkers: Math.round(sentryWorkers) } : {}),
     storm: {
       clients: Math.round(positive(values['storm-clients'], 'storm-clients') ?? STORM_CLIENTS),
       processes: Math.round(positive(values['storm-processes'], 'storm-processes') ?? STORM_PROCESSES),
@@ -99,7 +106,7 @@ async function main(): Promise<void> {
   if (cli.suites.includes('grpc')) {
     const timing = withOverrides(GRPC_TIMING, cli);
     log('grpc: starting warden sentry and load processes…');
-    results.grpc = await runGrpcSuite({ timing, issueResults: results.issue, storm: cli.storm, log });
+    results.grpc = await runGrpcSuite({ timing, issueResults: results.issue, storm: cli.storm, load: cli.load, sentryWorkers: cli.sentryWorkers, log });
     reports.push(formatGrpcReport(results.grpc));
   }
 

@@ -20,6 +20,9 @@ export interface SentryProcess {
   child: ChildProcess;
   pid: number;
   port: number;
+  metricsPort: number;
+  /** Worker processes asked for (`--workers`); 1 = the single-process default. */
+  workers: number;
   /** The last lines the sentry wrote (stdout and stderr), for error messages. */
   outputTail(): string;
   /** Throws when the sentry is no longer running: figures measured against a dead server mean nothing. */
@@ -65,7 +68,9 @@ function healthz(port: number): Promise<number> {
 }
 
 /** Starts the sentry on the credentials in `credentialsDir` and waits until /healthz says 200. */
-export async function startSentryProcess(credentialsDir: string, help: string, readyTimeoutMs = 20_000): Promise<SentryProcess> {
+export async function startSentryProcess(credentialsDir: string, help: string, opts: { workers?: number; readyTimeoutMs?: number } = {}): Promise<SentryProcess> {
+  const readyTimeoutMs = opts.readyTimeoutMs ?? 20_000;
+  const workers = opts.workers !== undefined && opts.workers > 1 && help.includes('--workers') ? opts.workers : 1;
   const [port, healthzPort, metricsPort] = (await freePorts(3)) as [number, number, number];
   const args = [WARDEN_BIN, 'sentry', '--issuer-credentials', credentialsDir, '--port', String(port), '--healthz-port', String(healthzPort)];
   const optional: Array<[string, string]> = [
@@ -73,6 +78,7 @@ export async function startSentryProcess(credentialsDir: string, help: string, r
     ['--metrics-port', String(metricsPort)], ['--metrics-listen-address', '127.0.0.1'],
   ];
   for (const [flag, value] of optional) if (help.includes(flag)) args.push(flag, value);
+  if (workers > 1) args.push('--workers', String(workers));
   const child = spawnChild(process.execPath, ['--import', ORPHAN_GUARD, ...args], {
     cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NAMESPACE: 'default' },
   });
@@ -84,7 +90,7 @@ export async function startSentryProcess(credentialsDir: string, help: string, r
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
   const sentry: SentryProcess = {
-    child, pid: child.pid ?? -1, port, outputTail: () => tail.join('\n'), stop: () => stopChild(child, 5000),
+    child, pid: child.pid ?? -1, port, metricsPort, workers, outputTail: () => tail.join('\n'), stop: () => stopChild(child, 5000),
     assertRunning: (phase) => {
       if (child.exitCode !== null || child.signalCode !== null) throw new Error(`warden sentry exited (${child.exitCode ?? child.signalCode}) during ${phase}`);
     },

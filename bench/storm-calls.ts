@@ -13,6 +13,11 @@
 import { connect, type ClientHttp2Session } from 'node:http2';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
+import { parseCertificatesPem } from '../src/core/certificate.js';
+import { parseCsr } from '../src/core/csr.js';
+import { decodePemBlocks } from '../src/core/pem.js';
+import { spiffeIdOf } from '../src/identity/peer-id.js';
+import { verifyChainToAnchors } from '../src/identity/verify-chain.js';
 import { spiffeServerIdentityCheck } from '../src/identity/peer-id.js';
 import { loadCaServiceDefinition, sentryCaClientConstructor, type SentryCaClient, type SignCertificateRequestMessage } from '../src/wire/sentry-proto.js';
 
@@ -123,4 +128,23 @@ function http2Client(t: StormTarget, message: SignCertificateRequestMessage): St
 
 export function createStormClient(transport: StormTransport, t: StormTarget, message: SignCertificateRequestMessage): StormClient {
   return transport === 'grpc-js' ? grpcJsClient(t, message) : http2Client(t, message);
+}
+
+/** The request every load path sends for CSR number `n` (INSECURE-compatible, trust domain `public`). */
+export function loadRequest(csrPem: string, n: number): SignCertificateRequestMessage {
+  return {
+    id: `app-${n}`, token: '', trust_domain: 'public', namespace: 'default',
+    certificate_signing_request: Buffer.from(csrPem), token_validator: 'UNKNOWN', jwt_audiences: [],
+  };
+}
+
+/** One call checked in full: chain to the anchors, SPIFFE ID, and the CSR's key in the leaf. */
+export async function checkOneIssuance(client: SentryCaClient, callTimeoutMs: number, caPem: Buffer, csrPem: string): Promise<void> {
+  const chainPem = await grpcCall(client, loadRequest(csrPem, 0), callTimeoutMs);
+  const chain = parseCertificatesPem(chainPem);
+  verifyChainToAnchors(chain, parseCertificatesPem(caPem), new Date());
+  const csr = parseCsr(decodePemBlocks(csrPem)[0]!.der);
+  if (spiffeIdOf(chain[0]!) !== 'spiffe://public/ns/default/app-0' || !chain[0]!.spkiDer.equals(csr.spkiDer)) {
+    throw new Error('load client: the issued certificate does not match the request');
+  }
 }

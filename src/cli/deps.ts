@@ -18,6 +18,8 @@ export interface StoreOptions {
 export type SentryOptions = Partial<FullSentryOptions>;
 export interface RunningSentryHandle {
   close(): Promise<void>;
+  /** Resolves when it closed on its own (a `--workers` worker told to close by its primary). */
+  readonly closed?: Promise<void>;
 }
 
 /**
@@ -26,7 +28,10 @@ export interface RunningSentryHandle {
  */
 export interface CliDeps {
   openStore(opts: StoreOptions): BundleStore;
-  /** Starts the sentry server; loaded lazily so `warden mtls …` does not load gRPC. */
+  /**
+   * Starts the sentry server (a single process, or with `workers` > 1 a primary or one of its
+   * workers); loaded lazily so `warden mtls …` does not load gRPC.
+   */
   startSentry(opts: SentryOptions): Promise<RunningSentryHandle>;
   /** Resolves with the signal name once SIGTERM or SIGINT arrives. */
   waitForShutdown(): Promise<string>;
@@ -36,8 +41,8 @@ export function defaultDeps(): CliDeps {
   return {
     openStore: (opts) => new FsTrustBundleStore(opts),
     startSentry: async (opts) => {
-      const { runSentry } = await import('../sentry/server.js');
-      return runSentry(opts);
+      const { startSentryProcess } = await import('../sentry/cluster/index.js');
+      return startSentryProcess(opts);
     },
     waitForShutdown: waitForSignal,
   };

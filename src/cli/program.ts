@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { WardenError } from '../core/errors.js';
+import { parseWorkerCount } from '../sentry/cluster/workers-option.js';
 import { DEFAULT_SENTRY_OPTIONS } from '../sentry/options.js';
 import { exportCommand, type ExportOptions } from './commands/export.js';
 import { expiryCommand, type ExpiryOptions } from './commands/expiry.js';
@@ -196,10 +197,20 @@ function addSentryCommand(program: Command, io: Io, deps: CliDeps, run: Runner):
     .option('--expiry-warning-window <duration>', 'warn when the root or issuer expires within this (Warden addition)', parseDurationArg, d.expiryWarningWindowMs)
     .option('--expiry-warning-interval <duration>', 'repeat the expiry warning this often (Warden addition)', parseDurationArg, d.expiryWarningIntervalMs)
     .option('--cluster-domain <domain>', 'cluster domain for the scheduler\'s DNS SANs (default: the trust domain)')
-    .addOption(new Option('--key-algorithm <algorithm>', 'key algorithm of a bundle the sentry generates').choices(['ed25519', 'ecdsa-p256']).default(d.keyAlgorithm));
+    .addOption(new Option('--key-algorithm <algorithm>', 'key algorithm of a bundle the sentry generates').choices(['ed25519', 'ecdsa-p256']).default(d.keyAlgorithm))
+    .option('--workers <n|auto>', 'processes serving gRPC on the one port: a number, or auto (one per core); self-hosted mode only (Warden addition)', parseWorkersArg, d.workers);
   addCredentialOptions(cmd).action(function (this: Command) {
     return run(() => sentryCommand(this.opts<SentryCommandOptions>(), io, deps))();
   });
+}
+
+/** Commander argument parser for `--workers`. */
+function parseWorkersArg(value: string): number {
+  try {
+    return parseWorkerCount(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
 }
 
 function outputOption(): Option {

@@ -55,6 +55,7 @@ export const ERROR_CODES = [
   'ERR_CONFIG_INVALID',
   'ERR_DURATION_INVALID',
   'ERR_LISTEN_FAILED',
+  'ERR_SENTRY_WORKER_FAILED', // warden sentry --workers: a worker died before it was ready (src/sentry/cluster)
   // network / client side
   'ERR_SENTRY_UNAVAILABLE',
   'ERR_SENTRY_REJECTED',

@@ -1,23 +1,32 @@
 /**
  * The gRPC listener: the CA service only (no health, reflection or other services, as Dapr),
- * bounded message size, keepalive to drop dead peers, and graceful shutdown.
+ * bounded message size, keepalive to drop dead peers, and graceful shutdown. The protocol is served
+ * by grpc/unary-server.ts on node:http2 (why not grpc-js's server: see there).
  *
- * The TCP listener is our own, handing accepted sockets to grpc-js through its connection
- * injector: grpc-js listens with Node's default accept backlog (511) and has no option for it, and in
- * a restart storm of 2,000 sidecars the kernel dropped over 5,000 SYNs, each costing its client a
- * 1-3-7 s retransmission wait (bench/grpc.ts). Ours asks for LISTEN_BACKLOG.
+ * The TCP listener is our own: Node's default accept backlog (511) is too short for a restart storm
+ * of 2,000 sidecars (the kernel dropped over 5,000 SYNs, each costing its client a 1-3-7 s
+ * retransmission wait; bench/grpc.ts). Ours asks for LISTEN_BACKLOG.
  */
 import { createServer, type Server as NetServer } from 'node:net';
-import * as grpc from '@grpc/grpc-js';
 import { WardenError } from '../core/errors.js';
-import { loadCaServiceDefinition, type SignCertificateRequest, type SignCertificateResponse } from '../wire/sentry-proto.js';
+import { loadCaServiceDefinition, SIGN_CERTIFICATE_PATH, type SignCertificateRequest, type SignCertificateResponse } from '../wire/sentry-proto.js';
+import { createUnaryServer, type UnaryMethod } from './grpc/unary-server.js';
+
+/** The serving key and certificate chain (PEM), and a way to hear about new ones. */
+export interface TlsIdentitySource {
+  keyPair(): { key: Buffer; cert: Buffer } | undefined;
+  /** Calls `listener` after every renewal; returns the unsubscribe function. */
+  onRenewed(listener: () => void): () => void;
+}
 
 export interface GrpcListenOptions {
   listenAddress: string;
   port: number;
   maxReceiveMessageBytes: number;
-  credentials: grpc.ServerCredentials;
-  signCertificate: grpc.handleUnaryCall<SignCertificateRequest, SignCertificateResponse>;
+  identity: TlsIdentitySource;
+  signCertificate: (request: SignCertificateRequest) => Promise<SignCertificateResponse>;
+  /** Told about handler failures that were not a refusal (bugs), for the log. */
+  onInternalError?: (err: unknown) => void;
 }
 
 export interface GrpcListener {
@@ -29,35 +38,51 @@ export interface GrpcListener {
 /** Accept queue length asked of the kernel (capped by net.core.somaxconn, 4096 on current kernels). */
 export const LISTEN_BACKLOG = 4096;
 
+/** Ping idle clients every 2 minutes and drop those that do not answer within 20 s. */
+const KEEPALIVE_MS = 120_000;
+const KEEPALIVE_TIMEOUT_MS = 20_000;
+/** daprd calls about twice a day; idle connections are closed (clients reconnect transparently). */
+const IDLE_TIMEOUT_MS = 30 * 60_000;
+
 export async function listenGrpc(options: GrpcListenOptions): Promise<GrpcListener> {
-  const server = new grpc.Server({
-    'grpc.max_receive_message_length': options.maxReceiveMessageBytes,
-    // Ping idle clients every 2 minutes and drop those that do not answer within 20 s.
-    'grpc.keepalive_time_ms': 120_000,
-    'grpc.keepalive_timeout_ms': 20_000,
-    // daprd calls about twice a day; idle connections are closed (clients reconnect transparently).
-    'grpc.max_connection_idle_ms': 30 * 60_000,
-    // Channelz bookkeeping per connection and call serves no one here (no channelz service is exposed).
-    'grpc.enable_channelz': 0,
+  const initial = options.identity.keyPair();
+  if (initial === undefined) throw new Error('listenGrpc: the serving identity has no certificate yet');
+  const definition = loadCaServiceDefinition()['SignCertificate']!;
+  const signCertificate: UnaryMethod = {
+    deserialize: (bytes) => definition.requestDeserialize(bytes),
+    serialize: (response) => definition.responseSerialize(response),
+    handle: (request) => options.signCertificate(request as SignCertificateRequest),
+  };
+  const unary = createUnaryServer({
+    methods: new Map([[SIGN_CERTIFICATE_PATH, signCertificate]]),
+    maxReceiveMessageBytes: options.maxReceiveMessageBytes,
+    tls: initial,
+    idleTimeoutMs: IDLE_TIMEOUT_MS,
+    keepaliveMs: KEEPALIVE_MS,
+    keepaliveTimeoutMs: KEEPALIVE_TIMEOUT_MS,
+    ...(options.onInternalError ? { onInternalError: options.onInternalError } : {}),
   });
-  server.addService(loadCaServiceDefinition(), { SignCertificate: options.signCertificate });
-  const injector = server.createConnectionInjector(options.credentials);
-  const listener = createServer({ noDelay: true }, (socket) => injector.injectConnection(socket));
-  const port = await listenFirst(listener, candidateHosts(options.listenAddress), options.port);
+  const unsubscribe = options.identity.onRenewed(() => {
+    const next = options.identity.keyPair();
+    if (next !== undefined) unary.setTlsIdentity(next);
+  });
+  const listener = createServer({ noDelay: true }, (socket) => unary.handleConnection(socket));
+  let port: number;
+  try {
+    port = await listenFirst(listener, candidateHosts(options.listenAddress), options.port);
+  } catch (err) {
+    unsubscribe();
+    throw err;
+  }
   return {
     port,
-    shutdown: (graceMs) =>
-      new Promise<void>((resolve) => {
-        listener.close();
-        const force = setTimeout(() => server.forceShutdown(), graceMs);
-        server.tryShutdown(() => {
-          clearTimeout(force);
-          resolve();
-        });
-      }),
+    shutdown: async (graceMs) => {
+      unsubscribe();
+      listener.close();
+      await unary.close(graceMs);
+    },
   };
 }
-
 /** `""` means all interfaces: IPv6 dual-stack first, IPv4 if the host has no IPv6. */
 function candidateHosts(listenAddress: string): string[] {
   if (listenAddress === '') return ['::', '0.0.0.0'];

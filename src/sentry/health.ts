@@ -4,11 +4,16 @@
  */
 import type { HttpHandler } from './http-listener.js';
 
-/** Answers whether Sentry is healthy right now, and why not. */
-export type HealthProbe = () => { healthy: boolean; reason?: string };
+export interface HealthResult {
+  healthy: boolean;
+  reason?: string;
+}
+
+/** Answers whether Sentry is healthy right now, and why not (a cluster primary asks its workers: async). */
+export type HealthProbe = () => HealthResult | Promise<HealthResult>;
 
 export function createHealthHandler(probe: HealthProbe): HttpHandler {
-  return (req, res) => {
+  return async (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path !== '/healthz') {
       res.writeHead(404, { 'content-type': 'text/plain' });
@@ -20,7 +25,7 @@ export function createHealthHandler(probe: HealthProbe): HttpHandler {
       res.end();
       return;
     }
-    const { healthy, reason } = probe();
+    const { healthy, reason } = await probe();
     res.writeHead(healthy ? 200 : 503, { 'content-type': 'text/plain' });
     res.end(req.method === 'HEAD' ? undefined : healthy ? 'ok\n' : `${reason ?? 'not ready'}\n`);
   };

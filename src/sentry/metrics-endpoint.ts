@@ -2,7 +2,10 @@
 import type { HttpHandler } from './http-listener.js';
 import type { SentryMetrics } from './metrics.js';
 
-export function createMetricsHandler(metrics: SentryMetrics): HttpHandler {
+/** Where the exposition comes from: one process's SentryMetrics, or a cluster primary's aggregate. */
+export type MetricsSource = Pick<SentryMetrics, 'render'>;
+
+export function createMetricsHandler(metrics: MetricsSource): HttpHandler {
   return async (req, res) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' });

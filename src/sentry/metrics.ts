@@ -2,8 +2,13 @@
  * Sentry's Prometheus metrics (spec 5.2) in a registry of its own: Dapr's six `dapr_sentry_*`
  * series with their exact names, types and labels, plus Warden's `warden_sentry_*` additions and
  * the default process metrics.
+ *
+ * `aggregator` says how a cluster primary (`--workers`, cluster/) combines its workers' values:
+ * per-call counters and the histogram are summed (the default); per-bundle facts every worker
+ * holds alike must not be multiplied by N: expiry gauges take the min, the reload counters the
+ * max. A single process ignores it.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Aggregator } from 'prom-client';
 import type { Certificate } from '../core/certificate.js';
 
 /**
@@ -24,6 +29,12 @@ export const SIGN_FAILURE_REASONS = [
   'internal',
 ] as const;
 export type SignFailureReason = (typeof SIGN_FAILURE_REASONS)[number];
+
+/** Default process metrics whose prom-client aggregator is wrong for a cluster (the earliest start, the limit). */
+const PROCESS_METRIC_AGGREGATORS: readonly (readonly [string, Aggregator])[] = [
+  ['process_start_time_seconds', 'min'],
+  ['process_max_fds', 'max'],
+];
 
 export class SentryMetrics {
   readonly registry = new Registry();
@@ -54,22 +65,26 @@ export class SentryMetrics {
     name: 'dapr_sentry_issuercert_changed_total',
     help: 'The number of issuer cert updates, when issuer cert or key is changed.',
     registers: [this.registry],
+    aggregator: 'max',
   });
   readonly issuerCertExpiry = new Gauge({
     name: 'dapr_sentry_issuercert_expiry_timestamp',
     help: 'The unix timestamp, in seconds, when issuer/root cert will expire.',
     registers: [this.registry],
+    aggregator: 'min',
   });
 
   readonly rootExpirySeconds = new Gauge({
     name: 'warden_sentry_root_expiry_timestamp_seconds',
     help: 'NotAfter of the trust anchor the issuer chains to, in Unix seconds.',
     registers: [this.registry],
+    aggregator: 'min',
   });
   readonly issuerExpirySeconds = new Gauge({
     name: 'warden_sentry_issuer_expiry_timestamp_seconds',
     help: 'NotAfter of the issuer certificate, in Unix seconds.',
     registers: [this.registry],
+    aggregator: 'min',
   });
   readonly signDuration = new Histogram({
     name: 'warden_sentry_sign_duration_seconds',
@@ -87,10 +102,16 @@ export class SentryMetrics {
     name: 'warden_sentry_reload_failures_total',
     help: 'Reloads of the trust bundle that were refused; the previous CA kept serving.',
     registers: [this.registry],
+    aggregator: 'max',
   });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+    // prom-client omits the start time from an aggregate and sums the fd limit; keep both meaningful.
+    for (const [name, aggregator] of PROCESS_METRIC_AGGREGATORS) {
+      const metric = this.registry.getSingleMetric(name);
+      if (metric !== undefined) (metric as unknown as { aggregator: Aggregator }).aggregator = aggregator;
+    }
     // Expose every labelled series from the start, at zero, so dashboards and alerts see them.
     this.signFailure.inc({ reason: 'sign' }, 0);
     for (const reason of SIGN_FAILURE_REASONS) this.signFailures.inc({ reason }, 0);

@@ -54,6 +54,11 @@ export interface SentryOptions {
   reloadDebounceMs: number;
   /** Largest gRPC message accepted (bytes). */
   maxReceiveMessageBytes: number;
+  /**
+   * `--workers`: processes serving gRPC (Warden addition). 1 runs today's single process; more runs
+   * a primary that forks that many node:cluster workers sharing the port (cluster/; self-hosted only).
+   */
+  workers: number;
   /** Kubernetes mode: kubeconfig file (`--kubeconfig`; else $KUBECONFIG, ~/.kube/config, in-cluster). */
   kubeconfig?: string | undefined;
   /** Kubernetes mode: kubeconfig context (`--context`). */
@@ -99,6 +104,7 @@ export const DEFAULT_SENTRY_OPTIONS: Readonly<SentryOptions> = Object.freeze({
   shutdownGraceMs: 10_000,
   reloadDebounceMs: 2_000,
   maxReceiveMessageBytes: 64 * 1024,
+  workers: 1,
 });
 
 /** Fills in defaults for every option not given. */

@@ -3,25 +3,29 @@
  * directory, or the Kubernetes Secret/ConfigMap with the KUBERNETES validator). Loads (or
  * generates) and checks the bundle, issues its own serving SVID, and opens the gRPC, health and
  * metrics listeners; then watches the bundle for in-place reloads and logs root/issuer expiry.
+ *
+ * The steps are exported separately for `warden sentry --workers N` (cluster/): the primary runs
+ * `decideStartupBundle` once and owns `openHttpListeners`; each worker runs `serveSentry`.
  */
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../core/clock.js';
 import { WardenError } from '../core/errors.js';
 import { expiryStatus } from '../core/expiry-window.js';
-import { openStandaloneBackend, type SentryBackend } from './backend.js';
+import { openStandaloneBackend, type BackendStartupDeps, type SentryBackend } from './backend.js';
 import type { CheckPolicy } from './bundle-check.js';
 import { CaStateHolder, createCaState, type CaState } from './ca-state.js';
 import type { SentryConfig } from './config.js';
 import { ExpiryWatch } from './expiry-watch.js';
 import { listenGrpc, type GrpcListener } from './grpc-server.js';
-import { createHealthHandler } from './health.js';
+import { createHealthHandler, type HealthProbe, type HealthResult } from './health.js';
 import { listenHttp, type HttpHandler, type HttpListener } from './http-listener.js';
 import { createSentryLogger } from './logger.js';
-import { createMetricsHandler } from './metrics-endpoint.js';
+import { createMetricsHandler, type MetricsSource } from './metrics-endpoint.js';
 import { SentryMetrics } from './metrics.js';
 import { withSentryDefaults, type SentryOptions } from './options.js';
 import { BundleReloader } from './reload.js';
 import { createSignCertificateHandler } from './sign-service.js';
+import type { StartupBundle } from './startup-bundle.js';
 import { ServingIdentity, type ServingCertificate } from './tls-identity.js';
 
 export interface RunningSentry {
@@ -43,22 +47,127 @@ export interface RunningSentry {
   readonly closed: Promise<void>;
 }
 
+/** The clock, logger and metrics of one Sentry process. */
+export interface SentryContext {
+  clock: Clock;
+  logger: Logger;
+  metrics: SentryMetrics;
+}
+
+/** What a process runs besides the gRPC listener; a single process runs everything. */
+export interface SentryRole {
+  /**
+   * Log per-bundle warnings: the periodic expiry log (ExpiryWatch) and a reloaded bundle's check
+   * notes at their level (else at debug). In a cluster only worker 0 does, so each warning shows once.
+   */
+  bundleWarnings: boolean;
+  /** How the start-up bundle is obtained; default the backend's decision table (startup-bundle.ts). */
+  loadBundle?: ((backend: SentryBackend, deps: BackendStartupDeps) => Promise<StartupBundle>) | undefined;
+}
+
+export const SINGLE_PROCESS_ROLE: Readonly<SentryRole> = Object.freeze({ bundleWarnings: true });
+
+/** Sentry's gRPC side: what a cluster worker runs (no HTTP listeners, no signal handling). */
+export interface ServingSentry {
+  /** Bound gRPC port (the real one when `port` was 0). */
+  readonly port: number;
+  readonly spiffeId: string;
+  readonly config: SentryConfig;
+  currentCa(): CaState;
+  servingCertificate(): ServingCertificate | undefined;
+  /** Today's probe: serving, the mode ready (Kubernetes: the validator reached the API), the issuer valid now. */
+  health(): HealthResult;
+  /** Stops the reloader and watches, then the gRPC listener (calls in flight get `graceMs`); idempotent. */
+  close(graceMs: number): Promise<void>;
+}
+
+/** The healthz and (when enabled) metrics listeners. */
+export interface HttpListeners {
+  readonly healthzPort: number;
+  readonly metricsPort: number | undefined;
+  close(): Promise<void>;
+}
+
 /** Starts Sentry. Rejects with a WardenError when the bundle or options do not allow serving. */
 export async function runSentry(partial: Partial<SentryOptions> = {}): Promise<RunningSentry> {
   const options = withSentryDefaults(partial);
-  const clock: Clock = options.clock ?? systemClock;
-  const logger: Logger = options.logger ?? createSentryLogger();
-  const metrics = new SentryMetrics();
-  const backend = await openBackend(options, clock, logger);
+  const ctx = createSentryContext(options);
+  const { logger, metrics } = ctx;
+  const serving = await serveSentry(options, ctx);
+  let http: HttpListeners;
   try {
-    return await serve(options, backend, { clock, logger, metrics });
+    http = await openHttpListeners(options, () => serving.health(), metrics);
+  } catch (err) {
+    await serving.close(0);
+    throw err;
+  }
+  logger.info(
+    { port: serving.port, healthzPort: http.healthzPort, metricsPort: http.metricsPort,
+      trustDomain: options.trustDomain, spiffeId: serving.spiffeId, workloadCertTTL: serving.config.workloadCertTtlMs },
+    `Sentry started, serving on port ${serving.port}`,
+  );
+
+  let closing: Promise<void> | undefined;
+  let markClosed: () => void = () => {};
+  const closed = new Promise<void>((resolve) => (markClosed = resolve));
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      logger.info('Sentry shutting down');
+      await Promise.all([serving.close(options.shutdownGraceMs), http.close()]);
+      removeSignalHandlers();
+      logger.info('Sentry stopped');
+      markClosed();
+    })();
+    return closing;
+  };
+  const removeSignalHandlers = options.handleSignals ? installSignalHandlers(logger, close) : () => {};
+
+  return {
+    port: serving.port,
+    healthzPort: http.healthzPort,
+    metricsPort: http.metricsPort,
+    spiffeId: serving.spiffeId,
+    metrics,
+    currentCa: () => serving.currentCa(),
+    servingCertificate: () => serving.servingCertificate(),
+    close,
+    closed,
+  };
+}
+
+/** The options' clock and logger (or the defaults) and fresh metrics. */
+export function createSentryContext(options: SentryOptions): SentryContext {
+  return { clock: options.clock ?? systemClock, logger: options.logger ?? createSentryLogger(), metrics: new SentryMetrics() };
+}
+
+/** Opens the backend, obtains the start-up bundle (by `role.loadBundle`) and serves gRPC with it. */
+export async function serveSentry(options: SentryOptions, ctx: SentryContext, role: SentryRole = SINGLE_PROCESS_ROLE): Promise<ServingSentry> {
+  const backend = await openBackend(options, ctx.clock, ctx.logger);
+  try {
+    const deps = startupDepsOf(options, backend.config, ctx);
+    const startup = role.loadBundle ? await role.loadBundle(backend, deps) : await backend.loadStartupBundle(deps);
+    return await serve(options, backend, startup, ctx, role);
   } catch (err) {
     await backend.close();
     throw err;
   }
 }
 
-async function openBackend(options: SentryOptions, clock: Clock, logger: Logger): Promise<SentryBackend> {
+/**
+ * The start-up decision alone, exactly as `runSentry` makes it (generate and persist when absent,
+ * refuse a partial bundle or check errors, log the notes), without serving: a cluster primary
+ * runs it once before it forks the workers.
+ */
+export async function decideStartupBundle(options: SentryOptions, ctx: SentryContext): Promise<StartupBundle> {
+  const backend = await openBackend(options, ctx.clock, ctx.logger);
+  try {
+    return await backend.loadStartupBundle(startupDepsOf(options, backend.config, ctx));
+  } finally {
+    await backend.close();
+  }
+}
+
+export async function openBackend(options: SentryOptions, clock: Clock, logger: Logger): Promise<SentryBackend> {
   if (options.mode === 'standalone') return openStandaloneBackend(options, clock);
   if (options.mode === 'kubernetes') {
     // Loaded on demand: self-hosted Sentry never imports the Kubernetes client.
@@ -68,26 +177,32 @@ async function openBackend(options: SentryOptions, clock: Clock, logger: Logger)
   throw new WardenError('ERR_USAGE', `--mode ${String(options.mode)} is not a Sentry mode; use standalone or kubernetes`);
 }
 
-async function serve(
-  options: SentryOptions,
-  backend: SentryBackend,
-  { clock, logger, metrics }: { clock: Clock; logger: Logger; metrics: SentryMetrics },
-): Promise<RunningSentry> {
-  const { config, store, where } = backend;
-  const policy: CheckPolicy = {
-    warnWithinMs: options.expiryWarningWindowMs,
-    workloadTtlMs: config.workloadCertTtlMs,
-    clockSkewMs: config.allowedClockSkewMs,
-  };
+/** The checks' policy at start-up and on reload. */
+function checkPolicyOf(options: SentryOptions, config: SentryConfig): CheckPolicy {
+  return { warnWithinMs: options.expiryWarningWindowMs, workloadTtlMs: config.workloadCertTtlMs, clockSkewMs: config.allowedClockSkewMs };
+}
 
-  const startup = await backend.loadStartupBundle({
-    clock, logger, metrics, policy,
+function startupDepsOf(options: SentryOptions, config: SentryConfig, { clock, logger, metrics }: SentryContext): BackendStartupDeps {
+  return {
+    clock, logger, metrics,
+    policy: checkPolicyOf(options, config),
     trustDomain: options.trustDomain,
     namespace: options.namespace,
     keyAlgorithm: options.keyAlgorithm,
     clockSkewMs: config.allowedClockSkewMs,
     serials: options.serials,
-  });
+  };
+}
+
+async function serve(
+  options: SentryOptions,
+  backend: SentryBackend,
+  startup: StartupBundle,
+  { clock, logger, metrics }: SentryContext,
+  role: SentryRole,
+): Promise<ServingSentry> {
+  const { config, store, where } = backend;
+  const policy = checkPolicyOf(options, config);
   const stateDeps = { clock, config, serials: options.serials };
   const caState = new CaStateHolder(createCaState(startup.bundle, startup.version, stateDeps));
   metrics.recordCa(startup.bundle.issuer, startup.bundle.root);
@@ -97,14 +212,15 @@ async function serve(
   });
   await identity.renew();
 
-  const resources = new Resources(logger);
   let ready = false;
+  let grpc: GrpcListener;
   try {
     const grpcListener = await listenGrpc({
       listenAddress: options.listenAddress,
       port: options.port,
       maxReceiveMessageBytes: options.maxReceiveMessageBytes,
-      credentials: identity.serverCredentials(),
+      identity,
+      onInternalError: (err) => logger.error({ err: err instanceof Error ? err.message : String(err) }, 'Unexpected error in the gRPC handler'),
       signCertificate: createSignCertificateHandler({
         caState, metrics, logger, clock,
         mode: options.mode,
@@ -113,23 +229,16 @@ async function serve(
         clusterDomain: options.clusterDomain ?? options.trustDomain,
       }),
     });
-    resources.grpc = grpcListener;
-    resources.health = await listenOn('healthz', options.healthzListenAddress, options.healthzPort,
-      createHealthHandler(() => probeHealth(ready, caState, clock, backend)));
-    if (options.enableMetrics) {
-      resources.metrics = await listenOn('metrics', options.metricsListenAddress, options.metricsPort,
-        createMetricsHandler(metrics));
-    }
+    grpc = grpcListener;
   } catch (err) {
     identity.stop();
-    await resources.close(0);
     throw err;
   }
 
-  const expiryWatch = new ExpiryWatch({
-    caState, clock, logger, warnWithinMs: options.expiryWarningWindowMs, intervalMs: options.expiryWarningIntervalMs,
-  });
-  expiryWatch.start();
+  const expiryWatch = role.bundleWarnings
+    ? new ExpiryWatch({ caState, clock, logger, warnWithinMs: options.expiryWarningWindowMs, intervalMs: options.expiryWarningIntervalMs })
+    : undefined;
+  expiryWatch?.start();
   const reloader = new BundleReloader({
     store, where, caState, clock, logger, metrics, policy,
     debounceMs: options.reloadDebounceMs,
@@ -137,8 +246,9 @@ async function serve(
     install: async (checked, version) => {
       caState.swap(createCaState(checked.bundle, version, stateDeps));
       metrics.recordCa(checked.bundle.issuer, checked.bundle.root);
-      for (const note of checked.notes) logger.warn({ code: note.code, subject: note.subject }, note.message);
-      expiryWatch.check();
+      const noteLevel = role.bundleWarnings ? 'warn' : 'debug';
+      for (const note of checked.notes) logger[noteLevel]({ code: note.code, subject: note.subject }, note.message);
+      expiryWatch?.check();
       try {
         await identity.renew();
       } catch (err) {
@@ -150,43 +260,32 @@ async function serve(
   reloader.start();
   backend.start?.({ caState });
   ready = true;
-  logger.info(
-    { port: resources.grpc.port, healthzPort: resources.health.port, metricsPort: resources.metrics?.port,
-      trustDomain: options.trustDomain, spiffeId: identity.spiffeId, workloadCertTTL: config.workloadCertTtlMs },
-    `Sentry started, serving on port ${resources.grpc.port}`,
-  );
 
   let closing: Promise<void> | undefined;
-  let markClosed: () => void = () => {};
-  const closed = new Promise<void>((resolve) => (markClosed = resolve));
-  const close = (): Promise<void> => {
+  const close = (graceMs: number): Promise<void> => {
     closing ??= (async () => {
       ready = false;
-      logger.info('Sentry shutting down');
       reloader.stop();
-      expiryWatch.stop();
+      expiryWatch?.stop();
       identity.stop();
       await reloader.idle();
       await backend.close();
-      await resources.close(options.shutdownGraceMs);
-      removeSignalHandlers();
-      logger.info('Sentry stopped');
-      markClosed();
+      try {
+        await grpc.shutdown(graceMs);
+      } catch (err) {
+        logger.error({ err: String(err) }, 'Error while closing the gRPC listener');
+      }
     })();
     return closing;
   };
-  const removeSignalHandlers = options.handleSignals ? installSignalHandlers(logger, close) : () => {};
-
   return {
-    port: resources.grpc.port,
-    healthzPort: resources.health.port,
-    metricsPort: resources.metrics?.port,
+    port: grpc.port,
     spiffeId: identity.spiffeId,
-    metrics,
+    config,
     currentCa: () => caState.current,
     servingCertificate: () => identity.current,
+    health: () => probeHealth(ready, caState, clock, backend),
     close,
-    closed,
   };
 }
 
@@ -194,7 +293,7 @@ async function serve(
  * Healthy when serving, the mode is ready (Kubernetes: the validator reached the API) and the
  * issuer is valid now (an issuer that cannot sign is not healthy).
  */
-function probeHealth(ready: boolean, caState: CaStateHolder, clock: Clock, backend: SentryBackend): { healthy: boolean; reason?: string } {
+function probeHealth(ready: boolean, caState: CaStateHolder, clock: Clock, backend: SentryBackend): HealthResult {
   if (!ready) return { healthy: false, reason: 'not serving' };
   const notReady = backend.notReadyReason?.();
   if (notReady !== undefined) return { healthy: false, reason: notReady };
@@ -202,6 +301,27 @@ function probeHealth(ready: boolean, caState: CaStateHolder, clock: Clock, backe
   if (state === 'expired') return { healthy: false, reason: 'issuer certificate has expired' };
   if (state === 'not-yet-valid') return { healthy: false, reason: 'issuer certificate is not valid yet' };
   return { healthy: true };
+}
+
+/** Opens the healthz listener and, when enabled, the metrics listener; on failure closes what it opened. */
+export async function openHttpListeners(options: SentryOptions, probe: HealthProbe, metrics: MetricsSource): Promise<HttpListeners> {
+  const health = await listenOn('healthz', options.healthzListenAddress, options.healthzPort, createHealthHandler(probe));
+  let exposition: HttpListener | undefined;
+  if (options.enableMetrics) {
+    try {
+      exposition = await listenOn('metrics', options.metricsListenAddress, options.metricsPort, createMetricsHandler(metrics));
+    } catch (err) {
+      await health.close();
+      throw err;
+    }
+  }
+  return {
+    healthzPort: health.port,
+    metricsPort: exposition?.port,
+    close: async () => {
+      await Promise.all([health.close(), exposition?.close()]);
+    },
+  };
 }
 
 async function listenOn(what: string, host: string, port: number, handler: HttpHandler): Promise<HttpListener> {
@@ -217,7 +337,7 @@ async function listenOn(what: string, host: string, port: number, handler: HttpH
 }
 
 /** SIGTERM/SIGINT → graceful close; a second signal is left to the default handler. */
-function installSignalHandlers(logger: Logger, close: () => Promise<void>): () => void {
+export function installSignalHandlers(logger: Logger, close: () => Promise<void>): () => void {
   const onSignal = (signal: NodeJS.Signals): void => {
     logger.info({ signal }, `Received ${signal}; shutting down gracefully`);
     removeAll();
@@ -230,26 +350,6 @@ function installSignalHandlers(logger: Logger, close: () => Promise<void>): () =
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
   return removeAll;
-}
-
-/** The listeners opened so far, closed together. */
-class Resources {
-  grpc!: GrpcListener;
-  health!: HttpListener;
-  metrics: HttpListener | undefined;
-
-  constructor(private readonly logger: Logger) {}
-
-  async close(graceMs: number): Promise<void> {
-    const closing: Promise<void>[] = [];
-    if (this.grpc !== undefined) closing.push(this.grpc.shutdown(graceMs));
-    if (this.health !== undefined) closing.push(this.health.close());
-    if (this.metrics !== undefined) closing.push(this.metrics.close());
-    const results = await Promise.allSettled(closing);
-    for (const r of results) {
-      if (r.status === 'rejected') this.logger.error({ err: String(r.reason) }, 'Error while closing a listener');
-    }
-  }
 }
 
 export type { SentryConfig, SentryOptions };

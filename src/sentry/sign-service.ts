@@ -16,6 +16,7 @@ import { isWardenError } from '../core/errors.js';
 import { buildSpiffeId, controlPlaneDnsNames } from '../core/identity.js';
 import { decodePemBlocks } from '../core/pem.js';
 import type { CaStateHolder } from './ca-state.js';
+import { GrpcStatusError } from './grpc/framing.js';
 import type { SentryMetrics, SignFailureReason } from './metrics.js';
 import type { SentryMode } from './options.js';
 import type { SignCertificateRequest, SignCertificateResponse } from '../wire/sentry-proto.js';
@@ -139,38 +140,35 @@ async function readCsr(pemBytes: Buffer): Promise<ParsedCsr> {
 }
 
 /**
- * The grpc-js handler: counts, times and logs each call, and maps `SignFailure` to its status.
+ * The gRPC handler: counts, times and logs each call, and maps `SignFailure` to its status.
  * Anything unexpected becomes INTERNAL `failed to sign certificate` (details only in the log).
  */
 export function createSignCertificateHandler(
   deps: SignServiceDeps,
-): grpc.handleUnaryCall<SignCertificateRequest, SignCertificateResponse> {
-  return (call, callback) => {
+): (req: SignCertificateRequest) => Promise<SignCertificateResponse> {
+  return async (req) => {
     deps.metrics.requestReceived.inc();
     const stopTimer = deps.metrics.signDuration.startTimer();
-    const req = call.request;
-    signCertificate(req, deps).then(
-      (response) => {
-        stopTimer();
-        deps.metrics.signSuccess.inc();
-        deps.logger.debug({ id: req.id, namespace: req.namespace, trustDomain: req.trust_domain }, 'Signed workload certificate');
-        callback(null, response);
-      },
-      (err: unknown) => {
-        stopTimer();
-        const failure = err instanceof SignFailure
-          ? err
-          : new SignFailure(grpc.status.INTERNAL, 'failed to sign certificate', 'internal', { cause: err });
-        deps.metrics.recordSignFailure(failure.reason);
-        const fields = { id: req.id, namespace: req.namespace, reason: failure.reason, cause: causeText(failure) };
-        if (failure.reason === 'internal' || failure.reason === 'issuer_not_valid') {
-          deps.logger.error(fields, `Failed to sign certificate: ${failure.message}`);
-        } else {
-          deps.logger.debug(fields, `Refused certificate signing request: ${failure.message}`);
-        }
-        callback(Object.assign(new Error(failure.message), { code: failure.status, details: failure.message }));
-      },
-    );
+    try {
+      const response = await signCertificate(req, deps);
+      stopTimer();
+      deps.metrics.signSuccess.inc();
+      deps.logger.debug({ id: req.id, namespace: req.namespace, trustDomain: req.trust_domain }, 'Signed workload certificate');
+      return response;
+    } catch (err) {
+      stopTimer();
+      const failure = err instanceof SignFailure
+        ? err
+        : new SignFailure(grpc.status.INTERNAL, 'failed to sign certificate', 'internal', { cause: err });
+      deps.metrics.recordSignFailure(failure.reason);
+      const fields = { id: req.id, namespace: req.namespace, reason: failure.reason, cause: causeText(failure) };
+      if (failure.reason === 'internal' || failure.reason === 'issuer_not_valid') {
+        deps.logger.error(fields, `Failed to sign certificate: ${failure.message}`);
+      } else {
+        deps.logger.debug(fields, `Refused certificate signing request: ${failure.message}`);
+      }
+      throw new GrpcStatusError(failure.status, failure.message);
+    }
   };
 }
 

@@ -3,20 +3,18 @@
  * without DNS SANs, issued in-process from the current issuer with a fresh key, served as
  * leaf + issuer chain, and renewed at 50% of its lifetime (spec 4.4) or at once after a CA reload.
  *
- * It is a grpc-js `CertificateProvider`: each new certificate is pushed to the server's
- * `setSecureContext`, so the listener never closes; open connections keep their handshake, new
- * ones get the new certificate.
+ * Each new certificate is announced to `onRenewed` listeners; the gRPC listener puts it in its
+ * TLS context, so the listener never closes; open connections keep their handshake, new ones get
+ * the new certificate.
  */
 import { createPublicKey } from 'node:crypto';
-import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import { buildSpiffeId } from '../core/identity.js';
 import { generatePrivateKey, privateKeyToPkcs8Pem } from '../core/keys.js';
 import type { CaStateHolder } from './ca-state.js';
+import type { TlsIdentitySource } from './grpc-server.js';
 import type { SentryMetrics } from './metrics.js';
-
-type IdentityListener = grpc.experimental.IdentityCertificateUpdateListener;
 
 export interface ServingIdentityDeps {
   caState: CaStateHolder;
@@ -40,10 +38,10 @@ export interface ServingCertificate {
   notAfter: Date;
 }
 
-export class ServingIdentity implements grpc.experimental.CertificateProvider {
+export class ServingIdentity implements TlsIdentitySource {
   readonly spiffeId: string;
   private latest: { certificate: Buffer; privateKey: Buffer; info: ServingCertificate } | undefined;
-  private readonly listeners = new Set<IdentityListener>();
+  private readonly listeners = new Set<() => void>();
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private readonly checkIntervalMs: number;
@@ -57,10 +55,14 @@ export class ServingIdentity implements grpc.experimental.CertificateProvider {
     this.minRenewIntervalMs = deps.minRenewIntervalMs ?? 1_000;
   }
 
-  /** Server credentials that follow this identity: TLS, no client certificate requested. */
-  serverCredentials(): grpc.ServerCredentials {
-    // grpc-js passes the first argument on as the identity provider; null CA = no client auth.
-    return grpc.experimental.createCertificateProviderServerCredentials(this, null, false);
+  /** The key and chain being served now (PEM), for the TLS context. */
+  keyPair(): { key: Buffer; cert: Buffer } | undefined {
+    return this.latest === undefined ? undefined : { key: this.latest.privateKey, cert: this.latest.certificate };
+  }
+
+  onRenewed(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   /** The certificate being served now, if any. */
@@ -94,7 +96,7 @@ export class ServingIdentity implements grpc.experimental.CertificateProvider {
       privateKey: Buffer.from(privateKeyToPkcs8Pem(key), 'utf8'),
       info,
     };
-    for (const listener of this.listeners) listener({ certificate: this.latest.certificate, privateKey: this.latest.privateKey });
+    for (const listener of this.listeners) listener();
     this.deps.logger.info(
       { spiffeId: this.spiffeId, notAfter: info.notAfter.toISOString(), renewalAt: renewalTime(info).toISOString() },
       'Issued Sentry serving certificate',
@@ -109,25 +111,6 @@ export class ServingIdentity implements grpc.experimental.CertificateProvider {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
   }
-
-  addIdentityCertificateListener(listener: IdentityListener): void {
-    this.listeners.add(listener);
-    const latest = this.latest;
-    // Asynchronously: grpc-js registers its own watcher only after this call returns.
-    if (latest !== undefined) {
-      queueMicrotask(() => listener({ certificate: latest.certificate, privateKey: latest.privateKey }));
-    }
-  }
-
-  removeIdentityCertificateListener(listener: IdentityListener): void {
-    this.listeners.delete(listener);
-  }
-
-  addCaCertificateListener(): void {
-    // No client authentication: there is no CA to provide.
-  }
-
-  removeCaCertificateListener(): void {}
 
   private delayUntilRenewal(): number {
     if (this.latest === undefined) return 0;

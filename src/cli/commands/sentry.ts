@@ -1,6 +1,8 @@
+import cluster from 'node:cluster';
 import { resolve } from 'node:path';
-import type { CliDeps, SentryOptions } from '../deps.js';
-import { EXIT } from '../exit-codes.js';
+import { workerIndexOf } from '../../sentry/cluster/workers-option.js';
+import type { CliDeps, RunningSentryHandle, SentryOptions } from '../deps.js';
+import { EXIT, exitCodeForError } from '../exit-codes.js';
 import type { Io } from '../io.js';
 import { defaultCredentialsDirFor } from '../options.js';
 
@@ -26,6 +28,8 @@ export interface SentryCommandOptions {
   expiryWarningInterval: number;
   clusterDomain?: string;
   keyAlgorithm: 'ed25519' | 'ecdsa-p256';
+  /** `--workers`, already parsed (`auto` resolved to the core count). */
+  workers: number;
 }
 
 /**
@@ -35,6 +39,8 @@ export interface SentryCommandOptions {
  * taken from io.cwd. The namespace comes from env NAMESPACE (default `default`), as in Dapr.
  * With `--mode kubernetes` the bundle is read through the API (`--kubeconfig`, `--context`) and
  * `--config` names a Configuration in that namespace rather than a file.
+ * With `--workers N` (N > 1) this process becomes the primary and forks N workers that run this
+ * same command line (sentry/cluster/); a worker waits for its primary's `shutdown` (or a signal).
  */
 export async function sentryCommand(opts: SentryCommandOptions, io: Io, deps: CliDeps): Promise<number> {
   const options: SentryOptions = {
@@ -59,13 +65,21 @@ export async function sentryCommand(opts: SentryCommandOptions, io: Io, deps: Cl
     expiryWarningIntervalMs: opts.expiryWarningInterval,
     clusterDomain: opts.clusterDomain,
     keyAlgorithm: opts.keyAlgorithm,
+    workers: opts.workers,
     namespace: io.env.NAMESPACE || 'default',
     clock: io.clock,
     // The CLI owns the signals: it waits for one below, then closes.
     handleSignals: false,
   };
-  const running = await deps.startSentry(options);
-  await deps.waitForShutdown();
+  let running: RunningSentryHandle;
+  try {
+    running = await deps.startSentry(options);
+  } catch (err) {
+    // A worker has told its primary why; the primary prints the error once, not once per worker.
+    if (workerIndexOf(io.env, cluster.isWorker) !== undefined) return exitCodeForError(err);
+    throw err;
+  }
+  await Promise.race([deps.waitForShutdown(), ...(running.closed ? [running.closed] : [])]);
   await running.close();
   return EXIT.ok;
 }
