@@ -21,7 +21,7 @@ import { ISSUE_CASES, createBenchSigner, measureIssueCase, type IssueCase, type 
 import type { StormReport, ThroughputRun } from './load-client.js';
 import { onExit } from './children.js';
 import { LoadProcess } from './load-process.js';
-import { median, quantile } from './measure.js';
+import { median, quantile, sleep } from './measure.js';
 import { readListenOverflows, readTreeCpuSeconds, readTreeMemoryKiB, resetTreePeakRss } from './proc.js';
 import { sentryUnavailable, startSentryProcess, type SentryProcess } from './sentry-process.js';
 import { findH2load, writeRequestBody } from './h2load.js';
@@ -35,6 +35,8 @@ export const STORM_PROCESSES = 2;
 export const STORM_TRANSPORT: StormTransport = 'http2';
 export const TARGET_CERTS_PER_S = 2000;
 export const STORM_TARGET_MS = 3000;
+/** Storms per run; the report shows the median one (the machine is shared and noisy) and all times. */
+export const STORM_RUNS = 3;
 const SERVER_ID = 'spiffe://localhost/ns/default/dapr-sentry';
 /** P-256 CSRs, Ed25519 issuer: Dapr's default today. */
 const GRPC_CASE: IssueCase = ISSUE_CASES[0]!;
@@ -90,7 +92,9 @@ export interface GrpcSuiteResult {
   sentryWorkers: number;
   inProcess?: { certsPerS: number; source: string };
   levels: GrpcLevel[];
+  /** The median storm (by time until all were issued) of `storms`. */
   storm?: StormResult;
+  storms?: StormResult[];
 }
 
 function writeCredentials(dir: string): void {
@@ -222,9 +226,15 @@ export async function runGrpcSuite(opts: {
         ? await runThroughputH2load(h2, LEVELS, opts.timing, result.inProcess.certsPerS)
         : await runThroughput(base, opts.timing, sentry, result.inProcess.certsPerS);
       sentry.assertRunning('the throughput runs');
-      opts.log(`  restart storm: ${storm.clients} clients (${load === 'h2load' ? 'h2load' : `${storm.transport} in ${storm.processes} processes`})…`);
-      result.storm = load === 'h2load' ? await runStormH2load(h2, storm.clients) : await runStorm(base, sentry, storm);
-      sentry.assertRunning('the restart storm');
+      opts.log(`  ${STORM_RUNS} restart storms: ${storm.clients} clients (${load === 'h2load' ? 'h2load' : `${storm.transport} in ${storm.processes} processes`})…`);
+      const storms: StormResult[] = [];
+      for (let k = 0; k < STORM_RUNS; k++) {
+        if (k > 0) await sleep(1000);
+        storms.push(load === 'h2load' ? await runStormH2load(h2, storm.clients) : await runStorm(base, sentry, storm));
+        sentry.assertRunning('the restart storm');
+      }
+      result.storms = storms;
+      result.storm = [...storms].sort((a, b) => a.totalMs - b.totalMs)[Math.floor(storms.length / 2)];
     } catch (error) {
       throw new Error(`${error instanceof Error ? error.message : String(error)}\n--- sentry output (last lines) ---\n${sentry.outputTail()}`, { cause: error });
     } finally {
@@ -283,13 +293,14 @@ export function formatGrpcReport(r: GrpcSuiteResult): string {
   }
   const s = r.storm;
   if (s) {
-    const failed = Object.values(s.failures).reduce((a, b) => a + b, 0);
+    const storms = r.storms ?? [s];
+    const failed = storms.reduce((sum, x) => sum + Object.values(x.failures).reduce((a, b) => a + b, 0), 0);
     const pass = s.totalMs < STORM_TARGET_MS && failed === 0;
     lines.push(
       '',
       `  restart storm: ${int(s.clients)} clients (${s.transport === 'h2load' ? 'h2load' : `${s.processes} load processes`}), each its own TLS connection (${STORM_CLIENT_TEXT[s.transport]}), one request each, all at once`,
-      `    all issued in ${int(s.totalMs)} ms — target < ${int(STORM_TARGET_MS)} ms with 0 failures: ${verdict(pass)}`,
-      `    issued ${int(s.issued)}, failed ${failed}; latency p50 ${int(s.p50Ms)} ms, p99 ${int(s.p99Ms)} ms, max ${int(s.maxMs)} ms`,
+      `    all issued in ${int(s.totalMs)} ms${storms.length > 1 ? ` (median of ${storms.length} storms: ${storms.map((x) => int(x.totalMs)).join(', ')} ms; figures below are the median storm's)` : ''} — target < ${int(STORM_TARGET_MS)} ms with 0 failures in every storm: ${verdict(pass)}`,
+      `    issued ${int(s.issued)}, failed ${failed}${storms.length > 1 ? ` (all storms)` : ""}; latency p50 ${int(s.p50Ms)} ms, p99 ${int(s.p99Ms)} ms, max ${int(s.maxMs)} ms`,
       `    CPU until the last answer: server ${fixed(s.serverCpuSeconds, 2)} s (${int((s.serverCpuSeconds * 1e6) / s.clients)} µs per client), load generator ${fixed(s.clientCpuSeconds, 2)} s`,
       `    listen-queue overflows (kernel TcpExt ListenOverflows): ${int(s.listenOverflows)}${s.listenOverflows > 0 ? ' — dropped SYNs, retried by the clients after 1 s, 3 s, 7 s, …' : ''}`,
       `    server RSS${r.sentryWorkers > 1 ? ' (primary + workers, peaks summed)' : ''} ${fixed(s.serverRssBeforeKiB / 1024, 0)} MiB before, peak ${fixed(s.serverPeakRssKiB / 1024, 0)} MiB${s.peakIsStormOnly ? ' during the storm' : ' over the process lifetime (VmHWM could not be reset)'}`,

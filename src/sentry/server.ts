@@ -17,12 +17,12 @@ import { CaStateHolder, createCaState, type CaState } from './ca-state.js';
 import type { SentryConfig } from './config.js';
 import { ExpiryWatch } from './expiry-watch.js';
 import { listenGrpc, type GrpcListener } from './grpc-server.js';
-import { createHealthHandler, type HealthProbe, type HealthResult } from './health.js';
-import { listenHttp, type HttpHandler, type HttpListener } from './http-listener.js';
+import type { HealthResult } from './health.js';
+import { openHttpListeners, type HttpListeners } from './http-endpoints.js';
 import { createSentryLogger } from './logger.js';
-import { createMetricsHandler, type MetricsSource } from './metrics-endpoint.js';
 import { SentryMetrics } from './metrics.js';
 import { withSentryDefaults, type SentryOptions } from './options.js';
+import { installSignalHandlers } from './signals.js';
 import { BundleReloader } from './reload.js';
 import { createSignCertificateHandler } from './sign-service.js';
 import type { StartupBundle } from './startup-bundle.js';
@@ -79,13 +79,6 @@ export interface ServingSentry {
   health(): HealthResult;
   /** Stops the reloader and watches, then the gRPC listener (calls in flight get `graceMs`); idempotent. */
   close(graceMs: number): Promise<void>;
-}
-
-/** The healthz and (when enabled) metrics listeners. */
-export interface HttpListeners {
-  readonly healthzPort: number;
-  readonly metricsPort: number | undefined;
-  close(): Promise<void>;
 }
 
 /** Starts Sentry. Rejects with a WardenError when the bundle or options do not allow serving. */
@@ -301,55 +294,6 @@ function probeHealth(ready: boolean, caState: CaStateHolder, clock: Clock, backe
   if (state === 'expired') return { healthy: false, reason: 'issuer certificate has expired' };
   if (state === 'not-yet-valid') return { healthy: false, reason: 'issuer certificate is not valid yet' };
   return { healthy: true };
-}
-
-/** Opens the healthz listener and, when enabled, the metrics listener; on failure closes what it opened. */
-export async function openHttpListeners(options: SentryOptions, probe: HealthProbe, metrics: MetricsSource): Promise<HttpListeners> {
-  const health = await listenOn('healthz', options.healthzListenAddress, options.healthzPort, createHealthHandler(probe));
-  let exposition: HttpListener | undefined;
-  if (options.enableMetrics) {
-    try {
-      exposition = await listenOn('metrics', options.metricsListenAddress, options.metricsPort, createMetricsHandler(metrics));
-    } catch (err) {
-      await health.close();
-      throw err;
-    }
-  }
-  return {
-    healthzPort: health.port,
-    metricsPort: exposition?.port,
-    close: async () => {
-      await Promise.all([health.close(), exposition?.close()]);
-    },
-  };
-}
-
-async function listenOn(what: string, host: string, port: number, handler: HttpHandler): Promise<HttpListener> {
-  try {
-    return await listenHttp(host, port, handler);
-  } catch (err) {
-    throw new WardenError(
-      'ERR_LISTEN_FAILED',
-      `cannot listen for ${what} on ${host || '*'}:${port}: ${(err as Error).message}; choose a free port`,
-      { cause: err },
-    );
-  }
-}
-
-/** SIGTERM/SIGINT → graceful close; a second signal is left to the default handler. */
-export function installSignalHandlers(logger: Logger, close: () => Promise<void>): () => void {
-  const onSignal = (signal: NodeJS.Signals): void => {
-    logger.info({ signal }, `Received ${signal}; shutting down gracefully`);
-    removeAll();
-    void close();
-  };
-  const removeAll = (): void => {
-    process.off('SIGTERM', onSignal);
-    process.off('SIGINT', onSignal);
-  };
-  process.once('SIGTERM', onSignal);
-  process.once('SIGINT', onSignal);
-  return removeAll;
 }
 
 export type { SentryConfig, SentryOptions };

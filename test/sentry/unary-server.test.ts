@@ -271,6 +271,50 @@ describe('unary gRPC server shutdown', () => {
   });
 });
 
+describe('unary gRPC server keepalive and idle close', () => {
+  it('pings a quiet peer and drops one that never answers; closes (GOAWAY) a live peer without calls', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'warden-unary-'));
+    const tls = makeTlsIdentity(dir, 'k');
+    const unary = createUnaryServer({
+      methods: new Map([[ECHO, { ...identity, handle: async (r) => r }]]),
+      maxReceiveMessageBytes: MAX, tls, idleTimeoutMs: 600, keepaliveMs: 200, keepaliveTimeoutMs: 200,
+    });
+    const listener = createServer((socket) => unary.handleConnection(socket));
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    const port = (listener.address() as AddressInfo).port;
+    try {
+      // A live HTTP/2 peer (answers pings): one call, then silence → GOAWAY after the idle time.
+      const session = connect(`https://127.0.0.1:${port}`, { ca: tls.cert });
+      session.on('error', () => {});
+      const req = session.request({ ':method': 'POST', ':path': ECHO, 'content-type': 'application/grpc', te: 'trailers' });
+      req.end(frameMessage(Buffer.from('x')));
+      req.resume();
+      await new Promise((r) => req.on('close', r));
+      const t0 = performance.now();
+      const pinged = new Promise<void>((resolve) => session.once('ping', () => resolve()));
+      await new Promise<void>((resolve) => session.once('goaway', () => resolve()));
+      await pinged;
+      const waited = performance.now() - t0;
+      assert.ok(waited >= 300 && waited < 3000, `GOAWAY after ${waited} ms`);
+      session.close();
+
+      // A peer that speaks the HTTP/2 preface and then nothing (never acks a PING) is dropped.
+      const raw = (await import('node:tls')).connect({ host: '127.0.0.1', port, ca: tls.cert, ALPNProtocols: ['h2'], servername: 'localhost', checkServerIdentity: () => undefined });
+      await new Promise<void>((resolve) => raw.once('secureConnect', () => resolve()));
+      raw.write(Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0])]));
+      raw.resume();
+      const t1 = performance.now();
+      await new Promise<void>((resolve) => raw.once('close', () => resolve()));
+      const dropped = performance.now() - t1;
+      assert.ok(dropped >= 300 && dropped < 3000, `dropped after ${dropped} ms`);
+    } finally {
+      listener.close();
+      await unary.close(100);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('framing', () => {
   it('parses grpc-timeout in every unit, and ignores malformed values', () => {
     assert.equal(parseGrpcTimeout('2H'), 7_200_000);

@@ -11,7 +11,9 @@
  */
 import type { SentryOptions } from '../options.js';
 import { withSentryDefaults } from '../options.js';
-import { createSentryContext, decideStartupBundle, installSignalHandlers, openHttpListeners, type HttpListeners } from '../server.js';
+import { openHttpListeners, type HttpListeners } from '../http-endpoints.js';
+import { createSentryContext, decideStartupBundle } from '../server.js';
+import { installSignalHandlers } from '../signals.js';
 import { aggregateHealth } from './health.js';
 import { primaryShare, renderAggregate } from './metrics.js';
 import { WorkerPool, type StartedPool } from './pool.js';

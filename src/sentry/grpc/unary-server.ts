@@ -13,8 +13,8 @@
  *   over the cap → RESOURCE_EXHAUSTED before it is buffered; gzip/deflate messages are inflated.
  * - `grpc-timeout` → DEADLINE_EXCEEDED when the handler is slower; a cancelled stream is dropped.
  * - Replies: headers, one message, `grpc-status: 0` trailers; refusals as Trailers-Only.
- * - Idle connections are closed (GOAWAY) after `idleTimeoutMs`; every `keepaliveMs` the server
- *   pings and drops a peer that does not answer within `keepaliveTimeoutMs`.
+ * - A connection without calls for `keepaliveMs` is pinged, and dropped when the peer does not
+ *   answer within `keepaliveTimeoutMs`; one without calls for `idleTimeoutMs` is closed (GOAWAY).
  * - Close: stop taking streams (GOAWAY), let in-flight calls finish for `graceMs`, then destroy.
  */
 import {
@@ -83,13 +83,8 @@ export function createUnaryServer(options: UnaryServerOptions): UnaryServer {
     }
     sessions.add(session);
     session.on('error', () => {});
-    session.setTimeout(options.idleTimeoutMs, () => session.close());
-    const keepalive = setInterval(() => pingOrDrop(session, options.keepaliveTimeoutMs), options.keepaliveMs);
-    keepalive.unref();
-    session.once('close', () => {
-      clearInterval(keepalive);
-      sessions.delete(session);
-    });
+    watchIdle(session, options);
+    session.once('close', () => sessions.delete(session));
   });
   server.on('stream', (stream, headers) => serveStream(stream, headers, options));
 
@@ -100,8 +95,24 @@ export function createUnaryServer(options: UnaryServerOptions): UnaryServer {
   };
 }
 
+/**
+ * Every `keepaliveMs` a session that had no call meanwhile is pinged and dropped when the peer does
+ * not answer within `keepaliveTimeoutMs`; one without calls for `idleTimeoutMs` is closed (GOAWAY).
+ */
+function watchIdle(session: Http2Session, options: Pick<UnaryServerOptions, 'idleTimeoutMs' | 'keepaliveMs' | 'keepaliveTimeoutMs'>): void {
+  let lastCallAt = performance.now();
+  session.on('stream', () => void (lastCallAt = performance.now()));
+  const timer = setInterval(() => {
+    if (session.destroyed || session.closed) return;
+    const quietMs = performance.now() - lastCallAt;
+    if (quietMs >= options.idleTimeoutMs) session.close();
+    else if (quietMs >= options.keepaliveMs) pingOrDrop(session, options.keepaliveTimeoutMs);
+  }, options.keepaliveMs);
+  timer.unref();
+  session.once('close', () => clearInterval(timer));
+}
+
 function pingOrDrop(session: Http2Session, timeoutMs: number): void {
-  if (session.destroyed || session.closed) return;
   const timer = setTimeout(() => session.destroy(), timeoutMs);
   timer.unref();
   try {
@@ -144,8 +155,10 @@ function serveStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, op
   const deadline = timeoutMs === undefined
     ? undefined
     : setTimeout(() => sendStatus(stream, status.DEADLINE_EXCEEDED, 'Deadline exceeded'), Math.max(1, Math.ceil(timeoutMs)));
-  deadline?.unref();
-  stream.once('close', () => clearTimeout(deadline));
+  if (deadline !== undefined) {
+    deadline.unref();
+    stream.once('close', () => clearTimeout(deadline));
+  }
 
   const reader = new UnaryMessageReader(options.maxReceiveMessageBytes);
   const refuse = (err: unknown): void => {
