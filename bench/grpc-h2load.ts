@@ -5,10 +5,12 @@
  */
 import { get } from 'node:http';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { spawnChild, stopChild } from './children.js';
 import { runH2load } from './h2load.js';
-import { median, quantile } from './measure.js';
+import { median, quantile, sleep } from './measure.js';
 import { readListenOverflows, readTreeCpuSeconds, readTreeMemoryKiB, resetTreePeakRss } from './proc.js';
-import type { SentryProcess } from './sentry-process.js';
+import { REPO_ROOT, type SentryProcess } from './sentry-process.js';
 import type { ThroughputRun } from './load-client.js';
 import type { GrpcLevel, StormResult } from './grpc.js';
 import type { TimingOptions } from './issue.js';
@@ -90,9 +92,55 @@ export async function runThroughputH2load(base: H2loadBase, levels: readonly num
   return results;
 }
 
-export async function runStormH2load(base: H2loadBase, clients: number): Promise<StormResult> {
-  const pid = base.sentry.pid;
+export async function runStormH2load(base: H2loadBase, clients: number, index = 0): Promise<StormResult> {
   const before = await readSignCounters(base.sentry.metricsPort);
+  const result = await stormOnce({ pid: base.sentry.pid, port: base.sentry.port, dir: base.dir, bodyFile: base.bodyFile, callTimeoutMs: base.callTimeoutMs, name: `storm-${index}` }, clients);
+  await assertAllSigned(base, before, clients, 'restart storm');
+  return result;
+}
+
+/** Key and chain files (in the bench directory) the floor server presents. */
+export const FLOOR_TLS = { keyFile: 'floor.key', certFile: 'floor.crt' };
+
+/** The restart storm against bench/support/http2-floor-server.mjs, `runs` times. */
+export async function runFloorStorms(o: { dir: string; bodyFile: string; workers: number; clients: number; runs: number; callTimeoutMs: number }): Promise<StormResult[]> {
+  const config = { workers: o.workers, keyFile: join(o.dir, FLOOR_TLS.keyFile), certFile: join(o.dir, FLOOR_TLS.certFile), replyBytes: 1660 };
+  const child = spawnChild(process.execPath, ['--import', join(REPO_ROOT, 'bench', 'support', 'orphan-guard.mjs'), join(REPO_ROOT, 'bench', 'support', 'http2-floor-server.mjs'), JSON.stringify(config)], {
+    cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('the floor server did not start within 20 s')), 20_000);
+      child.once('exit', (code) => reject(new Error(`the floor server exited (${code})`)));
+      createInterface({ input: child.stdout! }).once('line', (line) => {
+        clearTimeout(timer);
+        resolve((JSON.parse(line) as { port: number }).port);
+      });
+    });
+    const storms: StormResult[] = [];
+    // One storm first to warm it up, as the sentry was by the throughput runs.
+    await stormOnce({ pid: child.pid!, port, dir: o.dir, bodyFile: o.bodyFile, callTimeoutMs: o.callTimeoutMs, name: 'floor-warmup' }, o.clients);
+    for (let k = 0; k < o.runs; k++) {
+      await sleep(1000);
+      storms.push(await stormOnce({ pid: child.pid!, port, dir: o.dir, bodyFile: o.bodyFile, callTimeoutMs: o.callTimeoutMs, name: `floor-${k}` }, o.clients));
+    }
+    return storms;
+  } finally {
+    await stopChild(child, 2000);
+  }
+}
+
+interface StormTarget {
+  pid: number;
+  port: number;
+  dir: string;
+  bodyFile: string;
+  callTimeoutMs: number;
+  name: string;
+}
+
+async function stormOnce(t: StormTarget, clients: number): Promise<StormResult> {
+  const pid = t.pid;
   const peakIsStormOnly = resetTreePeakRss(pid);
   const memoryBefore = readTreeMemoryKiB(pid);
   const serverCpu0 = readTreeCpuSeconds(pid);
@@ -100,14 +148,14 @@ export async function runStormH2load(base: H2loadBase, clients: number): Promise
   let serverCpuSeconds = Number.NaN;
   let peak = Number.NaN;
   const run = await runH2load({
-    port: base.sentry.port, bodyFile: base.bodyFile, logFile: join(base.dir, 'h2load-storm.tsv'),
-    clients, streamsPerClient: 1, requests: clients, timeoutMs: base.callTimeoutMs,
+    port: t.port, bodyFile: t.bodyFile, logFile: join(t.dir, `h2load-${t.name}.tsv`),
+    clients, streamsPerClient: 1, requests: clients, timeoutMs: t.callTimeoutMs,
   });
   // Read at once: the workers are idle again, but their peak and CPU are what the storm left.
   serverCpuSeconds = readTreeCpuSeconds(pid) - serverCpu0;
   peak = readTreeMemoryKiB(pid).peak;
-  await assertAllSigned(base, before, clients, 'restart storm');
   const sinceGo = run.endsEpochMs.map((end) => end - run.startEpochMs);
+  if (run.endsEpochMs.length !== run.done) throw new Error(`h2load logged ${run.endsEpochMs.length} requests but counted ${run.done} done`);
   const failed = run.done - run.succeeded + (clients - run.done);
   return {
     clients, processes: 1, transport: 'h2load',

@@ -12,6 +12,7 @@
  * 2. Restart storm: 2,000 clients, each with its own TLS connection, each asking for one
  *    certificate at the same moment: time until all are issued, p99, failures, server peak RSS.
  */
+import { createPublicKey } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -25,7 +26,8 @@ import { median, quantile, sleep } from './measure.js';
 import { readListenOverflows, readTreeCpuSeconds, readTreeMemoryKiB, resetTreePeakRss } from './proc.js';
 import { sentryUnavailable, startSentryProcess, type SentryProcess } from './sentry-process.js';
 import { findH2load, writeRequestBody } from './h2load.js';
-import { runStormH2load, runThroughputH2load, THROUGHPUT_CONNECTIONS } from './grpc-h2load.js';
+import { FLOOR_TLS, runFloorStorms, runStormH2load, runThroughputH2load, THROUGHPUT_CONNECTIONS } from './grpc-h2load.js';
+import { generatePrivateKey, privateKeyToPkcs8Pem } from '../src/core/keys.js';
 import { checkOneIssuance, loadRequest, newGrpcClient, type StormTransport } from './storm-calls.js';
 
 export const GRPC_TIMING: TimingOptions = { runs: 3, runMs: 3000, warmupMs: 1000 };
@@ -95,14 +97,24 @@ export interface GrpcSuiteResult {
   /** The median storm (by time until all were issued) of `storms`. */
   storm?: StormResult;
   storms?: StormResult[];
+  /** The same storms against bare node:http2 + TLS with a fixed reply (no signing), same worker count. */
+  floorStorms?: StormResult[];
 }
 
-function writeCredentials(dir: string): void {
-  const { bundle } = createBenchSigner(GRPC_CASE.issuerKey);
+/**
+ * The sentry's bundle, and for the storm floor a serving identity like the sentry's own: a P-256
+ * key and an SVID `spiffe://localhost/ns/default/dapr-sentry` from the same issuer, served with its chain.
+ */
+async function writeCredentials(dir: string): Promise<void> {
+  const { bundle, signer } = createBenchSigner(GRPC_CASE.issuerKey);
   const texts = bundle.toTexts();
   writeFileSync(join(dir, 'ca.crt'), texts.ca);
   writeFileSync(join(dir, 'issuer.crt'), texts.issuerCert);
   writeFileSync(join(dir, 'issuer.key'), texts.issuerKey, { mode: 0o600 });
+  const key = generatePrivateKey('ecdsa-p256');
+  const serving = await signer.sign({ publicKey: createPublicKey(key), spiffeId: SERVER_ID, dnsNames: [] });
+  writeFileSync(join(dir, FLOOR_TLS.certFile), serving.chainPem);
+  writeFileSync(join(dir, FLOOR_TLS.keyFile), privateKeyToPkcs8Pem(key), { mode: 0o600 });
 }
 
 async function inProcessCeiling(timing: TimingOptions, issueResults: readonly IssueMeasurement[] | undefined): Promise<{ certsPerS: number; source: string }> {
@@ -206,7 +218,7 @@ export async function runGrpcSuite(opts: {
   const removeDir = (): void => rmSync(dir, { recursive: true, force: true });
   const cleanup = onExit(removeDir);
   try {
-    writeCredentials(dir);
+    await writeCredentials(dir);
     const csrPems = generateCsrPool(GRPC_CASE.csrKey, Math.max(storm.clients, 1)).map((c) => c.pem);
     const csrFile = join(dir, 'csrs.json');
     writeFileSync(csrFile, JSON.stringify(csrPems));
@@ -230,7 +242,7 @@ export async function runGrpcSuite(opts: {
       const storms: StormResult[] = [];
       for (let k = 0; k < STORM_RUNS; k++) {
         if (k > 0) await sleep(1000);
-        storms.push(load === 'h2load' ? await runStormH2load(h2, storm.clients) : await runStorm(base, sentry, storm));
+        storms.push(load === 'h2load' ? await runStormH2load(h2, storm.clients, k) : await runStorm(base, sentry, storm));
         sentry.assertRunning('the restart storm');
       }
       result.storms = storms;
@@ -239,6 +251,10 @@ export async function runGrpcSuite(opts: {
       throw new Error(`${error instanceof Error ? error.message : String(error)}\n--- sentry output (last lines) ---\n${sentry.outputTail()}`, { cause: error });
     } finally {
       await sentry.stop();
+    }
+    if (load === 'h2load') {
+      opts.log(`  floor: the same storms against bare node:http2 + TLS (${result.sentryWorkers} processes, fixed reply)…`);
+      result.floorStorms = await runFloorStorms({ dir, bodyFile: join(dir, 'request.bin'), workers: result.sentryWorkers, clients: storm.clients, runs: STORM_RUNS, callTimeoutMs: 20_000 });
     }
   } finally {
     removeDir();
@@ -256,6 +272,17 @@ async function verifyOneIssuance(base: BaseConfig, csrPem: string): Promise<void
   } finally {
     client.close();
   }
+}
+
+/** The floor storm beside the sentry's: what TLS + HTTP/2 in Node cost alone here, and the ratio. */
+function floorLines(r: GrpcSuiteResult, s: StormResult): string[] {
+  const floors = r.floorStorms;
+  if (!floors || floors.length === 0) return [];
+  const floor = [...floors].sort((a, b) => a.totalMs - b.totalMs)[Math.floor(floors.length / 2)]!;
+  return [
+    `    floor (same h2load storm, bare node:http2 + TLS in ${r.sentryWorkers} processes, fixed reply, no signing): ${int(floor.totalMs)} ms ` +
+      `(${floors.map((x) => int(x.totalMs)).join(', ')}), server ${int((floor.serverCpuSeconds * 1e6) / floor.clients)} µs per client; ratio floor/sentry ${fixed(floor.totalMs / s.totalMs, 2)}`,
+  ];
 }
 
 const STORM_CLIENT_TEXT: Record<StormResult['transport'], string> = {
@@ -301,6 +328,7 @@ export function formatGrpcReport(r: GrpcSuiteResult): string {
       `  restart storm: ${int(s.clients)} clients (${s.transport === 'h2load' ? 'h2load' : `${s.processes} load processes`}), each its own TLS connection (${STORM_CLIENT_TEXT[s.transport]}), one request each, all at once`,
       `    all issued in ${int(s.totalMs)} ms${storms.length > 1 ? ` (median of ${storms.length} storms: ${storms.map((x) => int(x.totalMs)).join(', ')} ms; figures below are the median storm's)` : ''} — target < ${int(STORM_TARGET_MS)} ms with 0 failures in every storm: ${verdict(pass)}`,
       `    issued ${int(s.issued)}, failed ${failed}${storms.length > 1 ? ` (all storms)` : ""}; latency p50 ${int(s.p50Ms)} ms, p99 ${int(s.p99Ms)} ms, max ${int(s.maxMs)} ms`,
+      ...floorLines(r, s),
       `    CPU until the last answer: server ${fixed(s.serverCpuSeconds, 2)} s (${int((s.serverCpuSeconds * 1e6) / s.clients)} µs per client), load generator ${fixed(s.clientCpuSeconds, 2)} s`,
       `    listen-queue overflows (kernel TcpExt ListenOverflows): ${int(s.listenOverflows)}${s.listenOverflows > 0 ? ' — dropped SYNs, retried by the clients after 1 s, 3 s, 7 s, …' : ''}`,
       `    server RSS${r.sentryWorkers > 1 ? ' (primary + workers, peaks summed)' : ''} ${fixed(s.serverRssBeforeKiB / 1024, 0)} MiB before, peak ${fixed(s.serverPeakRssKiB / 1024, 0)} MiB${s.peakIsStormOnly ? ' during the storm' : ' over the process lifetime (VmHWM could not be reset)'}`,

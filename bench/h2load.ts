@@ -10,7 +10,7 @@
  * account for every request (grpc.ts), and one call is verified in full beforehand.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadCaServiceDefinition, SIGN_CERTIFICATE_PATH, type SignCertificateRequestMessage } from '../src/wire/sentry-proto.js';
 import { readCpuSeconds } from './proc.js';
 import { sleep } from './measure.js';
@@ -77,6 +77,8 @@ export async function runH2load(options: H2loadOptions): Promise<H2loadRun> {
     `--log-file=${options.logFile}`,
     `https://127.0.0.1:${options.port}${SIGN_CERTIFICATE_PATH}`,
   ];
+  // h2load appends to an existing log file: start from an empty one, or earlier runs' rows count too.
+  rmSync(options.logFile, { force: true });
   const startEpochMs = performance.timeOrigin + performance.now();
   const child = spawn('h2load', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
