@@ -52,8 +52,15 @@ async function assertAllSigned(base: H2loadBase, before: { success: number; fail
   }
 }
 
+/** Load before the first level, unmeasured: the freshly started workers' JIT and heaps warm up (a sentry runs for days). */
+export const SERVER_WARMUP_S = 3;
+
 export async function runThroughputH2load(base: H2loadBase, levels: readonly number[], timing: TimingOptions, ceiling: number): Promise<GrpcLevel[]> {
   const results: GrpcLevel[] = [];
+  await runH2load({
+    port: base.sentry.port, bodyFile: base.bodyFile, logFile: join(base.dir, 'h2load-server-warmup.tsv'),
+    clients: THROUGHPUT_CONNECTIONS, streamsPerClient: 1, durationS: SERVER_WARMUP_S, warmupS: 1, timeoutMs: base.callTimeoutMs,
+  });
   for (const inFlight of levels) {
     const clients = Math.min(inFlight, THROUGHPUT_CONNECTIONS);
     const runs: ThroughputRun[] = [];

@@ -1,6 +1,6 @@
 /**
  * Suite `grpc`: SignCertificate over TLS against `warden sentry` running as its own process
- * (`--workers`, default one per core), with load from separate processes, all on 127.0.0.1.
+ * (run.ts measures one process and `--workers <cores>`), with load from separate processes, all on 127.0.0.1.
  *
  * The load generator is h2load when installed (bench/h2load.ts; C, so it leaves the CPUs to the
  * server), else Node clients (bench/load-client.ts: grpc-js channels, node:http2 for the storm).
@@ -26,7 +26,7 @@ import { median, quantile, sleep } from './measure.js';
 import { readListenOverflows, readTreeCpuSeconds, readTreeMemoryKiB, resetTreePeakRss } from './proc.js';
 import { sentryUnavailable, startSentryProcess, type SentryProcess } from './sentry-process.js';
 import { findH2load, writeRequestBody } from './h2load.js';
-import { FLOOR_TLS, runFloorStorms, runStormH2load, runThroughputH2load, THROUGHPUT_CONNECTIONS } from './grpc-h2load.js';
+import { FLOOR_TLS, SERVER_WARMUP_S, runFloorStorms, runStormH2load, runThroughputH2load, THROUGHPUT_CONNECTIONS } from './grpc-h2load.js';
 import { generatePrivateKey, privateKeyToPkcs8Pem } from '../src/core/keys.js';
 import { checkOneIssuance, loadRequest, newGrpcClient, type StormTransport } from './storm-calls.js';
 
@@ -198,7 +198,7 @@ export async function runGrpcSuite(opts: {
   storm?: StormShape;
   /** Wanted load generator (default h2load; the Node clients when h2load is not installed). */
   load?: LoadGenerator;
-  /** `warden sentry --workers` (default: one per core). */
+  /** `warden sentry --workers` (default 1, the sentry's own default). */
   sentryWorkers?: number;
   log: (line: string) => void;
 }): Promise<GrpcSuiteResult> {
@@ -208,7 +208,7 @@ export async function runGrpcSuite(opts: {
   const load: LoadGenerator = h2loadMissing ? 'node' : wanted;
   const result: GrpcSuiteResult = {
     available: false, csrKey: GRPC_CASE.csrKey, issuerKey: GRPC_CASE.issuerKey, timing: opts.timing, levels: [],
-    load, sentryWorkers: opts.sentryWorkers ?? os.availableParallelism(),
+    load, sentryWorkers: opts.sentryWorkers ?? 1,
     ...(h2loadMissing ? { loadNote: 'h2load is not installed (apt-get install nghttp2-client): Node load clients used, which take CPU from the server' } : {}),
   };
   const { reason, help } = sentryUnavailable();
@@ -304,7 +304,7 @@ export function formatGrpcReport(r: GrpcSuiteResult): string {
   const lines = [
     title,
     ...(r.loadNote ? [`  NOTE: ${r.loadNote}`] : []),
-    `  ${KEY_LABEL[r.csrKey as 'ed25519']} CSRs, ${KEY_LABEL[r.issuerKey as 'ed25519']} issuer; ${r.load === 'h2load' ? `calls spread over up to ${THROUGHPUT_CONNECTIONS} TLS connections` : 'one TLS channel'}; ${t.runs} × ${t.runMs / 1000} s per level after ${t.warmupMs / 1000} s warm-up; medians.`,
+    `  ${KEY_LABEL[r.csrKey as 'ed25519']} CSRs, ${KEY_LABEL[r.issuerKey as 'ed25519']} issuer; ${r.load === 'h2load' ? `calls spread over up to ${THROUGHPUT_CONNECTIONS} TLS connections; the new sentry first gets ${SERVER_WARMUP_S + 1} s of unmeasured load` : 'one TLS channel'}; ${t.runs} × ${t.runMs / 1000} s per level after ${t.warmupMs / 1000} s warm-up; medians.`,
     ...(r.load === 'h2load' ? ['  h2load cannot read gRPC trailers: every run is checked against the sentry\'s own sign success/failure counters, and one call was verified in full first.'] : []),
     `  ratio = certs/s over in-process issuance (${r.inProcess?.source ?? '—'}); target ≥ ${int(TARGET_CERTS_PER_S)} certs/s.`,
     '',

@@ -95,7 +95,7 @@ async function main(): Promise<void> {
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
   const header = `Warden benchmarks — node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${new Date().toISOString()}`;
   const reports: string[] = [header + loadWarning()];
-  const results: { issue?: IssueMeasurement[]; grpc?: GrpcSuiteResult } = {};
+  const results: { issue?: IssueMeasurement[]; grpc?: GrpcSuiteResult[] } = {};
 
   if (cli.suites.includes('issue')) {
     const timing = withOverrides(ISSUE_TIMING, cli);
@@ -105,9 +105,15 @@ async function main(): Promise<void> {
   }
   if (cli.suites.includes('grpc')) {
     const timing = withOverrides(GRPC_TIMING, cli);
-    log('grpc: starting warden sentry and load processes…');
-    results.grpc = await runGrpcSuite({ timing, issueResults: results.issue, storm: cli.storm, load: cli.load, sentryWorkers: cli.sentryWorkers, log });
-    reports.push(formatGrpcReport(results.grpc));
+    // One process (the default) and one per core: the storm and throughput trade off differently.
+    const configurations = cli.sentryWorkers !== undefined ? [cli.sentryWorkers] : [...new Set([1, os.availableParallelism()])];
+    results.grpc = [];
+    for (const sentryWorkers of configurations) {
+      log(`grpc: starting warden sentry (${sentryWorkers} worker${sentryWorkers === 1 ? '' : 's'}) and load processes…`);
+      const result = await runGrpcSuite({ timing, issueResults: results.issue, storm: cli.storm, load: cli.load, sentryWorkers, log });
+      results.grpc.push(result);
+      reports.push(formatGrpcReport(result));
+    }
   }
 
   if (cli.suites.includes('kube-renew')) {

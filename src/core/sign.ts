@@ -32,6 +32,8 @@ export interface WorkloadRequest {
   spkiDer?: Buffer;
   spiffeId: string;
   dnsNames?: ReadonlyArray<string>;
+  /** The signing time; default the signer's clock (a signing thread gets it from the caller's clock). */
+  at?: Date;
 }
 
 export interface WorkloadSignerOptions {
@@ -67,7 +69,7 @@ export class WorkloadSigner {
    * NotAfter (Dapr does not clamp: spec 7.7). Refuses when the issuer is not valid now.
    */
   async sign(req: WorkloadRequest): Promise<SignedWorkload> {
-    const now = this.opts.clock.now().getTime();
+    const now = (req.at ?? this.opts.clock.now()).getTime();
     const issuer = this.bundle.issuer;
     if (now > issuer.notAfter.getTime() || now < issuer.notBefore.getTime()) {
       const state = now > issuer.notAfter.getTime() ? `expired on ${issuer.notAfter.toISOString()}` : `is not valid before ${issuer.notBefore.toISOString()}`;

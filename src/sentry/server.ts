@@ -24,6 +24,7 @@ import { SentryMetrics } from './metrics.js';
 import { withSentryDefaults, type SentryOptions } from './options.js';
 import { installSignalHandlers } from './signals.js';
 import { BundleReloader } from './reload.js';
+import { InThreadLeafIssuer } from './issue-leaf.js';
 import { createSignCertificateHandler } from './sign-service.js';
 import type { StartupBundle } from './startup-bundle.js';
 import { ServingIdentity, type ServingCertificate } from './tls-identity.js';
@@ -215,7 +216,7 @@ async function serve(
       identity,
       onInternalError: (err) => logger.error({ err: err instanceof Error ? err.message : String(err) }, 'Unexpected error in the gRPC handler'),
       signCertificate: createSignCertificateHandler({
-        caState, metrics, logger, clock,
+        metrics, logger, clock, leafIssuer: new InThreadLeafIssuer(caState),
         mode: options.mode,
         validators: backend.validators,
         sentryNamespace: options.namespace,

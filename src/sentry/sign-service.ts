@@ -11,31 +11,17 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
-import { parseCsr, verifyCsrSignature, type ParsedCsr } from '../core/csr.js';
-import { isWardenError } from '../core/errors.js';
 import { buildSpiffeId, controlPlaneDnsNames } from '../core/identity.js';
-import { decodePemBlocks } from '../core/pem.js';
-import type { CaStateHolder } from './ca-state.js';
 import { GrpcStatusError } from './grpc/framing.js';
-import type { SentryMetrics, SignFailureReason } from './metrics.js';
+import { SignFailure, type LeafIssuer, type LeafRequest } from './issue-leaf.js';
+import type { SentryMetrics } from './metrics.js';
 import type { SentryMode } from './options.js';
 import type { SignCertificateRequest, SignCertificateResponse } from '../wire/sentry-proto.js';
 import { selectValidator, type Validator } from './validators.js';
 
-/** A refused call: the gRPC status, the exact message, and the metric reason. */
-export class SignFailure extends Error {
-  constructor(
-    readonly status: grpc.status,
-    message: string,
-    readonly reason: SignFailureReason,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
+export { SignFailure };
 
 export interface SignServiceDeps {
-  caState: CaStateHolder;
   metrics: SentryMetrics;
   logger: Logger;
   clock: Clock;
@@ -45,10 +31,9 @@ export interface SignServiceDeps {
   /** Sentry's namespace: control-plane DNS SANs are added only for requests in it. */
   sentryNamespace: string;
   clusterDomain: string;
+  /** Where the CSR is checked and the leaf signed: in this thread, or on signing threads. */
+  leafIssuer: LeafIssuer;
 }
-
-const CSR_PEM_TYPES = new Set(['CERTIFICATE REQUEST', 'CERTIFICATE']);
-const FIRST_PEM_BLOCK = /-----BEGIN [^\n]*?-----[\s\S]*?-----END [^\n]*?-----/;
 
 /** Runs the pipeline for one request. Throws `SignFailure` for every refusal. */
 export async function signCertificate(
@@ -65,78 +50,26 @@ export async function signCertificate(
     throw new SignFailure(grpc.status.PERMISSION_DENIED, errorMessage(err), 'validator', { cause: err });
   }
 
-  const csr = await readCsr(req.certificate_signing_request);
-  const dnsNames = controlPlaneDnsNames(req.id, req.namespace, deps.sentryNamespace, deps.clusterDomain);
-
-  let spiffeId: string;
+  let identity: LeafRequest['identity'];
   try {
-    spiffeId = buildSpiffeId(trustDomain, req.namespace, req.id);
+    identity = { spiffeId: buildSpiffeId(trustDomain, req.namespace, req.id) };
   } catch (err) {
-    // Dapr fails here too, inside signing, so the client sees Internal (spec 1.4 step 8).
-    throw new SignFailure(grpc.status.INTERNAL, 'failed to sign certificate', 'invalid_identity', { cause: err });
+    // Reported only after the CSR checks, where Dapr fails too (spec 1.4 step 8).
+    identity = { invalid: errorMessage(err) };
   }
-
-  const state = deps.caState.current;
-  let signed;
-  try {
-    signed = await state.signer.sign({ publicKey: csr.publicKey, spkiDer: csr.spkiDer, spiffeId, dnsNames });
-  } catch (err) {
-    if (isWardenError(err, 'ERR_ISSUER_NOT_VALID_NOW')) {
-      const issuer = state.bundle.issuer;
-      const when = deps.clock.now() > issuer.notAfter
-        ? `expired at ${issuer.notAfter.toISOString()}`
-        : `is not valid before ${issuer.notBefore.toISOString()}`;
-      throw new SignFailure(
-        grpc.status.FAILED_PRECONDITION,
-        `cannot sign: the issuer certificate ${when}; rotate the trust bundle with "warden mtls renew-certificate" ` +
-          '(warden sentry reloads it without a restart)',
-        'issuer_not_valid',
-        { cause: err },
-      );
-    }
-    throw new SignFailure(grpc.status.INTERNAL, 'failed to sign certificate', 'internal', { cause: err });
-  }
-
-  const notAfterMs = signed.notAfter.getTime();
+  const leaf = await deps.leafIssuer.issue({
+    csrPem: req.certificate_signing_request,
+    identity,
+    dnsNames: controlPlaneDnsNames(req.id, req.namespace, deps.sentryNamespace, deps.clusterDomain),
+    atMs: deps.clock.now().getTime(),
+  });
   return {
-    workload_certificate: Buffer.from(signed.chainPem, 'utf8'),
-    trust_chain_certificates: [Buffer.from(signed.trustAnchorsPem, 'utf8')],
-    valid_until: { seconds: String(Math.floor(notAfterMs / 1000)), nanos: (notAfterMs % 1000) * 1_000_000 },
+    workload_certificate: Buffer.from(leaf.chainPem, 'utf8'),
+    trust_chain_certificates: [Buffer.from(leaf.trustAnchorsPem, 'utf8')],
+    valid_until: { seconds: String(Math.floor(leaf.notAfterMs / 1000)), nanos: (leaf.notAfterMs % 1000) * 1_000_000 },
     jwt: null,
     per_audience_jwts: {},
   };
-}
-
-/** Steps 4–6: the first PEM block, its type, the PKCS#10 parse and the self-signature. */
-async function readCsr(pemBytes: Buffer): Promise<ParsedCsr> {
-  let block;
-  try {
-    // Like Go's pem.Decode, only the first block counts; whatever follows it is ignored.
-    const first = FIRST_PEM_BLOCK.exec(pemBytes.toString('latin1'));
-    block = first === null ? undefined : decodePemBlocks(first[0])[0];
-  } catch (err) {
-    throw new SignFailure(grpc.status.INVALID_ARGUMENT, 'invalid certificate signing request', 'invalid_csr', { cause: err });
-  }
-  if (block === undefined || !CSR_PEM_TYPES.has(block.type)) {
-    throw new SignFailure(grpc.status.INVALID_ARGUMENT, 'invalid certificate signing request', 'invalid_csr');
-  }
-  let csr: ParsedCsr;
-  try {
-    csr = parseCsr(block.der);
-  } catch (err) {
-    throw new SignFailure(
-      grpc.status.INVALID_ARGUMENT,
-      `failed to parse certificate signing request: ${errorMessage(err)}`,
-      'invalid_csr',
-      { cause: err },
-    );
-  }
-  try {
-    await verifyCsrSignature(csr);
-  } catch (err) {
-    throw new SignFailure(grpc.status.INVALID_ARGUMENT, 'invalid signature', 'csr_signature', { cause: err });
-  }
-  return csr;
 }
 
 /**
