@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { availableParallelism } from 'node:os';
 import { WardenError } from '../core/errors.js';
 import { parseWorkerCount } from '../sentry/cluster/workers-option.js';
 import { DEFAULT_SENTRY_OPTIONS } from '../sentry/options.js';
@@ -198,10 +199,18 @@ function addSentryCommand(program: Command, io: Io, deps: CliDeps, run: Runner):
     .option('--expiry-warning-interval <duration>', 'repeat the expiry warning this often (Warden addition)', parseDurationArg, d.expiryWarningIntervalMs)
     .option('--cluster-domain <domain>', 'cluster domain for the scheduler\'s DNS SANs (default: the trust domain)')
     .addOption(new Option('--key-algorithm <algorithm>', 'key algorithm of a bundle the sentry generates').choices(['ed25519', 'ecdsa-p256']).default(d.keyAlgorithm))
-    .option('--workers <n|auto>', 'processes serving gRPC on the one port: a number, or auto (one per core); self-hosted mode only (Warden addition)', parseWorkersArg, d.workers);
+    .option('--workers <n|auto>', 'processes serving gRPC on the one port: a number, or auto (one per core); self-hosted mode only (Warden addition)', parseWorkersArg, d.workers)
+    .option('--sign-threads <n|auto>', 'threads per process that check CSRs and sign leaves, so the main thread only serves TLS and gRPC; auto = one per core beyond the first, up to 4 (Warden addition)', parseSignThreadsArg, parseSignThreadsArg('auto'));
   addCredentialOptions(cmd).action(function (this: Command) {
     return run(() => sentryCommand(this.opts<SentryCommandOptions>(), io, deps))();
   });
+}
+
+/** Commander argument parser for `--sign-threads`: 0-64, or auto (cores - 1, at most 4). */
+function parseSignThreadsArg(value: string): number {
+  if (value === 'auto') return Math.min(4, Math.max(0, availableParallelism() - 1));
+  if (!/^\d+$/.test(value) || Number(value) > 64) throw new InvalidArgumentError(`a whole number from 0 to 64 or auto is wanted, got "${value}"`);
+  return Number(value);
 }
 
 /** Commander argument parser for `--workers`. */

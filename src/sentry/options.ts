@@ -59,6 +59,11 @@ export interface SentryOptions {
    * a primary that forks that many node:cluster workers sharing the port (cluster/; self-hosted only).
    */
   workers: number;
+  /**
+   * `--sign-threads`: worker threads that check CSRs and sign leaves, so the main thread only does
+   * TLS, HTTP/2 and gRPC (Warden addition; sign-threads.ts). 0 signs on the main thread.
+   */
+  signThreads: number;
   /** Kubernetes mode: kubeconfig file (`--kubeconfig`; else $KUBECONFIG, ~/.kube/config, in-cluster). */
   kubeconfig?: string | undefined;
   /** Kubernetes mode: kubeconfig context (`--context`). */
@@ -105,6 +110,7 @@ export const DEFAULT_SENTRY_OPTIONS: Readonly<SentryOptions> = Object.freeze({
   reloadDebounceMs: 2_000,
   maxReceiveMessageBytes: 64 * 1024,
   workers: 1,
+  signThreads: 0,
 });
 
 /** Fills in defaults for every option not given. */

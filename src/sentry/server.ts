@@ -25,6 +25,7 @@ import { withSentryDefaults, type SentryOptions } from './options.js';
 import { installSignalHandlers } from './signals.js';
 import { BundleReloader } from './reload.js';
 import { InThreadLeafIssuer } from './issue-leaf.js';
+import { SignThreadPool } from './sign-threads.js';
 import { createSignCertificateHandler } from './sign-service.js';
 import type { StartupBundle } from './startup-bundle.js';
 import { ServingIdentity, type ServingCertificate } from './tls-identity.js';
@@ -208,6 +209,7 @@ async function serve(
 
   let ready = false;
   let grpc: GrpcListener;
+  const signThreads = options.signThreads > 0 ? new SignThreadPool(options.signThreads, caState, config, logger) : undefined;
   try {
     const grpcListener = await listenGrpc({
       listenAddress: options.listenAddress,
@@ -216,7 +218,7 @@ async function serve(
       identity,
       onInternalError: (err) => logger.error({ err: err instanceof Error ? err.message : String(err) }, 'Unexpected error in the gRPC handler'),
       signCertificate: createSignCertificateHandler({
-        metrics, logger, clock, leafIssuer: new InThreadLeafIssuer(caState),
+        metrics, logger, clock, leafIssuer: signThreads ?? new InThreadLeafIssuer(caState),
         mode: options.mode,
         validators: backend.validators,
         sentryNamespace: options.namespace,
@@ -226,6 +228,7 @@ async function serve(
     grpc = grpcListener;
   } catch (err) {
     identity.stop();
+    await signThreads?.close();
     throw err;
   }
 
@@ -269,6 +272,7 @@ async function serve(
       } catch (err) {
         logger.error({ err: String(err) }, 'Error while closing the gRPC listener');
       }
+      await signThreads?.close();
     })();
     return closing;
   };

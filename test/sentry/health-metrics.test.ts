@@ -94,10 +94,11 @@ describe('health and metrics', () => {
     }
   });
 
-  it('an issuer that expires while running: /healthz 503 and FAILED_PRECONDITION naming the fix', async () => {
+  for (const signThreads of [0, 1]) {
+  it(`an issuer that expires while running: /healthz 503 and FAILED_PRECONDITION naming the fix (${signThreads} signing threads: the sentry's clock decides)`, async () => {
     const clock = new FixedClock(new Date());
     const built = await buildBundle({ now: clock.now() }, withExpiresIn(2 * HOUR));
-    const t = await startTestSentry({ texts: built.texts, options: { clock } });
+    const t = await startTestSentry({ texts: built.texts, options: { clock, signThreads } });
     try {
       assert.ok(t.logs.some((l) => l.code === 'WARN_ISSUER_EXPIRING' && l.level === LEVEL.warn), 'expiring issuer noted at start');
       const client = t.client();
@@ -120,4 +121,5 @@ describe('health and metrics', () => {
       await t.close();
     }
   });
+  }
 });

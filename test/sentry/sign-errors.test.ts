@@ -32,12 +32,14 @@ function opensslCsr(privateKey: KeyObject): Buffer {
   }
 }
 
-describe('SignCertificate refusals', () => {
+// The same refusals, statuses and messages whether the main thread signs or signing threads do.
+for (const signThreads of [0, 2]) {
+describe(`SignCertificate refusals, ${signThreads} signing threads`, () => {
   let t: TestSentry;
   let client: SentryTestClient;
 
   before(async () => {
-    t = await startTestSentry();
+    t = await startTestSentry({ options: { signThreads } });
     client = t.client();
   });
   after(() => t.close());
@@ -147,3 +149,4 @@ describe('SignCertificate refusals', () => {
     assert.match(res.workload_certificate.toString(), /^-----BEGIN CERTIFICATE-----/);
   });
 });
+}

@@ -23,15 +23,16 @@ function peculiar(pem: string): x509.X509Certificate {
   return new x509.X509Certificate(pem);
 }
 
-for (const keyAlgorithm of ['ed25519', 'ecdsa-p256'] as const) {
-  describe(`SignCertificate with a generated ${keyAlgorithm} bundle`, () => {
+// The same leaves whether the main thread signs or signing threads do (--sign-threads).
+for (const [keyAlgorithm, signThreads] of [['ed25519', 0], ['ecdsa-p256', 0], ['ed25519', 2]] as const) {
+  describe(`SignCertificate with a generated ${keyAlgorithm} bundle, ${signThreads} signing threads`, () => {
     let t: TestSentry;
     let client: SentryTestClient;
     const p256 = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
     const ed = generateKeyPairSync('ed25519').privateKey;
 
     before(async () => {
-      t = await startTestSentry({ options: { keyAlgorithm, namespace: 'dapr-system', trustDomain: 'cluster.local' } });
+      t = await startTestSentry({ options: { keyAlgorithm, signThreads, namespace: 'dapr-system', trustDomain: 'cluster.local' } });
       client = t.client();
     });
     after(() => t.close());

@@ -30,6 +30,8 @@ export interface SentryCommandOptions {
   keyAlgorithm: 'ed25519' | 'ecdsa-p256';
   /** `--workers`, already parsed (`auto` resolved to the core count). */
   workers: number;
+  /** `--sign-threads`, already parsed (`auto` resolved). */
+  signThreads: number;
 }
 
 /**
@@ -66,6 +68,7 @@ export async function sentryCommand(opts: SentryCommandOptions, io: Io, deps: Cl
     clusterDomain: opts.clusterDomain,
     keyAlgorithm: opts.keyAlgorithm,
     workers: opts.workers,
+    signThreads: opts.signThreads,
     namespace: io.env.NAMESPACE || 'default',
     clock: io.clock,
     // The CLI owns the signals: it waits for one below, then closes.

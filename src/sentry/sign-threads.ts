@@ -1,0 +1,131 @@
+/**
+ * `--sign-threads N`: the CSR checks and leaf signatures of SignCertificate run on N worker threads,
+ * so the main thread only does TLS, HTTP/2 and the gRPC framing. In one process the main thread is
+ * what limits a restart storm (2,000 new TLS connections at once); the CSR parse, key import and
+ * certificate assembly moved off it are ~150 µs of its ~1.4 ms per new sidecar.
+ *
+ * Each thread holds a copy of the CA: the bundle texts are sent at start and after every reload
+ * (`CaStateHolder.onSwap`), ahead of any request that follows. A request goes to the thread with the
+ * fewest in flight. A thread that dies fails its calls with INTERNAL and is replaced after 1 s
+ * (doubling while replacements keep dying); while no thread is up, the main thread signs.
+ */
+import { Worker } from 'node:worker_threads';
+import { status } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { CaState, CaStateHolder } from './ca-state.js';
+import type { SentryConfig } from './config.js';
+import { InThreadLeafIssuer, SignFailure, type IssuedLeaf, type LeafIssuer, type LeafRequest } from './issue-leaf.js';
+import type { FromSignThread, ToSignThread } from './sign-thread-messages.js';
+
+interface SignThread {
+  worker: Worker;
+  pending: Map<number, { resolve: (leaf: IssuedLeaf) => void; reject: (err: SignFailure) => void }>;
+  /** Answered at least once: a thread that dies before that counts as a failed start. */
+  answered: boolean;
+}
+
+/** Under tsx (tests, bench) this module is a .ts file, and so is the thread's entry. */
+const THREAD_ENTRY = new URL(import.meta.url.endsWith('.ts') ? './sign-thread.ts' : './sign-thread.js', import.meta.url);
+
+/**
+ * Tests and the bench run the sources under tsx, whose loader Node 20 does not carry into worker
+ * threads: there the thread registers it first. The built package (dist/) starts the .js entry.
+ */
+function newWorker(): Worker {
+  if (!THREAD_ENTRY.pathname.endsWith('.ts')) return new Worker(THREAD_ENTRY);
+  const source = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(THREAD_ENTRY.href)}); })`;
+  return new Worker(source, { eval: true });
+}
+
+const internal = (why: string): SignFailure => new SignFailure(status.INTERNAL, 'failed to sign certificate', 'internal', { cause: new Error(why) });
+
+export class SignThreadPool implements LeafIssuer {
+  private readonly threads: SignThread[] = [];
+  private nextId = 1;
+  private closed = false;
+  private failedStarts = 0;
+  private readonly unsubscribe: () => void;
+  private readonly fallback: LeafIssuer;
+
+  constructor(
+    count: number,
+    private readonly caState: CaStateHolder,
+    private readonly config: Pick<SentryConfig, 'workloadCertTtlMs' | 'allowedClockSkewMs'>,
+    private readonly logger: Logger,
+  ) {
+    this.fallback = new InThreadLeafIssuer(caState);
+    for (let i = 0; i < count; i++) this.threads.push(this.startThread());
+    this.unsubscribe = caState.onSwap((state) => {
+      for (const thread of this.threads) this.sendCa(thread, state);
+    });
+  }
+
+  issue(req: LeafRequest): Promise<IssuedLeaf> {
+    if (this.closed) return Promise.reject(internal('the signing threads are closed'));
+    if (this.threads.length === 0) return this.fallback.issue(req);
+    let chosen = this.threads[0]!;
+    for (const thread of this.threads) if (thread.pending.size < chosen.pending.size) chosen = thread;
+    const id = this.nextId++;
+    return new Promise<IssuedLeaf>((resolve, reject) => {
+      // Busy threads keep the process alive until they answer; idle ones do not (see startThread).
+      if (chosen.pending.size === 0) chosen.worker.ref();
+      chosen.pending.set(id, { resolve, reject });
+      chosen.worker.postMessage({ type: 'issue', id, req } satisfies ToSignThread);
+    });
+  }
+
+  /** Stops the threads; calls still in flight fail with INTERNAL. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.unsubscribe();
+    await Promise.all(this.threads.map((thread) => thread.worker.terminate()));
+  }
+
+  /** The threads' ids (tests). */
+  threadIds(): number[] {
+    return this.threads.map((t) => t.worker.threadId);
+  }
+
+  private startThread(): SignThread {
+    const worker = newWorker();
+    const thread: SignThread = { worker, pending: new Map(), answered: false };
+    worker.on('message', (message: FromSignThread) => {
+      if (!thread.answered) {
+        thread.answered = true;
+        this.failedStarts = 0;
+      }
+      const pending = thread.pending.get(message.id);
+      if (pending === undefined) return;
+      thread.pending.delete(message.id);
+      if (thread.pending.size === 0) worker.unref();
+      if (message.type === 'issued') pending.resolve(message.leaf);
+      else pending.reject(new SignFailure(message.status, message.message, message.reason, message.cause === undefined ? undefined : { cause: new Error(message.cause) }));
+    });
+    worker.on('error', (err) => this.logger.error({ err: err.message }, 'A signing thread failed'));
+    worker.once('exit', (code) => this.onExit(thread, code));
+    // Idle threads must not keep the process alive (the listeners do that).
+    worker.unref();
+    this.sendCa(thread, this.caState.current);
+    return thread;
+  }
+
+  private sendCa(thread: SignThread, state: CaState): void {
+    thread.worker.postMessage({
+      type: 'ca', texts: state.bundle.toTexts(), workloadTtlMs: this.config.workloadCertTtlMs, clockSkewMs: this.config.allowedClockSkewMs,
+    } satisfies ToSignThread);
+  }
+
+  private onExit(thread: SignThread, code: number): void {
+    for (const pending of thread.pending.values()) pending.reject(internal(`the signing thread exited (${code})`));
+    thread.pending.clear();
+    const at = this.threads.indexOf(thread);
+    if (at >= 0) this.threads.splice(at, 1);
+    if (this.closed) return;
+    if (!thread.answered) this.failedStarts++;
+    const delayMs = Math.min(1000 * 2 ** this.failedStarts, 30_000);
+    this.logger.error({ exitCode: code, delayMs }, `A signing thread exited; starting another in ${delayMs} ms`);
+    setTimeout(() => {
+      if (!this.closed) this.threads.push(this.startThread());
+    }, delayMs).unref();
+  }
+}
