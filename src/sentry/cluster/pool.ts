@@ -65,7 +65,7 @@ export class WorkerPool {
     // Each worker accepts on the shared listening socket itself (SCHED_NONE): the kernel hands a
     // connection to whichever worker accepts first. Round-robin (SCHED_RR, node's default on Linux)
     // has the primary accept every socket and pass it on over IPC, which made the primary's single
-    // thread the bottleneck again: a 2,000-sidecar restart storm took 3.65 s against 2.9-3.4 s.
+    // thread the bottleneck again: a 2,000-sidecar restart storm took 3.65 s against 2.9-3.4 s (grpc-js server, 2 cores).
     cluster.schedulingPolicy = cluster.SCHED_NONE;
     // Structured clone, not JSON: a fresh worker's event-loop-lag gauges are NaN, which JSON turns into null.
     cluster.setupPrimary({ serialization: 'advanced' });
