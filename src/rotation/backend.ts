@@ -39,6 +39,11 @@ export interface RotationBackend {
   readonly mode: string;
   readonly store: TrustBundleStore;
   readonly journal: JournalStore;
+  /**
+   * Finishes a write a killed run left half done, when the store holds the target but not
+   * everywhere (Kubernetes: the Secret was written, the ConfigMap not yet). Absent: nothing to do.
+   */
+  completeInterruptedWrite?(): Promise<void>;
   /** Waits until the write has reached every reader of the store (file watchers, kubelet sync). */
   waitForPropagation(phase: WritePhase, ctx: PhaseContext): Promise<void>;
   /** Restarts the control plane in order where needed (self-hosted: nothing to restart). */

@@ -154,6 +154,7 @@ class RotationRun {
     const targetTexts = target.toTexts();
     const read = await this.backend.store.read();
     if (read.state === 'complete' && sameTexts(read.texts, targetTexts)) {
+      await this.backend.completeInterruptedWrite?.();
       const written = recordWritten(recordIntent(this.record, phase, read.version, now), phase, read.version, now);
       await this.save(written);
       this.report({ kind: 'written', phase, version: read.version, alreadyThere: true });
@@ -174,6 +175,8 @@ class RotationRun {
     const read = await this.backend.store.read();
     if (read.state === 'complete' && sameTexts(read.texts, targetTexts)) {
       this.report({ kind: 'resumed', phase, found: 'written' });
+      // Killed between the two halves of a write (Kubernetes: Secret, then ConfigMap): finish it.
+      await this.backend.completeInterruptedWrite?.();
       const backup = this.record.backup === undefined ? await this.findOriginalBackup() : undefined;
       await this.save(recordWritten(this.record, phase, read.version, this.now(), backup));
       return;

@@ -102,6 +102,23 @@ describe('rotate -k: refusals and failures', { concurrency: 4 }, () => {
     assert.deepEqual(clusterBundle(c).secret, finalTexts(journalOf(c)!));
   });
 
+  test('the ConfigMap write fails after the Secret was written (a kill between the two): --resume finishes it', async (t) => {
+    const c = await cluster(t, { apps: { count: 1 } });
+    const fault = c.server.faults.failNext(1000, { status: 500, match: { verb: 'update', resource: 'configmaps', name: 'dapr-trust-bundle' } });
+    const r = await wardenK(c, 'rotate', ['--propagation-delay', '0', '--force', '--timeout', '10s']);
+    assert.equal(r.code, 1);
+    const half = clusterBundle(c);
+    assert.notEqual(half.configMapCa, half.secret.ca, 'the Secret was written, the ConfigMap not');
+    fault.cancel();
+    const resumed = await wardenK(c, 'rotate', ['--resume', '--force']);
+    assert.equal(resumed.code, 0, `${resumed.stdout}\n${resumed.stderr}`);
+    assert.match(resumed.stdout, /\[add-anchor\] Resuming: the interrupted write had reached the store/);
+    assert.equal(journalOf(c)?.status, 'done');
+    const final = clusterBundle(c);
+    assert.deepEqual(final.secret, finalTexts(journalOf(c)!));
+    assert.equal(final.configMapCa, final.secret.ca);
+  });
+
   test('a sentry that never rolls out: the rotation stops in add-anchor naming it, nothing after it restarted', async (t) => {
     const c = await cluster(t, { apps: { count: 2 } });
     c.server.rollout.configure({ resource: 'deployments', namespace: c.namespace, name: 'dapr-sentry' }, { outcome: 'hang' });

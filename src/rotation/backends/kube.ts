@@ -114,6 +114,11 @@ export class KubeRotationBackend implements RotationBackend {
     return t;
   }
 
+  /** The store writes the Secret, then the ConfigMap: a run killed in between left the ConfigMap behind. */
+  async completeInterruptedWrite(): Promise<void> {
+    await this.store.resyncConfigMap();
+  }
+
   async waitForPropagation(phase: WritePhase, ctx: PhaseContext): Promise<void> {
     const until = ctx.writtenAt.getTime() + ctx.record.settings.propagationDelayMs;
     const remaining = until - this.opts.clock.now().getTime();
