@@ -22,7 +22,7 @@ import { openHttpListeners, type HttpListeners } from './http-endpoints.js';
 import { createSentryLogger } from './logger.js';
 import { SentryMetrics } from './metrics.js';
 import { withSentryDefaults, type SentryOptions } from './options.js';
-import { installSignalHandlers } from './signals.js';
+import { createGracefulClose } from './signals.js';
 import { BundleReloader } from './reload.js';
 import { InThreadLeafIssuer } from './issue-leaf.js';
 import { SignThreadPool } from './sign-threads.js';
@@ -102,20 +102,9 @@ export async function runSentry(partial: Partial<SentryOptions> = {}): Promise<R
     `Sentry started, serving on port ${serving.port}`,
   );
 
-  let closing: Promise<void> | undefined;
-  let markClosed: () => void = () => {};
-  const closed = new Promise<void>((resolve) => (markClosed = resolve));
-  const close = (): Promise<void> => {
-    closing ??= (async () => {
-      logger.info('Sentry shutting down');
-      await Promise.all([serving.close(options.shutdownGraceMs), http.close()]);
-      removeSignalHandlers();
-      logger.info('Sentry stopped');
-      markClosed();
-    })();
-    return closing;
-  };
-  const removeSignalHandlers = options.handleSignals ? installSignalHandlers(logger, close) : () => {};
+  const { close, closed } = createGracefulClose(logger, options.handleSignals, async () => {
+    await Promise.all([serving.close(options.shutdownGraceMs), http.close()]);
+  });
 
   return {
     port: serving.port,

@@ -13,7 +13,7 @@ import type { SentryOptions } from '../options.js';
 import { withSentryDefaults } from '../options.js';
 import { openHttpListeners, type HttpListeners } from '../http-endpoints.js';
 import { createSentryContext, decideStartupBundle } from '../server.js';
-import { installSignalHandlers } from '../signals.js';
+import { createGracefulClose } from '../signals.js';
 import { aggregateHealth } from './health.js';
 import { primaryShare, renderAggregate } from './metrics.js';
 import { WorkerPool, type StartedPool } from './pool.js';
@@ -69,21 +69,10 @@ export async function runSentryPrimary(partial: Partial<SentryOptions>): Promise
     `Sentry started, serving on port ${started.port} with ${options.workers} workers`,
   );
 
-  let closing: Promise<void> | undefined;
-  let markClosed: () => void = () => {};
-  const closed = new Promise<void>((resolve) => (markClosed = resolve));
-  const close = (): Promise<void> => {
-    closing ??= (async () => {
-      logger.info('Sentry shutting down');
-      await pool.stop(options.shutdownGraceMs);
-      await http.close();
-      removeSignalHandlers();
-      logger.info('Sentry stopped');
-      markClosed();
-    })();
-    return closing;
-  };
-  const removeSignalHandlers = options.handleSignals ? installSignalHandlers(logger, close) : () => {};
+  const { close, closed } = createGracefulClose(logger, options.handleSignals, async () => {
+    await pool.stop(options.shutdownGraceMs);
+    await http.close();
+  });
   return {
     port: started.port,
     healthzPort: http.healthzPort,
