@@ -1,22 +1,19 @@
 import { dispatchKube } from '../rotation/kube-dispatch.js';
-import { randomBytes } from 'node:crypto';
 import { TrustBundle } from '../../core/bundle.js';
 import { describeTime } from '../../core/checks/labels.js';
 import { WardenError } from '../../core/errors.js';
-import { privateKeyToPkcs8Pem } from '../../core/keys.js';
 import { planRotation, type RotationPlan } from '../../core/rotation/plan.js';
 import { createRotationRecord, type RotationPolicy, type RotationRecord, type RotationSettings } from '../../core/rotation/record.js';
 import { buildTimeline, oldChainEnd, timelineDurationMs } from '../../core/rotation/schedule.js';
 import { WRITE_PHASES } from '../../core/rotation/phases.js';
 import { runRotation, startRotation, type RotationOutcome } from '../../rotation/engine.js';
-import { fileIoError, writeFileAtomic } from '../atomic-file.js';
 import { bundleNotFound, bundlePartial, resolveBundleLocation, type BundleLocation } from '../bundle-source.js';
 import type { CliDeps } from '../deps.js';
 import { EXIT } from '../exit-codes.js';
 import { printFindingsTable } from '../findings.js';
 import type { Io } from '../io.js';
 import { printJson, printStatus } from '../output.js';
-import { buildRenewPlan, type RenewPlan } from '../renew/build-plan.js';
+import { buildRenewPlan } from '../renew/build-plan.js';
 import { inspectCurrentBundle } from '../renew/current-bundle.js';
 import { selectRenewSource } from '../renew/options.js';
 import { credentialArgs, mtlsCommandLine } from '../rotation/command-line.js';
@@ -25,6 +22,7 @@ import {
 } from '../rotation/rotate-options.js';
 import { createProgressPrinter, printRotationPlan, printTimeline, showRotationStatus } from '../rotation/rotate-report.js';
 import { createBackend, openSelfHosted, withInterrupt, type RotationRuntime, type SelfHostedSetup } from '../rotation/rotate-setup.js';
+import { rotationId, saveRootKey } from '../rotation/new-rotation.js';
 
 export type { RotateOptions } from '../rotation/rotate-options.js';
 
@@ -183,19 +181,6 @@ async function readOriginal(setup: SelfHostedSetup, loc: BundleLocation): Promis
       { cause: error },
     );
   }
-}
-
-async function saveRootKey(plan: RenewPlan): Promise<string | undefined> {
-  if (plan.rootKeyOut === undefined || plan.rootKey === undefined) return undefined;
-  const path = plan.rootKeyOut;
-  await writeFileAtomic(path, privateKeyToPkcs8Pem(plan.rootKey), 0o600, { exclusive: true }).catch((error: unknown) => {
-    throw fileIoError(`cannot write --root-key-out file ${path}`, error);
-  });
-  return path;
-}
-
-function rotationId(now: Date): string {
-  return `${now.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '')}-${randomBytes(3).toString('hex')}`;
 }
 
 function dryRunJson(plan: RotationPlan, rows: ReturnType<typeof buildTimeline>, policy: RotationPolicy, settings: RotationSettings): Record<string, unknown> {

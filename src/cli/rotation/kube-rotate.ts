@@ -6,12 +6,10 @@
  * issuer's namespace and the key algorithm come from the cluster as in `renew-certificate -k`; the
  * workload TTL and clock skew from the `daprsystem` Configuration unless given.
  */
-import { randomBytes } from 'node:crypto';
 import { TrustBundle } from '../../core/bundle.js';
 import { describeTime } from '../../core/checks/labels.js';
 import { parseGoDuration } from '../../core/duration.js';
 import { WardenError } from '../../core/errors.js';
-import { privateKeyToPkcs8Pem } from '../../core/keys.js';
 import { WRITE_PHASES } from '../../core/rotation/phases.js';
 import { planRotation } from '../../core/rotation/plan.js';
 import { createRotationRecord, type RotationPolicy, type RotationRecord } from '../../core/rotation/record.js';
@@ -19,12 +17,11 @@ import { buildTimeline, oldChainEnd, timelineDurationMs } from '../../core/rotat
 import { findDaprApps } from '../../kube/restarts.js';
 import { KUBE_PROPAGATION_DELAY_MS } from '../../rotation/backends/kube.js';
 import { runRotation, startRotation, type RotationOutcome } from '../../rotation/engine.js';
-import { fileIoError, writeFileAtomic } from '../atomic-file.js';
 import { EXIT } from '../exit-codes.js';
 import { printFindingsTable } from '../findings.js';
 import type { Io } from '../io.js';
 import { printJson, printStatus } from '../output.js';
-import { buildRenewBundle, type RenewBundle } from '../renew/build-plan.js';
+import { buildRenewBundle } from '../renew/build-plan.js';
 import { inspectCurrentBundle } from '../renew/current-bundle.js';
 import { clusterGenerationDefaults, connectToCluster, type KubeRenewContext } from '../renew/kube-context.js';
 import { selectRenewSource } from '../renew/options.js';
@@ -32,6 +29,7 @@ import { createKubeBackend, kubeCommandLine, openKubeRotation, withKubeSettings,
 import { checkRotateModes, resolveRotationPolicy, resolveSettings, toRenewOptions, type RotateOptions } from './rotate-options.js';
 import { createProgressPrinter, printRotationPlan, printTimeline, showRotationStatus } from './rotate-report.js';
 import { withInterrupt, type RotationRuntime } from './rotate-setup.js';
+import { rotationId, saveRootKey } from './new-rotation.js';
 
 export async function rotateKubernetes(opts: RotateOptions, io: Io, runtime: RotationRuntime = {}): Promise<number> {
   const mode = checkRotateModes(opts);
@@ -213,15 +211,3 @@ function finish(io: Io, outcome: RotationOutcome): number {
   return EXIT.ok;
 }
 
-async function saveRootKey(plan: RenewBundle): Promise<string | undefined> {
-  if (plan.rootKeyOut === undefined || plan.rootKey === undefined) return undefined;
-  const path = plan.rootKeyOut;
-  await writeFileAtomic(path, privateKeyToPkcs8Pem(plan.rootKey), 0o600, { exclusive: true }).catch((error: unknown) => {
-    throw fileIoError(`cannot write --root-key-out file ${path}`, error);
-  });
-  return path;
-}
-
-function rotationId(now: Date): string {
-  return `${now.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '')}-${randomBytes(3).toString('hex')}`;
-}
