@@ -10,31 +10,20 @@
  *
  *   node --import tsx bench/kube-renew.ts [N …] [--delay-ms 200] [--concurrency 5]
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { seedDaprApps, seedDaprControlPlane, startKubeApiServer } from '../test/support/kube-api/index.js';
-import { buildBundle } from '../test/support/bundles.js';
-import { exited, onExit, spawnChild, stopChild } from './children.js';
+import { exited, spawnChild, stopChild } from './children.js';
 import { fixed, formatTable, int } from './format.js';
+import { measureSizes, type BenchCluster, type KubeSuiteOptions } from './kube-cluster.js';
 import { readCpuSeconds } from './proc.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = join(REPO, 'bin', 'warden.js');
 const CONTROL_PLANE_WORKLOADS = 5;
 const CONTROL_PLANE_WAVES = 2;
-const APP_NAMESPACES = 10;
 
-export interface KubeRenewOptions {
-  sizes?: readonly number[];
-  /** Every rollout completes this long after its restart (default 200 ms). */
-  delayMs?: number;
-  /** --max-concurrent-restarts (default 5, Warden's default). */
-  concurrency?: number;
-  log?: (line: string) => void;
-}
+export type KubeRenewOptions = KubeSuiteOptions;
 
 export interface KubeRenewMeasurement {
   apps: number;
@@ -59,74 +48,56 @@ export interface KubeRenewMeasurement {
 }
 
 /** Runs the suite for each size in turn; each run gets a fresh API server. */
-export async function runKubeRenewBench(opts: KubeRenewOptions = {}): Promise<KubeRenewMeasurement[]> {
-  const results: KubeRenewMeasurement[] = [];
-  for (const apps of opts.sizes ?? [10, 100, 1000]) {
-    opts.log?.(`kube-renew: ${apps} Dapr apps, rollouts of ${opts.delayMs ?? 200} ms…`);
-    results.push(await measureOne(apps, opts.delayMs ?? 200, opts.concurrency ?? 5));
-  }
-  return results;
+export function runKubeRenewBench(opts: KubeRenewOptions = {}): Promise<KubeRenewMeasurement[]> {
+  return measureSizes('kube-renew', opts, measureOne);
 }
 
-async function measureOne(apps: number, delayMs: number, concurrency: number): Promise<KubeRenewMeasurement> {
-  const server = await startKubeApiServer({ rolloutDelayMs: delayMs });
-  const home = mkdtempSync(join(tmpdir(), 'warden-bench-kube-'));
-  const cleanup = onExit(() => rmSync(home, { recursive: true, force: true }));
-  try {
-    const old = await buildBundle({ now: new Date(), trustDomain: 'cluster.local', namespace: 'dapr-system' });
-    seedDaprControlPlane(server, { trustBundle: old.texts, withPods: false });
-    seedDaprApps(server, { namespaces: Array.from({ length: APP_NAMESPACES }, (_, i) => `apps-${i}`), count: apps });
-    server.requests.clear();
-    const idealMs = (CONTROL_PLANE_WAVES + Math.ceil(apps / concurrency)) * delayMs;
-    // Bounded: the ideal, plus generous room for start-up and overhead.
-    const limitMs = idealMs * 3 + 60_000;
+async function measureOne({ server, home }: BenchCluster, apps: number, delayMs: number, concurrency: number): Promise<KubeRenewMeasurement> {
+  const idealMs = (CONTROL_PLANE_WAVES + Math.ceil(apps / concurrency)) * delayMs;
+  // Bounded: the ideal, plus generous room for start-up and overhead.
+  const limitMs = idealMs * 3 + 60_000;
 
-    const started = performance.now();
-    const startedAt = Date.now();
-    const child = spawnChild(process.execPath, [
-      BIN, 'mtls', 'renew-certificate', '-k', '--kubeconfig', server.kubeconfigPath, '--restart', '--restart-apps',
-      '--max-concurrent-restarts', String(concurrency), '--timeout', '120',
-    ], { env: { ...process.env, HOME: home, CI: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stdout?.resume();
-    child.stderr?.on('data', (d: Buffer) => void (stderr += d.toString()));
-    let cpu = 0;
-    const sampler = setInterval(() => {
-      const s = readCpuSeconds(child.pid ?? -1);
-      if (Number.isFinite(s)) cpu = s;
-    }, 50);
-    const killer = setTimeout(() => void stopChild(child, 1000), limitMs);
-    await exited(child);
-    clearInterval(sampler);
-    clearTimeout(killer);
-    const wallMs = performance.now() - started;
-    if (child.exitCode !== 0) throw new Error(`renew-certificate -k exited ${child.exitCode ?? child.signalCode}: ${stderr.slice(-2000)}`);
+  const started = performance.now();
+  const startedAt = Date.now();
+  const child = spawnChild(process.execPath, [
+    BIN, 'mtls', 'renew-certificate', '-k', '--kubeconfig', server.kubeconfigPath, '--restart', '--restart-apps',
+    '--max-concurrent-restarts', String(concurrency), '--timeout', '120',
+  ], { env: { ...process.env, HOME: home, CI: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stdout?.resume();
+  child.stderr?.on('data', (d: Buffer) => void (stderr += d.toString()));
+  let cpu = 0;
+  const sampler = setInterval(() => {
+    const s = readCpuSeconds(child.pid ?? -1);
+    if (Number.isFinite(s)) cpu = s;
+  }, 50);
+  const killer = setTimeout(() => void stopChild(child, 1000), limitMs);
+  await exited(child);
+  clearInterval(sampler);
+  clearTimeout(killer);
+  const wallMs = performance.now() - started;
+  if (child.exitCode !== 0) throw new Error(`renew-certificate -k exited ${child.exitCode ?? child.signalCode}: ${stderr.slice(-2000)}`);
 
-    const entries = server.requests.entries;
-    const byVerb: Record<string, number> = {};
-    for (const r of entries) byVerb[r.verb] = (byVerb[r.verb] ?? 0) + 1;
-    const restartEvents = server.rollout.events.filter((e) => e.type === 'restarted');
-    const firstRestartAt = Math.min(...restartEvents.map((e) => e.at));
-    const restartPhaseMs = startedAt + wallMs - firstRestartAt;
-    const workloads = apps + CONTROL_PLANE_WORKLOADS;
-    return {
-      apps, delayMs, concurrency, exitCode: child.exitCode, wallMs, idealMs,
-      startupMs: (entries[0]?.startedAt ?? startedAt) - startedAt,
-      restartPhaseMs,
-      overheadMs: wallMs - idealMs,
-      restartOverheadPerWorkloadMs: (restartPhaseMs - idealMs) / workloads,
-      requests: entries.length,
-      requestsPerWorkload: entries.length / workloads,
-      byVerb,
-      childCpuS: cpu,
-      restarts: restartEvents.length,
-      maxInFlight: maxInFlightApps(server.rollout.events),
-    };
-  } finally {
-    await server.close();
-    rmSync(home, { recursive: true, force: true });
-    cleanup.dispose();
-  }
+  const entries = server.requests.entries;
+  const byVerb: Record<string, number> = {};
+  for (const r of entries) byVerb[r.verb] = (byVerb[r.verb] ?? 0) + 1;
+  const restartEvents = server.rollout.events.filter((e) => e.type === 'restarted');
+  const firstRestartAt = Math.min(...restartEvents.map((e) => e.at));
+  const restartPhaseMs = startedAt + wallMs - firstRestartAt;
+  const workloads = apps + CONTROL_PLANE_WORKLOADS;
+  return {
+    apps, delayMs, concurrency, exitCode: child.exitCode, wallMs, idealMs,
+    startupMs: (entries[0]?.startedAt ?? startedAt) - startedAt,
+    restartPhaseMs,
+    overheadMs: wallMs - idealMs,
+    restartOverheadPerWorkloadMs: (restartPhaseMs - idealMs) / workloads,
+    requests: entries.length,
+    requestsPerWorkload: entries.length / workloads,
+    byVerb,
+    childCpuS: cpu,
+    restarts: restartEvents.length,
+    maxInFlight: maxInFlightApps(server.rollout.events),
+  };
 }
 
 function maxInFlightApps(events: readonly { seq: number; type: string; name: string; namespace: string }[]): number {

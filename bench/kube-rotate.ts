@@ -12,30 +12,21 @@
  *
  *   node --import tsx bench/kube-rotate.ts [N …] [--delay-ms 200] [--concurrency 5]
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { RotationRecord } from '../src/core/rotation/record.js';
-import { seedDaprApps, seedDaprControlPlane, startKubeApiServer } from '../test/support/kube-api/index.js';
-import { buildBundle } from '../test/support/bundles.js';
-import { exited, onExit, spawnChild, stopChild } from './children.js';
+import { exited, spawnChild, stopChild } from './children.js';
 import { fixed, formatTable, int } from './format.js';
+import { measureSizes, type BenchCluster, type KubeSuiteOptions } from './kube-cluster.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const ENTRY = join(REPO, 'test', 'rotation-kube', 'entry.ts');
 const CONTROL_PLANE_WORKLOADS = 5;
 const WAVES = 2;
-const APP_NAMESPACES = 10;
 const PHASES = ['add-anchor', 'switch-issuer', 'retire-old-root'] as const;
 
-export interface KubeRotateOptions {
-  sizes?: readonly number[];
-  delayMs?: number;
-  concurrency?: number;
-  log?: (line: string) => void;
-}
+export type KubeRotateOptions = KubeSuiteOptions;
 
 export interface PhaseFigures {
   phase: (typeof PHASES)[number];
@@ -58,65 +49,47 @@ export interface KubeRotateMeasurement {
   restarts: number;
 }
 
-export async function runKubeRotateBench(opts: KubeRotateOptions = {}): Promise<KubeRotateMeasurement[]> {
-  const results: KubeRotateMeasurement[] = [];
-  for (const apps of opts.sizes ?? [10, 100, 1000]) {
-    opts.log?.(`kube-rotate: ${apps} Dapr apps, rollouts of ${opts.delayMs ?? 200} ms…`);
-    results.push(await measureOne(apps, opts.delayMs ?? 200, opts.concurrency ?? 5));
-  }
-  return results;
+export function runKubeRotateBench(opts: KubeRotateOptions = {}): Promise<KubeRotateMeasurement[]> {
+  return measureSizes('kube-rotate', opts, measureOne);
 }
 
-async function measureOne(apps: number, delayMs: number, concurrency: number): Promise<KubeRotateMeasurement> {
-  const server = await startKubeApiServer({ rolloutDelayMs: delayMs });
-  const home = mkdtempSync(join(tmpdir(), 'warden-bench-kube-rotate-'));
-  const cleanup = onExit(() => rmSync(home, { recursive: true, force: true }));
-  try {
-    const old = await buildBundle({ now: new Date(), trustDomain: 'cluster.local', namespace: 'dapr-system' });
-    seedDaprControlPlane(server, { trustBundle: old.texts, withPods: false });
-    seedDaprApps(server, { namespaces: Array.from({ length: APP_NAMESPACES }, (_, i) => `apps-${i}`), count: apps });
-    server.requests.clear();
-    const appWaves = Math.ceil(apps / concurrency);
-    const limitMs = (WAVES * 2 + appWaves * 2) * delayMs * 3 + 120_000;
-    const started = performance.now();
-    const startedAt = Date.now();
-    const child = spawnChild(process.execPath, [
-      '--import', 'tsx', ENTRY, 'mtls', 'rotate', '-k', '--kubeconfig', server.kubeconfigPath, '--propagation-delay', '0', '--force',
-      '--max-concurrent-restarts', String(concurrency), '--timeout', '120s',
-    ], { cwd: REPO, env: { ...process.env, HOME: home, CI: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stdout?.resume();
-    child.stderr?.on('data', (d: Buffer) => void (stderr += d.toString()));
-    const killer = setTimeout(() => void stopChild(child, 1000), limitMs);
-    await exited(child);
-    clearTimeout(killer);
-    const wallMs = performance.now() - started;
-    if (child.exitCode !== 0) throw new Error(`rotate -k exited ${child.exitCode ?? child.signalCode}: ${stderr.slice(-2000)}`);
-    const secret = server.api.get('secrets', 'dapr-system', 'dapr-trust-bundle-rotation');
-    const record = JSON.parse(Buffer.from(String((secret.data as Record<string, string>)['journal.json']), 'base64').toString()) as RotationRecord;
-    const entries = server.requests.entries;
-    const ideal = { 'add-anchor': (WAVES + appWaves) * delayMs, 'switch-issuer': WAVES * delayMs, 'retire-old-root': appWaves * delayMs };
-    const restarted = { 'add-anchor': CONTROL_PLANE_WORKLOADS + apps, 'switch-issuer': CONTROL_PLANE_WORKLOADS, 'retire-old-root': apps };
-    const phases = PHASES.map((phase): PhaseFigures => {
-      const p = record.phases[phase];
-      const from = Date.parse(p.startedAt ?? '');
-      const to = Date.parse(p.completedAt ?? '');
-      const wall = to - from;
-      return {
-        phase, wallMs: wall, idealMs: ideal[phase], workloads: restarted[phase],
-        overheadPerWorkloadMs: (wall - ideal[phase]) / restarted[phase],
-        requests: entries.filter((r) => r.startedAt >= from && r.startedAt <= to).length,
-      };
-    });
+async function measureOne({ server, home }: BenchCluster, apps: number, delayMs: number, concurrency: number): Promise<KubeRotateMeasurement> {
+  const appWaves = Math.ceil(apps / concurrency);
+  const limitMs = (WAVES * 2 + appWaves * 2) * delayMs * 3 + 120_000;
+  const started = performance.now();
+  const startedAt = Date.now();
+  const child = spawnChild(process.execPath, [
+    '--import', 'tsx', ENTRY, 'mtls', 'rotate', '-k', '--kubeconfig', server.kubeconfigPath, '--propagation-delay', '0', '--force',
+    '--max-concurrent-restarts', String(concurrency), '--timeout', '120s',
+  ], { cwd: REPO, env: { ...process.env, HOME: home, CI: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stdout?.resume();
+  child.stderr?.on('data', (d: Buffer) => void (stderr += d.toString()));
+  const killer = setTimeout(() => void stopChild(child, 1000), limitMs);
+  await exited(child);
+  clearTimeout(killer);
+  const wallMs = performance.now() - started;
+  if (child.exitCode !== 0) throw new Error(`rotate -k exited ${child.exitCode ?? child.signalCode}: ${stderr.slice(-2000)}`);
+  const secret = server.api.get('secrets', 'dapr-system', 'dapr-trust-bundle-rotation');
+  const record = JSON.parse(Buffer.from(String((secret.data as Record<string, string>)['journal.json']), 'base64').toString()) as RotationRecord;
+  const entries = server.requests.entries;
+  const ideal = { 'add-anchor': (WAVES + appWaves) * delayMs, 'switch-issuer': WAVES * delayMs, 'retire-old-root': appWaves * delayMs };
+  const restarted = { 'add-anchor': CONTROL_PLANE_WORKLOADS + apps, 'switch-issuer': CONTROL_PLANE_WORKLOADS, 'retire-old-root': apps };
+  const phases = PHASES.map((phase): PhaseFigures => {
+    const p = record.phases[phase];
+    const from = Date.parse(p.startedAt ?? '');
+    const to = Date.parse(p.completedAt ?? '');
+    const wall = to - from;
     return {
-      apps, delayMs, concurrency, wallMs, startupMs: (entries[0]?.startedAt ?? startedAt) - startedAt, phases,
-      requests: entries.length, restarts: server.rollout.events.filter((e) => e.type === 'restarted').length,
+      phase, wallMs: wall, idealMs: ideal[phase], workloads: restarted[phase],
+      overheadPerWorkloadMs: (wall - ideal[phase]) / restarted[phase],
+      requests: entries.filter((r) => r.startedAt >= from && r.startedAt <= to).length,
     };
-  } finally {
-    await server.close();
-    rmSync(home, { recursive: true, force: true });
-    cleanup.dispose();
-  }
+  });
+  return {
+    apps, delayMs, concurrency, wallMs, startupMs: (entries[0]?.startedAt ?? startedAt) - startedAt, phases,
+    requests: entries.length, restarts: server.rollout.events.filter((e) => e.type === 'restarted').length,
+  };
 }
 
 export function formatKubeRotateReport(results: readonly KubeRotateMeasurement[]): string {
