@@ -1,12 +1,11 @@
 import { dispatchKube } from '../rotation/kube-dispatch.js';
 import { TrustBundle } from '../../core/bundle.js';
-import { describeTime } from '../../core/checks/labels.js';
 import { WardenError } from '../../core/errors.js';
 import { planRotation, type RotationPlan } from '../../core/rotation/plan.js';
 import { createRotationRecord, type RotationPolicy, type RotationRecord, type RotationSettings } from '../../core/rotation/record.js';
 import { buildTimeline, oldChainEnd, timelineDurationMs } from '../../core/rotation/schedule.js';
 import { WRITE_PHASES } from '../../core/rotation/phases.js';
-import { runRotation, startRotation, type RotationOutcome } from '../../rotation/engine.js';
+import { runRotation, startRotation } from '../../rotation/engine.js';
 import { bundleNotFound, bundlePartial, resolveBundleLocation, type BundleLocation } from '../bundle-source.js';
 import type { CliDeps } from '../deps.js';
 import { EXIT } from '../exit-codes.js';
@@ -20,7 +19,7 @@ import { credentialArgs, mtlsCommandLine } from '../rotation/command-line.js';
 import {
   checkRotateModes, resolveRotationPolicy, resolveSettings, toRenewOptions, type RotateOptions,
 } from '../rotation/rotate-options.js';
-import { createProgressPrinter, printRotationPlan, printTimeline, showRotationStatus } from '../rotation/rotate-report.js';
+import { createProgressPrinter, finishRotation, presentPlan, showRotationStatus } from '../rotation/rotate-report.js';
 import { createBackend, openSelfHosted, withInterrupt, type RotationRuntime, type SelfHostedSetup } from '../rotation/rotate-setup.js';
 import { rotationId, saveRootKey } from '../rotation/new-rotation.js';
 
@@ -77,7 +76,7 @@ async function resumeRotation(
         backend, clock: io.clock, sleeper: setup.sleeper, signal, report: createProgressPrinter(io, resume),
         ...(opts.until ? { until: opts.until } : {}),
       }));
-    return finish(io, outcome);
+    return finishRotation(io, outcome);
   } finally {
     await lock.release();
   }
@@ -122,16 +121,8 @@ async function newRotation(
       printJson(io, dryRunJson(plan, rows, policy, settings));
       return plan.invalid ? EXIT.checksFailed : EXIT.ok;
     }
-    printRotationPlan(io, plan);
-    if (plan.invalid) {
-      printStatus(io, 'failure', 'A phase\'s bundle fails its checks; nothing was written');
-      return EXIT.checksFailed;
-    }
-    printTimeline(io, rows, timelineDurationMs(rows));
-    if (opts.dryRun) {
-      printStatus(io, 'info', 'Dry run: nothing was written');
-      return EXIT.ok;
-    }
+    const stop = presentPlan(io, plan, rows, opts.dryRun === true);
+    if (stop !== undefined) return stop;
     const rootKeyPath = await saveRootKey(renewPlan);
     const material = renewPlan.bundle.toTexts();
     const record = createRotationRecord({
@@ -151,19 +142,10 @@ async function newRotation(
         backend, clock: io.clock, sleeper: setup.sleeper, signal, report: createProgressPrinter(io, resume),
         ...(opts.until ? { until: opts.until } : {}),
       }));
-    return finish(io, outcome);
+    return finishRotation(io, outcome);
   } finally {
     await lock?.release();
   }
-}
-
-function finish(io: Io, outcome: RotationOutcome): number {
-  const root = outcome.record.material.anchorsPem;
-  if (outcome.result === 'done' && outcome.record.status === 'done') {
-    const bundle = TrustBundle.fromTexts({ ca: root, issuerCert: outcome.record.material.issuerCertPem, issuerKey: outcome.record.material.issuerKeyPem });
-    printStatus(io, 'success', `The new root is valid through ${describeTime(bundle.root.notAfter)}`);
-  }
-  return EXIT.ok;
 }
 
 /** The bundle before the rotation: it must exist, be complete and parse (the old issuer is kept in add-anchor). */

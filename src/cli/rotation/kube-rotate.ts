@@ -7,7 +7,6 @@
  * workload TTL and clock skew from the `daprsystem` Configuration unless given.
  */
 import { TrustBundle } from '../../core/bundle.js';
-import { describeTime } from '../../core/checks/labels.js';
 import { parseGoDuration } from '../../core/duration.js';
 import { WardenError } from '../../core/errors.js';
 import { WRITE_PHASES } from '../../core/rotation/phases.js';
@@ -16,7 +15,7 @@ import { createRotationRecord, type RotationPolicy, type RotationRecord } from '
 import { buildTimeline, oldChainEnd, timelineDurationMs } from '../../core/rotation/schedule.js';
 import { findDaprApps } from '../../kube/restarts.js';
 import { KUBE_PROPAGATION_DELAY_MS } from '../../rotation/backends/kube.js';
-import { runRotation, startRotation, type RotationOutcome } from '../../rotation/engine.js';
+import { runRotation, startRotation } from '../../rotation/engine.js';
 import { EXIT } from '../exit-codes.js';
 import { printFindingsTable } from '../findings.js';
 import type { Io } from '../io.js';
@@ -27,7 +26,7 @@ import { clusterGenerationDefaults, connectToCluster, type KubeRenewContext } fr
 import { selectRenewSource } from '../renew/options.js';
 import { createKubeBackend, kubeCommandLine, openKubeRotation, withKubeSettings, type KubeRotationSetup } from './kube-setup.js';
 import { checkRotateModes, resolveRotationPolicy, resolveSettings, toRenewOptions, type RotateOptions } from './rotate-options.js';
-import { createProgressPrinter, printRotationPlan, printTimeline, showRotationStatus } from './rotate-report.js';
+import { createProgressPrinter, finishRotation, presentPlan, showRotationStatus } from './rotate-report.js';
 import { withInterrupt, type RotationRuntime } from './rotate-setup.js';
 import { rotationId, saveRootKey } from './new-rotation.js';
 
@@ -66,7 +65,7 @@ async function resumeRotation(opts: RotateOptions, io: Io, setup: KubeRotationSe
         ...(opts.until ? { until: opts.until } : {}),
         ...(opts.force ? { force: true } : {}),
       }));
-    return finish(io, outcome);
+    return finishRotation(io, outcome);
   } finally {
     await lock.release();
   }
@@ -121,18 +120,10 @@ async function newRotation(opts: RotateOptions, io: Io, setup: KubeRotationSetup
       });
       return plan.invalid ? EXIT.checksFailed : EXIT.ok;
     }
-    printRotationPlan(io, plan);
-    if (plan.invalid) {
-      printStatus(io, 'failure', 'A phase\'s bundle fails its checks; nothing was written');
-      return EXIT.checksFailed;
-    }
-    printStatus(io, 'info', `Restarts: add-anchor: control plane in order, then ${apps.length} Dapr app(s) at most ${settings.maxConcurrentRestarts} at a time; ` +
-      'switch-issuer: control plane in order; retire-old-root: the apps again');
-    printTimeline(io, rows, timelineDurationMs(rows));
-    if (opts.dryRun) {
-      printStatus(io, 'info', 'Dry run: nothing was written');
-      return EXIT.ok;
-    }
+    const stop = presentPlan(io, plan, rows, opts.dryRun === true,
+      `Restarts: add-anchor: control plane in order, then ${apps.length} Dapr app(s) at most ${settings.maxConcurrentRestarts} at a time; ` +
+        'switch-issuer: control plane in order; retire-old-root: the apps again');
+    if (stop !== undefined) return stop;
     const rootKeyPath = await saveRootKey(material);
     const texts = material.bundle.toTexts();
     const record = createRotationRecord({
@@ -146,7 +137,7 @@ async function newRotation(opts: RotateOptions, io: Io, setup: KubeRotationSetup
         backend, clock: io.clock, sleeper: setup.sleeper, signal, report: createProgressPrinter(io, resume),
         ...(opts.until ? { until: opts.until } : {}),
       }));
-    return finish(io, outcome);
+    return finishRotation(io, outcome);
   } finally {
     await lock?.release();
   }
@@ -200,14 +191,5 @@ function readOriginal(read: Awaited<ReturnType<KubeRotationSetup['store']['read'
       { cause: error },
     );
   }
-}
-
-function finish(io: Io, outcome: RotationOutcome): number {
-  if (outcome.result === 'done' && outcome.record.status === 'done') {
-    const m = outcome.record.material;
-    const bundle = TrustBundle.fromTexts({ ca: m.anchorsPem, issuerCert: m.issuerCertPem, issuerKey: m.issuerKeyPem });
-    printStatus(io, 'success', `The new root is valid through ${describeTime(bundle.root.notAfter)}`);
-  }
-  return EXIT.ok;
 }
 

@@ -6,9 +6,11 @@ import type { Certificate } from '../../core/certificate.js';
 import { describeDuration, describeTime } from '../../core/checks/labels.js';
 import { formatGoDuration } from '../../core/duration.js';
 import { WRITE_PHASES, type WritePhase } from '../../core/rotation/phases.js';
+import { TrustBundle } from '../../core/bundle.js';
 import type { RotationPlan } from '../../core/rotation/plan.js';
 import { phaseState, type RotationRecord } from '../../core/rotation/record.js';
-import { nextStep, retireAfterOf, type RotationStep, type TimelineRow } from '../../core/rotation/schedule.js';
+import { nextStep, retireAfterOf, timelineDurationMs, type RotationStep, type TimelineRow } from '../../core/rotation/schedule.js';
+import type { RotationOutcome } from '../../rotation/engine.js';
 import type { RotationEvent } from '../../rotation/events.js';
 import type { JournalStore } from '../../rotation/journal.js';
 import { EXIT } from '../exit-codes.js';
@@ -185,3 +187,32 @@ export async function showRotationStatus(
   return EXIT.ok;
 }
 
+
+/**
+ * Prints the plan and its timeline (with `restartsNote` between them, when given). The exit code when
+ * the command ends here (a phase fails its checks, or `--dry-run`); undefined when it goes on.
+ */
+export function presentPlan(io: Io, plan: RotationPlan, rows: readonly TimelineRow[], dryRun: boolean, restartsNote?: string): number | undefined {
+  printRotationPlan(io, plan);
+  if (plan.invalid) {
+    printStatus(io, 'failure', 'A phase\'s bundle fails its checks; nothing was written');
+    return EXIT.checksFailed;
+  }
+  if (restartsNote !== undefined) printStatus(io, 'info', restartsNote);
+  printTimeline(io, [...rows], timelineDurationMs([...rows]));
+  if (dryRun) {
+    printStatus(io, 'info', 'Dry run: nothing was written');
+    return EXIT.ok;
+  }
+  return undefined;
+}
+
+/** The end of a run: the new root's validity once the rotation is done. */
+export function finishRotation(io: Io, outcome: RotationOutcome): number {
+  if (outcome.result === 'done' && outcome.record.status === 'done') {
+    const m = outcome.record.material;
+    const bundle = TrustBundle.fromTexts({ ca: m.anchorsPem, issuerCert: m.issuerCertPem, issuerKey: m.issuerKeyPem });
+    printStatus(io, 'success', `The new root is valid through ${describeTime(bundle.root.notAfter)}`);
+  }
+  return EXIT.ok;
+}
