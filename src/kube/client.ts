@@ -5,7 +5,7 @@
  *
  * Kubeconfig as kubectl finds it: `--kubeconfig`, else `$KUBECONFIG` (files merged, first wins,
  * missing files skipped), else `~/.kube/config`, else the in-cluster service account. client-node
- * 1.4 recipes (patch content types, ApiException bodies): test/support/kube-api/client.ts.
+ * 2.x recipes (patch content types, ApiException bodies): test/support/kube-api/client.ts.
  */
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -116,26 +116,26 @@ export async function loadKubeClients(opts: KubeClientOptions = {}): Promise<Kub
 }
 
 /**
- * client-node 1.4 builds a new https.Agent (so a new TLS context and connection) for every request.
- * Restarting 200 apps spent most of its CPU in TLS set-up; one keep-alive agent per TLS identity cut
- * the CPU by ~30 % and wall time by 14–39 % (measured with bench/kube-renew.ts).
+ * client-node builds a new HTTP client for every request: 1.4 an https.Agent, 2.x an undici Agent
+ * (`createDispatcher`), so every call paid a new TCP connection and TLS handshake. Restarting 200 apps
+ * spent most of its CPU in TLS set-up; one client per TLS identity cut the CPU by ~30 % and wall time
+ * by 14–39 % (measured with bench/kube-renew.ts on 1.4). undici keeps connections alive by itself and
+ * unrefs idle sockets, so a shared client never holds a CLI process open.
  */
 function shareConnections(kubeConfig: KubeConfig): void {
-  // createAgent is private in the typings but is the one place client-node makes agents.
-  type AgentFactory = { createAgent(cluster: unknown, options: Record<string, unknown>): unknown };
-  const target = kubeConfig as unknown as AgentFactory;
-  const create = target.createAgent.bind(target);
-  const agents = new Map<string, unknown>();
-  target.createAgent = (cluster, agentOptions) => {
+  // createDispatcher is private in the typings but is the one place client-node 2 makes API clients.
+  type DispatcherFactory = { createDispatcher(cluster: unknown, options: Record<string, unknown>): unknown };
+  const target = kubeConfig as unknown as DispatcherFactory;
+  if (typeof target.createDispatcher !== 'function') {
+    throw new Error('@kubernetes/client-node has no KubeConfig.createDispatcher: update shareConnections() for this version');
+  }
+  const create = target.createDispatcher.bind(target);
+  const dispatchers = new Map<string, unknown>();
+  target.createDispatcher = (cluster, agentOptions) => {
     const { server, proxyUrl } = (cluster ?? {}) as { server?: string; proxyUrl?: string };
     const key = JSON.stringify([server, proxyUrl, agentOptions]);
-    let agent = agents.get(key);
-    if (agent === undefined) {
-      // Idle keep-alive sockets are unref'd by node, so they never hold a CLI process open.
-      agent = create(cluster, { ...agentOptions, keepAlive: true });
-      agents.set(key, agent);
-    }
-    return agent;
+    if (!dispatchers.has(key)) dispatchers.set(key, create(cluster, agentOptions));
+    return dispatchers.get(key);
   };
 }
 

@@ -1,8 +1,9 @@
 /**
- * Failed Kubernetes API calls as WardenErrors (client.ts re-exports these). client-node 1.4 throws
+ * Failed Kubernetes API calls as WardenErrors (client.ts re-exports these). client-node 2.x throws
  * `ApiException` (`.code` = HTTP status, `.body` = the `kind: Status` JSON, undefined for 401),
- * a watch reports `.statusCode`, and the network layer (node-fetch) throws `FetchError`s with
- * errno codes. Recognised by shape, so this module does not load client-node.
+ * a watch reports `.statusCode`, and the network layer (undici's fetch) throws
+ * `TypeError('fetch failed')` whose `cause` carries the errno or TLS code. Recognised by shape, so
+ * this module does not load client-node.
  */
 import { WardenError } from '../core/errors.js';
 
@@ -41,10 +42,15 @@ const NETWORK_CODES = new Set([
 
 function networkReason(err: unknown): string | undefined {
   if (!(err instanceof Error)) return undefined;
-  const code = (err as { code?: unknown }).code;
   if (err.name === 'AbortError' || err.name === 'TimeoutError') return 'the request timed out';
-  if (typeof code === 'string' && NETWORK_CODES.has(code)) return err.message;
-  if (err.name === 'FetchError') return err.message;
+  // undici: TypeError('fetch failed') with the socket's or TLS's error as its cause.
+  const cause: unknown = err.cause;
+  if (err.name === 'TypeError' && err.message === 'fetch failed') {
+    return cause instanceof Error ? (networkReason(cause) ?? (cause.message || err.message)) : err.message;
+  }
+  const code = (err as { code?: unknown }).code;
+  // An AggregateError (every address of a name refused) has code but no message.
+  if (typeof code === 'string' && (NETWORK_CODES.has(code) || code.startsWith('UND_ERR_'))) return err.message || code;
   return undefined;
 }
 
