@@ -34,6 +34,12 @@ export interface KubeClientOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** Per-request timeout for API calls other than watches (default 30 s). */
   requestTimeoutMs?: number;
+  /**
+   * A watch stream that sends nothing for this long is aborted (done() gets a TimeoutError).
+   * Default 330 s: longer than the server-side `timeoutSeconds` Warden's watches ask for (300 s),
+   * so a quiet object is not re-read every 30 s (client-node 2's own default).
+   */
+  watchIdleTimeoutMs?: number;
 }
 
 export interface KubeClients {
@@ -51,6 +57,7 @@ export interface KubeClients {
 
 const IN_CLUSTER_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+const DEFAULT_WATCH_IDLE_TIMEOUT_MS = 330_000;
 
 let kubeModule: KubeModule | undefined;
 
@@ -97,7 +104,18 @@ export async function loadKubeClients(opts: KubeClientOptions = {}): Promise<Kub
     authMethods: { default: kubeConfig },
     httpApi,
   });
+  const watchIdleTimeoutMs = opts.watchIdleTimeoutMs ?? DEFAULT_WATCH_IDLE_TIMEOUT_MS;
   class CountingWatch extends k8s.Watch {
+    constructor(config: KubeConfig) {
+      super(config);
+      // Private in the typings; client-node 2's only knob for its watch inactivity timer.
+      const self = this as unknown as { requestTimeoutMs?: number };
+      if (typeof self.requestTimeoutMs !== 'number') {
+        throw new Error('@kubernetes/client-node\'s Watch has no requestTimeoutMs: update loadKubeClients() for this version');
+      }
+      self.requestTimeoutMs = watchIdleTimeoutMs;
+    }
+
     override watch(...args: Parameters<Watch['watch']>): ReturnType<Watch['watch']> {
       requests += 1;
       return super.watch(...args);
@@ -180,7 +198,7 @@ export type PatchStrategyType = (typeof PatchStrategy)[keyof typeof PatchStrateg
 
 /**
  * Per-call options that make a client-node `patch*` call send `strategy` as its Content-Type
- * (client-node 1.4 otherwise always sends json-patch). Custom resources accept only JSON patch and
+ * (client-node 2.x, like 1.4, otherwise always sends json-patch). Custom resources accept only JSON patch and
  * merge patch. Call after `loadKubeClients`.
  */
 export function patchOptions(strategy: PatchStrategyType = PatchStrategy.MergePatch): ConfigurationOptions {

@@ -40,7 +40,7 @@ export function readWorkload(clients: RolloutClients, ref: WorkloadRef): Promise
 }
 
 /**
- * A strategic-merge patch (client-node 1.4 needs the Content-Type set per call). client-node is
+ * A strategic-merge patch (client-node 1.4 and 2.x need the Content-Type set per call). client-node is
  * imported here, not at module load (≈400 ms; already loaded by whoever made `clients`).
  */
 export async function patchWorkload(clients: RolloutClients, ref: WorkloadRef, body: object): Promise<Workload> {
