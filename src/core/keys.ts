@@ -2,7 +2,7 @@
  * Private and public keys: parsing the three PEM forms Dapr accepts (spec 2.7), generating keys of
  * the supported algorithms, and comparing public halves.
  */
-import { createECDH, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { WardenError } from './errors.js';
 import { decodePemBlocks, encodePem } from './pem.js';
 
@@ -40,35 +40,24 @@ export function privateKeyToPkcs8Pem(key: KeyObject): string {
   return encodePem('PRIVATE KEY', key.export({ format: 'der', type: 'pkcs8' }));
 }
 
+/**
+ * A new private key. EC keys come from generateKeyPairSync again: Node 20 could deadlock reading
+ * `asymmetricKeyDetails` of such a key when a GC ran at that moment, so Warden made them through
+ * ECDH + JWK. bench/ec-keygen-deadlock.mjs (20 s runs) deadlocked in 4 of 10 runs on Node 20.20.2,
+ * in 0 of 8 on 22.23.5 (~580k keys) and 0 of 8 on 24.22.3 (~770k keys); generateKeyPairSync is
+ * also as fast or faster there (P-256: 24.22.3 ~110 µs vs ~290 µs via ECDH + JWK).
+ */
 export function generatePrivateKey(algorithm: KeyAlgorithm): KeyObject {
   switch (algorithm) {
     case 'ed25519':
       return generateKeyPairSync('ed25519').privateKey;
     case 'ecdsa-p256':
-      return generateEcKey('P-256', 'prime256v1', 32);
+      return generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
     case 'ecdsa-p384':
-      return generateEcKey('P-384', 'secp384r1', 48);
+      return generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey;
     case 'rsa':
       return generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
   }
-}
-
-/**
- * EC keys are generated through ECDH and imported as JWK rather than with generateKeyPairSync('ec'):
- * on Node 20, reading `asymmetricKeyDetails` of a generateKeyPairSync EC key can deadlock the main
- * thread when garbage collection runs at that moment (seen in `npm run bench`; gdb showed the key's
- * lock taken twice). Imported keys do not have the problem, and this path is ~5× faster.
- */
-function generateEcKey(crv: 'P-256' | 'P-384', curveName: string, size: number): KeyObject {
-  const ecdh = createECDH(curveName);
-  ecdh.generateKeys();
-  const point = ecdh.getPublicKey();
-  const scalar = ecdh.getPrivateKey();
-  const d = Buffer.concat([Buffer.alloc(size - scalar.length), scalar]);
-  return createPrivateKey({
-    key: { kty: 'EC', crv, d: d.toString('base64url'), x: point.subarray(1, 1 + size).toString('base64url'), y: point.subarray(1 + size).toString('base64url') },
-    format: 'jwk',
-  });
 }
 
 /** Names the algorithm of a supported key; anything else is `ERR_KEY_UNSUPPORTED`. */
