@@ -164,8 +164,10 @@ export class DerReader {
       return fail(`${what}: expected UTCTime or GeneralizedTime`);
     }
     const [month, day, hour, minute, second] = match.slice(2).map(Number) as [number, number, number, number, number];
-    const ms = Date.UTC(year, month - 1, day, hour, minute, second);
-    const check = new Date(ms);
+    // Not Date.UTC: it maps years 0-99 to 1900-1999, so GeneralizedTime 0050… would read as 1950.
+    const check = new Date(0);
+    check.setUTCFullYear(year, month - 1, day);
+    check.setUTCHours(hour, minute, second, 0);
     if (check.getUTCMonth() !== month - 1 || check.getUTCDate() !== day || hour > 23 || minute > 59 || second > 59) {
       fail(`${what}: invalid calendar date`);
     }
