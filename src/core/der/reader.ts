@@ -37,6 +37,22 @@ function fail(message: string): never {
   throw new WardenError('ERR_DER_INVALID', `malformed DER: ${message}`);
 }
 
+/** Universal types that are always constructed: SEQUENCE, SET, EXTERNAL, EMBEDDED PDV, CHARACTER STRING. */
+const CONSTRUCTED_TYPES = new Set([16, 17, 8, 11, 29]);
+
+/**
+ * X.690: universal tag 0 is end-of-contents (never a value in DER); SEQUENCE and SET are always
+ * constructed; every other universal type is primitive in DER (§10.2 forbids constructed strings).
+ * AttributeValue and other ANY fields otherwise let a mis-formed tag through unnoticed.
+ */
+function checkUniversalForm(tag: number, what: string): void {
+  const number = tag & 0x1f;
+  if (number === 0) fail(`${what}: tag 0 (end-of-contents) is not a DER value`);
+  const constructed = (tag & 0x20) !== 0;
+  if (CONSTRUCTED_TYPES.has(number) && !constructed) fail(`${what}: universal type ${number} must use the constructed form`);
+  if (!CONSTRUCTED_TYPES.has(number) && constructed) fail(`${what}: universal type ${number} must use the primitive form in DER`);
+}
+
 /** A cursor over the contents of one constructed value (or a whole top-level buffer). */
 export class DerReader {
   private offset = 0;
@@ -66,6 +82,7 @@ export class DerReader {
     if (start >= buf.length) fail(`${what}: unexpected end of data`);
     const tag = buf[start]!;
     if ((tag & 0x1f) === 0x1f) fail(`${what}: high-tag-number form is not supported`);
+    if ((tag & 0xc0) === 0) checkUniversalForm(tag, what);
     if (expectedTag !== undefined && tag !== expectedTag) {
       fail(`${what}: expected tag 0x${expectedTag.toString(16)}, found 0x${tag.toString(16)}`);
     }
