@@ -39,7 +39,7 @@ function untrusted(pattern: RegExp): (err: unknown) => boolean {
   return (err) => isWardenError(err, 'ERR_SENTRY_CHAIN_UNTRUSTED') && pattern.test((err as Error).message);
 }
 
-x509.cryptoProvider.set(webcrypto as Crypto);
+x509.cryptoProvider.set(webcrypto);
 const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
 const keys = await webcrypto.subtle.generateKey(alg, false, ['sign', 'verify']);
 
