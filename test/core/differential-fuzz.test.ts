@@ -43,7 +43,7 @@ const OPENSSL_EVERY = 40;
  */
 const STRICTNESS: ReadonlyArray<[string, RegExp]> = [
   ['non-minimal DER (lengths, integers, booleans, unused bits)', /not minimally encoded|boolean must be|unused bits|bad unused-bits|empty integer/],
-  ['indefinite or oversized lengths, high tag numbers', /indefinite length|length too large|high-tag-number/],
+  ['indefinite or oversized lengths; tag forms (high tag numbers, tag 0, constructed strings)', /indefinite length|length too large|high-tag-number|end-of-contents|must use the (constructed|primitive) form/],
   ['malformed structure an oracle skips or parses lazily', /expected tag|unexpected trailing data|unexpected end of data|past the end|missing length|truncated length|missing unused-bits/],
   ['time not in RFC 5280 form (YYMMDDHHMMSSZ / YYYYMMDDHHMMSSZ, real date)', /UTCTime must be|GeneralizedTime must be|invalid calendar date|expected UTCTime or GeneralizedTime/],
   ['only X.509 v3', /only X\.509 v3|version/],
