@@ -2,13 +2,16 @@
  * Wycheproof signature vectors (test/vectors/wycheproof, Apache-2.0, see README there) run through
  * the verification path Warden uses for certificates and CSRs: the SPKI imported with
  * node:crypto as `parseCertificate` does, classified by `keyAlgorithmOf` (the key policy), then
- * `verifySync` (certificate chains) and `verifyAsync` (CSR self-signatures). "valid" must verify,
+ * `verifySync` (certificate chains) and `verifyAsync` (CSR self-signatures); the same keys also go
+ * through parseCsr's own key import. "valid" must verify,
  * "invalid" must be refused, "acceptable" vectors are pinned in ACCEPTABLE below with the reason.
  */
 import assert from 'node:assert/strict';
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { parseCsr } from '../../src/core/csr.js';
+import { bitString, contextTag, nullValue, oid, sequence, smallInteger } from '../../src/core/der/writer.js';
 import { keyAlgorithmOf, type KeyAlgorithm } from '../../src/core/keys.js';
 import { OID } from '../../src/core/oids.js';
 import { verifyAsync, verifySync } from '../../src/core/signature.js';
@@ -50,6 +53,16 @@ const ACCEPTABLE: Record<string, { verifies: boolean; why: string }> = {
   'rsa_signature_4096_sha256_test.json:8': MISSING_NULL,
 };
 
+/**
+ * A CSR carrying `spki`, to run the key through parseCsr's own import (JWK for EC and Ed25519).
+ * Its signature is a placeholder: parsing does not verify it (verifyCsrSignature does).
+ */
+function csrAround(spki: Buffer, algorithmOid: string): Buffer {
+  const info = sequence(smallInteger(0), sequence(), spki, contextTag(0, Buffer.alloc(0), true));
+  const algorithm = algorithmOid.startsWith('1.2.840.113549') ? sequence(oid(algorithmOid), nullValue()) : sequence(oid(algorithmOid));
+  return sequence(info, algorithm, bitString(Buffer.alloc(8)));
+}
+
 function load(file: string): VectorFile {
   return JSON.parse(readFileSync(new URL(file, DIR), 'utf8')) as VectorFile;
 }
@@ -62,6 +75,15 @@ for (const { file, algorithmOid, key } of FILES) {
       for (const group of data.testGroups) {
         const publicKey = createPublicKey({ key: Buffer.from(group.publicKeyDer, 'hex'), format: 'der', type: 'spki' });
         assert.equal(keyAlgorithmOf(publicKey), key, group.publicKeyDer);
+      }
+    });
+
+    it('imports every public key through the CSR path too, to the same key', () => {
+      for (const group of data.testGroups) {
+        const spki = Buffer.from(group.publicKeyDer, 'hex');
+        const csr = parseCsr(csrAround(spki, algorithmOid));
+        assert.equal(csr.keyAlgorithm, key);
+        assert.ok(csr.publicKey.export({ format: 'der', type: 'spki' }).equals(createPublicKey({ key: spki, format: 'der', type: 'spki' }).export({ format: 'der', type: 'spki' })), group.publicKeyDer);
       }
     });
 
