@@ -7,8 +7,8 @@
  *  - the peer certificate is the leaf; untrusted_intermediates are the pool the served chain is
  *    drawn from. Warden verifies a chain in the order it is served (as daprd receives it from the
  *    sentry), so the adapter enumerates the orders a server could serve (each link chosen by
- *    issuer name, depth-first, bounded by MAX_DEPTH and MAX_ATTEMPTS) and the case succeeds when
- *    one of them passes;
+ *    issuer name, depth-first, bounded by MAX_DEPTH and MAX_ATTEMPTS, not extending a chain one
+ *    of whose own links already fails) and the case succeeds when one of them passes;
  *  - a served chain passes when `verifyChainToAnchors` (src/identity/verify-chain.ts) accepts it
  *    and, when it has CA certificates below the anchor, the trust-bundle check chain
  *    (src/core/checks) finds no error in those CAs taken as issuer.crt over the anchors.
@@ -53,7 +53,7 @@ const subset = JSON.parse(readFileSync(new URL('../vectors/x509-limbo/limbo-subs
 /** Limbo leaves validation_time unset when any time inside the certificates' 1970–2969 validity will do. */
 const DEFAULT_NOW = new Date('2026-06-01T00:00:00Z');
 const MAX_DEPTH = 10;
-const MAX_ATTEMPTS = 2_000;
+const MAX_ATTEMPTS = 500;
 
 /** The CA-side checks that apply to an arbitrary PKI (the Dapr-specific ones — self-signed anchors, issuer key, lifetimes, profile — do not). */
 const CA_CHECKS = [checkChainOrder, checkIssuerIsCa, checkIssuerFromAnchors, checkPathLength, checkExtKeyUsage, checkNotYetValid, checkRootExpiry, checkIssuerExpiry];
@@ -112,26 +112,29 @@ function verdictOf(tc: LimboCase): Verdict {
   let attempts = 0;
   let lastWhy = 'no chain to try';
 
-  const tryChain = (chain: Certificate[]): boolean => {
+  /** 'ok', or whether a longer chain through this one could still pass ('dead' when a link already in it fails). */
+  const tryChain = (chain: Certificate[]): 'ok' | 'extend' | 'dead' => {
     attempts++;
     try {
       verifyChainToAnchors(chain, anchors, now);
     } catch (err) {
-      lastWhy = `verifyChainToAnchors: ${(err as Error).message}`;
-      return false;
+      const message = (err as Error).message;
+      lastWhy = `verifyChainToAnchors: ${message}`;
+      return /^certificate \d+ of the chain/.test(message) ? 'dead' : 'extend';
     }
     const cas = chain.slice(1).filter((c) => !anchors.some((a) => a.der.equals(c.der)));
-    if (cas.length === 0) return true;
+    if (cas.length === 0) return 'ok';
     const errors = runChecks(new TrustBundle(anchors, cas, UNUSED_ISSUER_KEY), now, {}, CA_CHECKS).filter((f) => f.severity === 'error');
-    if (errors.length === 0) return true;
+    if (errors.length === 0) return 'ok';
     lastWhy = `check chain: ${errors.map((f) => f.code).join(', ')}`;
-    return false;
+    return 'extend';
   };
 
   const search = (chain: Certificate[]): Certificate[] | undefined => {
     if (attempts >= MAX_ATTEMPTS) return undefined;
-    if (tryChain(chain)) return chain;
-    if (chain.length > MAX_DEPTH) return undefined;
+    const result = tryChain(chain);
+    if (result === 'ok') return chain;
+    if (result === 'dead' || chain.length > MAX_DEPTH) return undefined;
     const last = chain.at(-1) as Certificate;
     for (const candidate of pool) {
       if (chain.includes(candidate) || !candidate.subject.der.equals(last.issuer.der)) continue;
