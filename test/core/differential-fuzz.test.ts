@@ -13,24 +13,21 @@
  *  - when Warden refuses what an oracle accepts, the reason must fall in one of the documented
  *    STRICTNESS classes below (a new class fails the test until it is documented).
  *
- * Fixed seed and budget so CI is deterministic and takes seconds; FUZZ_SEED / FUZZ_BUDGET override
+ * The seeds are fixed files (ECDSA signatures differ on every signing), so a run is a function of
+ * FUZZ_SEED alone. Fixed seed and budget so CI is deterministic and takes seconds; FUZZ_SEED / FUZZ_BUDGET override
  * them for longer local runs. A failure prints the seed, the case index and the input hex.
  */
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import * as x509 from '@peculiar/x509';
-import { generateTrustBundle } from '../../src/core/bundle.js';
 import { parseCertificate, parseCertificatesPem, type Certificate } from '../../src/core/certificate.js';
-import { FixedClock } from '../../src/core/clock.js';
-import { createCsr, parseCsr, type ParsedCsr } from '../../src/core/csr.js';
+import { parseCsr, type ParsedCsr } from '../../src/core/csr.js';
 import { DerReader } from '../../src/core/der/reader.js';
 import { tlv } from '../../src/core/der/writer.js';
 import { WardenError } from '../../src/core/errors.js';
-import { generatePrivateKey } from '../../src/core/keys.js';
-import { WorkloadSigner } from '../../src/core/sign.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0x12d1ff);
 const BUDGET = Number(process.env.FUZZ_BUDGET ?? 2000);
@@ -253,20 +250,24 @@ function strictnessClass(err: unknown): string | undefined {
 
 interface Tally { cases: number; bothAccept: number; bothRefuse: number; wardenStricter: Map<string, number>; opensslRuns: number }
 
-describe(`differential fuzz vs @peculiar/x509 and openssl (seed ${SEED}, budget ${BUDGET})`, () => {
-  const clock = new FixedClock(new Date('2026-01-01T00:00:00Z'));
-  const ec = generateTrustBundle({ clock, trustDomain: 'fuzz.example', namespace: 'default', keyAlgorithm: 'ecdsa-p256' }).bundle;
-  const ed = generateTrustBundle({ clock, trustDomain: 'fuzz.example', namespace: 'default', keyAlgorithm: 'ed25519' }).bundle;
+/** The seed corpus: Warden's own certificates and CSRs (test/vectors/fuzz-seeds, fixed bytes) and a real-world RSA chain. */
+function seedCorpus(): { certSeeds: Buffer[]; csrSeeds: Buffer[] } {
+  const dir = new URL('../vectors/fuzz-seeds/', import.meta.url);
+  const files = readdirSync(dir).filter((f) => f.endsWith('.der')).sort();
+  const load = (prefix: string) => files.filter((f) => f.startsWith(prefix)).map((f) => readFileSync(new URL(f, dir)));
   const limbo = JSON.parse(readFileSync(new URL('../vectors/x509-limbo/limbo-subset.json', import.meta.url), 'utf8')) as { testcases: Array<{ id: string; peer_certificate: string; untrusted_intermediates: string[] }> };
-  const realWorld = limbo.testcases.find((tc) => tc.id === 'webpki::cryptographydotio-chain');
-  const csrSeeds = (['ecdsa-p256', 'ecdsa-p384', 'ed25519', 'rsa'] as const).map((alg) => createCsr(generatePrivateKey(alg)));
+  const realWorld = limbo.testcases.find((tc) => tc.id === 'webpki::cryptographydotio-chain') as { peer_certificate: string; untrusted_intermediates: string[] };
+  const realWorldDer = [realWorld.peer_certificate, ...realWorld.untrusted_intermediates].map((pem) => (parseCertificatesPem(pem)[0] as Certificate).der);
+  return { certSeeds: [...load('cert-'), ...realWorldDer], csrSeeds: load('csr-') };
+}
 
-  it('Warden is never more lenient than both oracles, reads the same fields, and throws only WardenError', { timeout: 300_000 }, async () => {
-    const leafCsr = parseCsr(csrSeeds[0] as Buffer);
-    const signer = new WorkloadSigner(ec, { clock, workloadTtlMs: 3_600_000, clockSkewMs: 15 * 60 * 1000 });
-    const leaf = await signer.sign({ publicKey: leafCsr.publicKey, spiffeId: 'spiffe://fuzz.example/ns/default/app', dnsNames: ['app.default.svc'] });
-    const certSeeds = [ec.issuer.der, ec.root.der, ed.issuer.der, leaf.leafDer];
-    if (realWorld) certSeeds.push(...[realWorld.peer_certificate, ...realWorld.untrusted_intermediates].map((pem) => parseCertificatesPem(pem)[0]!.der));
+describe(`differential fuzz vs @peculiar/x509 and openssl (seed ${SEED}, budget ${BUDGET})`, () => {
+  it('Warden is never more lenient than both oracles, reads the same fields, and throws only WardenError', { timeout: 300_000 }, () => {
+    const { certSeeds, csrSeeds } = seedCorpus();
+    assert.equal(certSeeds.length, 6);
+    assert.equal(csrSeeds.length, 4);
+    certSeeds.forEach((der) => parseCertificate(der));
+    csrSeeds.forEach((der) => parseCsr(der));
 
     const rand = rng(SEED);
     const tally: Tally = { cases: 0, bothAccept: 0, bothRefuse: 0, wardenStricter: new Map(), opensslRuns: 0 };
