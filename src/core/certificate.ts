@@ -108,7 +108,7 @@ function parseStrict(der: Buffer): Certificate {
   const extensionsTag = t.optional(0xa3, 'extensions');
   t.end('tbsCertificate');
 
-  checkSpkiAlgorithm(spki.bytes);
+  checkSpki(spki.bytes);
   let publicKey: KeyObject;
   try {
     publicKey = createPublicKey({ key: spki.raw, format: 'der', type: 'spki' });
@@ -137,13 +137,19 @@ function parseStrict(der: Buffer): Certificate {
 }
 
 /**
- * An EC key must name its curve (RFC 5480 §2.1.1: implicitCurve and specifiedCurve MUST NOT be
- * used). OpenSSL would quietly map explicit parameters onto a named curve, so check the DER.
+ * The SubjectPublicKeyInfo rules node:crypto (OpenSSL) lets through: an EC key must name its curve
+ * (RFC 5480 §2.1.1: implicitCurve and specifiedCurve MUST NOT be used; OpenSSL quietly maps explicit
+ * parameters onto a named curve), and the key BIT STRING holds whole bytes (OpenSSL ignores its
+ * unused-bits count).
  */
-function checkSpkiAlgorithm(spkiContent: Buffer): void {
-  const algorithm = new DerReader(spkiContent).enter(TAG.SEQUENCE, 'subjectPublicKeyInfo algorithm');
-  if (algorithm.readOid('public key algorithm') !== OID.ecPublicKey) return;
-  if (algorithm.peekTag() !== TAG.OID) invalid('an EC public key must name its curve (explicit or implicit curve parameters are not allowed)');
+function checkSpki(spkiContent: Buffer): void {
+  const spki = new DerReader(spkiContent);
+  const algorithm = spki.enter(TAG.SEQUENCE, 'subjectPublicKeyInfo algorithm');
+  if (algorithm.readOid('public key algorithm') === OID.ecPublicKey && algorithm.peekTag() !== TAG.OID) {
+    invalid('an EC public key must name its curve (explicit or implicit curve parameters are not allowed)');
+  }
+  if (spki.readBitString('subjectPublicKey').unusedBits !== 0) invalid('subjectPublicKey has unused bits');
+  spki.end('subjectPublicKeyInfo');
 }
 
 function readVersion(explicitContent: Buffer): number {

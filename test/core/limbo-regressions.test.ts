@@ -92,3 +92,17 @@ describe('verifyChainToAnchors: CA rules found by the published vectors', () => 
     verifyChainToAnchors(chain, good.trusted_certs.map(parse), NOW);
   });
 });
+
+describe('certificate parsing: rules found by the differential fuzz', () => {
+  it('refuses a SubjectPublicKeyInfo whose key BIT STRING claims unused bits (seed 1, case 6065)', async () => {
+    const good = await selfSigned([]);
+    const cert = parseCertificate(good);
+    const at = good.indexOf(cert.spkiDer);
+    const bitStringHeader = cert.spkiDer.indexOf(Buffer.from([0x03, 0x42, 0x00]));
+    assert.ok(at > 0 && bitStringHeader > 0);
+    const bad = Buffer.from(good);
+    bad[at + bitStringHeader + 2] = 0x01; // one unused bit; the last key byte's low bit is then ignored by OpenSSL
+    bad[at + cert.spkiDer.length - 1]! &= 0xfe;
+    assert.throws(() => parseCertificate(bad), certInvalid(/subjectPublicKey has unused bits/));
+  });
+});
