@@ -67,6 +67,7 @@ export function parseCsr(input: Uint8Array): ParsedCsr {
     if (keyParamOid === undefined && alg.hasMore()) alg.read(undefined, 'algorithm parameters');
     alg.end('public key algorithm');
     const point = s.readBitString('subjectPublicKey');
+    if (point.unusedBits !== 0) invalid('subjectPublicKey has unused bits');
     s.end('subjectPKInfo');
     parsed = {
       der, infoDer: info.raw, spkiDer: spki.raw, subject, signatureAlgorithmOid, signature: sig.bytes,

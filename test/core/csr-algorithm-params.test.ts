@@ -1,6 +1,7 @@
 /**
- * A CSR whose public-key AlgorithmIdentifier carries two parameters (the curve OID twice), found by
- * the differential fuzz (seed 99, case 2720): Warden read the second one as "parameters" and
+ * Public-key encodings the differential fuzz found parseCsr accepting. A CSR whose public-key
+ * AlgorithmIdentifier carries two parameters (the curve OID twice), found by
+ * the differential fuzz (an early run, before its seed corpus was fixed): Warden read the second one as "parameters" and
  * accepted the request; @peculiar/x509 silently dropped it. AlgorithmIdentifier has one
  * parameters field, so the request is malformed.
  */
@@ -35,5 +36,15 @@ describe('parseCsr: public-key AlgorithmIdentifier', () => {
     const good = createCsr(generatePrivateKey('ecdsa-p384'));
     parseCsr(good);
     assert.throws(() => parseCsr(withExtraAlgorithmElement(good)), (err: unknown) => isWardenError(err, 'ERR_CSR_INVALID') && /trailing data/.test((err as Error).message));
+  });
+
+  it('refuses a public key BIT STRING with unused bits (OpenSSL would ignore them for RSA)', () => {
+    const good = createCsr(generatePrivateKey('rsa'));
+    const header = good.indexOf(Buffer.from('0382010f00', 'hex'));
+    assert.ok(header > 0);
+    const bad = Buffer.from(good);
+    bad[header + 4] = 0x01;
+    bad[header + 4 + 270]! &= 0xfe; // the last key byte, so the unused bit is zero as DER requires
+    assert.throws(() => parseCsr(bad), (err: unknown) => isWardenError(err, 'ERR_CSR_INVALID') && /unused bits/.test((err as Error).message));
   });
 });
