@@ -155,6 +155,10 @@ describe(`x509-limbo (upstream ${subset.upstream_commit.slice(0, 12)})`, () => {
     assert.ok(subset.skipped.every((s) => s.reason.length > 0));
     const run = new Set(subset.testcases.map((tc) => tc.id));
     assert.ok(subset.skipped.every((s) => !run.has(s.id)), 'no case is both run and skipped');
+    const byReason = new Map<string, number>();
+    for (const s of subset.skipped) byReason.set(s.reason, (byReason.get(s.reason) ?? 0) + 1);
+    console.log(`x509-limbo: ${run.size} cases run, ${subset.skipped.length} skipped, ${subset.not_generated.length} not generated:\n` +
+      [...byReason].map(([reason, n]) => `  ${n} × ${reason}`).join('\n'));
   });
 
   it('Warden agrees with every applicable case, except the documented divergences', () => {
