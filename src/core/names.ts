@@ -63,6 +63,7 @@ export function decodeName(raw: Buffer, what = 'name'): DistinguishedName {
       if (type in SHORT_NAMES && !STRING_TAGS.has(value.tag)) {
         throw new WardenError('ERR_DER_INVALID', `malformed DER: ${what}: ${SHORT_NAMES[type]} must be a string, found tag 0x${value.tag.toString(16)}`);
       }
+      DerReader.checkContent(value, `${what} attribute value`);
       parts.push(`${SHORT_NAMES[type] ?? type}=${attributeText(value, what)}`);
     }
   }

@@ -162,6 +162,24 @@ export class DerReader {
     return { unusedBits, bytes: bytes.subarray(1) };
   }
 
+  /**
+   * Checks the content of a value read as ANY (a Name attribute value, say) when its universal
+   * type has a DER content rule this reader knows: BOOLEAN, INTEGER, BIT STRING, NULL, OID, times.
+   */
+  static checkContent(value: Tlv, what = 'value'): void {
+    const reader = new DerReader(value.raw);
+    switch (value.tag) {
+      case TAG.BOOLEAN: reader.readBoolean(what); break;
+      case TAG.INTEGER: reader.readIntegerBytes(what); break;
+      case TAG.BIT_STRING: reader.readBitString(what); break;
+      case TAG.NULL: if (value.bytes.length !== 0) fail(`${what}: NULL must be empty`); break;
+      case TAG.OID: reader.readOid(what); break;
+      case TAG.UTC_TIME:
+      case TAG.GENERALIZED_TIME: reader.readTime(what); break;
+      default: return;
+    }
+  }
+
   /** UTCTime or GeneralizedTime, in the exact forms RFC 5280 §4.1.2.5 requires. */
   readTime(what = 'time'): Date {
     const tlv = this.read(undefined, what);
