@@ -108,6 +108,7 @@ function parseStrict(der: Buffer): Certificate {
   const extensionsTag = t.optional(0xa3, 'extensions');
   t.end('tbsCertificate');
 
+  checkSpki(spki.bytes);
   let publicKey: KeyObject;
   try {
     publicKey = createPublicKey({ key: spki.raw, format: 'der', type: 'spki' });
@@ -133,6 +134,22 @@ function parseStrict(der: Buffer): Certificate {
   };
   if (extensionsTag) readExtensions(extensionsTag.bytes, cert);
   return cert;
+}
+
+/**
+ * The SubjectPublicKeyInfo rules node:crypto (OpenSSL) lets through: an EC key must name its curve
+ * (RFC 5480 §2.1.1: implicitCurve and specifiedCurve MUST NOT be used; OpenSSL quietly maps explicit
+ * parameters onto a named curve), and the key BIT STRING holds whole bytes (OpenSSL ignores its
+ * unused-bits count).
+ */
+function checkSpki(spkiContent: Buffer): void {
+  const spki = new DerReader(spkiContent);
+  const algorithm = spki.enter(TAG.SEQUENCE, 'subjectPublicKeyInfo algorithm');
+  if (algorithm.readOid('public key algorithm') === OID.ecPublicKey && algorithm.peekTag() !== TAG.OID) {
+    invalid('an EC public key must name its curve (explicit or implicit curve parameters are not allowed)');
+  }
+  if (spki.readBitString('subjectPublicKey').unusedBits !== 0) invalid('subjectPublicKey has unused bits');
+  spki.end('subjectPublicKeyInfo');
 }
 
 function readVersion(explicitContent: Buffer): number {
@@ -186,11 +203,14 @@ function applyExtension(cert: Certificate, extOid: string, critical: boolean, va
       const r = new DerReader(DerReader.single(value, TAG.SEQUENCE, 'extKeyUsage').bytes);
       const oids: string[] = [];
       while (r.hasMore()) oids.push(r.readOid('extKeyUsage purpose'));
+      // SIZE (1..MAX): an empty list would read as "no EKU", i.e. any usage.
+      if (oids.length === 0) invalid('extKeyUsage lists no purpose');
       cert.extKeyUsage = oids;
       return;
     }
     case OID.subjectAltName: {
       const r = new DerReader(DerReader.single(value, TAG.SEQUENCE, 'subjectAltName').bytes);
+      if (!r.hasMore()) invalid('subjectAltName lists no name'); // GeneralNames is SIZE (1..MAX)
       while (r.hasMore()) {
         const name = r.read(undefined, 'GeneralName');
         if (name.tag === 0x82) cert.dnsSans.push(name.bytes.toString('latin1'));

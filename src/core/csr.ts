@@ -63,9 +63,11 @@ export function parseCsr(input: Uint8Array): ParsedCsr {
     const alg = s.enter(TAG.SEQUENCE, 'public key algorithm');
     const keyAlgorithmOid = alg.readOid('public key algorithm');
     const keyParamOid = alg.peekTag() === TAG.OID ? alg.readOid('curve') : undefined;
-    if (alg.hasMore()) alg.read(undefined, 'algorithm parameters');
+    // AlgorithmIdentifier has one parameters field: after a curve OID there must be nothing more.
+    if (keyParamOid === undefined && alg.hasMore()) alg.read(undefined, 'algorithm parameters');
     alg.end('public key algorithm');
     const point = s.readBitString('subjectPublicKey');
+    if (point.unusedBits !== 0) invalid('subjectPublicKey has unused bits');
     s.end('subjectPKInfo');
     parsed = {
       der, infoDer: info.raw, spkiDer: spki.raw, subject, signatureAlgorithmOid, signature: sig.bytes,

@@ -59,6 +59,11 @@ export function decodeName(raw: Buffer, what = 'name'): DistinguishedName {
       const type = atv.readOid(`${what} attribute type`);
       const value = atv.read(undefined, `${what} attribute value`);
       atv.end(`${what} attribute`);
+      // The attributes named here are DirectoryStrings (C a PrintableString): any other type is malformed (openssl refuses it too).
+      if (type in SHORT_NAMES && !STRING_TAGS.has(value.tag)) {
+        throw new WardenError('ERR_DER_INVALID', `malformed DER: ${what}: ${SHORT_NAMES[type]} must be a string, found tag 0x${value.tag.toString(16)}`);
+      }
+      DerReader.checkContent(value, `${what} attribute value`);
       parts.push(`${SHORT_NAMES[type] ?? type}=${attributeText(value, what)}`);
     }
   }

@@ -37,6 +37,22 @@ function fail(message: string): never {
   throw new WardenError('ERR_DER_INVALID', `malformed DER: ${message}`);
 }
 
+/** Universal types that are always constructed: SEQUENCE, SET, EXTERNAL, EMBEDDED PDV, CHARACTER STRING. */
+const CONSTRUCTED_TYPES = new Set([16, 17, 8, 11, 29]);
+
+/**
+ * X.690: universal tag 0 is end-of-contents (never a value in DER); SEQUENCE and SET are always
+ * constructed; every other universal type is primitive in DER (§10.2 forbids constructed strings).
+ * AttributeValue and other ANY fields otherwise let a mis-formed tag through unnoticed.
+ */
+function checkUniversalForm(tag: number, what: string): void {
+  const number = tag & 0x1f;
+  if (number === 0) fail(`${what}: tag 0 (end-of-contents) is not a DER value`);
+  const constructed = (tag & 0x20) !== 0;
+  if (CONSTRUCTED_TYPES.has(number) && !constructed) fail(`${what}: universal type ${number} must use the constructed form`);
+  if (!CONSTRUCTED_TYPES.has(number) && constructed) fail(`${what}: universal type ${number} must use the primitive form in DER`);
+}
+
 /** A cursor over the contents of one constructed value (or a whole top-level buffer). */
 export class DerReader {
   private offset = 0;
@@ -66,6 +82,7 @@ export class DerReader {
     if (start >= buf.length) fail(`${what}: unexpected end of data`);
     const tag = buf[start]!;
     if ((tag & 0x1f) === 0x1f) fail(`${what}: high-tag-number form is not supported`);
+    if ((tag & 0xc0) === 0) checkUniversalForm(tag, what);
     if (expectedTag !== undefined && tag !== expectedTag) {
       fail(`${what}: expected tag 0x${expectedTag.toString(16)}, found 0x${tag.toString(16)}`);
     }
@@ -145,6 +162,24 @@ export class DerReader {
     return { unusedBits, bytes: bytes.subarray(1) };
   }
 
+  /**
+   * Checks the content of a value read as ANY (a Name attribute value, say) when its universal
+   * type has a DER content rule this reader knows: BOOLEAN, INTEGER, BIT STRING, NULL, OID, times.
+   */
+  static checkContent(value: Tlv, what = 'value'): void {
+    const reader = new DerReader(value.raw);
+    switch (value.tag) {
+      case TAG.BOOLEAN: reader.readBoolean(what); break;
+      case TAG.INTEGER: reader.readIntegerBytes(what); break;
+      case TAG.BIT_STRING: reader.readBitString(what); break;
+      case TAG.NULL: if (value.bytes.length !== 0) fail(`${what}: NULL must be empty`); break;
+      case TAG.OID: reader.readOid(what); break;
+      case TAG.UTC_TIME:
+      case TAG.GENERALIZED_TIME: reader.readTime(what); break;
+      default: return;
+    }
+  }
+
   /** UTCTime or GeneralizedTime, in the exact forms RFC 5280 §4.1.2.5 requires. */
   readTime(what = 'time'): Date {
     const tlv = this.read(undefined, what);
@@ -164,8 +199,10 @@ export class DerReader {
       return fail(`${what}: expected UTCTime or GeneralizedTime`);
     }
     const [month, day, hour, minute, second] = match.slice(2).map(Number) as [number, number, number, number, number];
-    const ms = Date.UTC(year, month - 1, day, hour, minute, second);
-    const check = new Date(ms);
+    // Not Date.UTC: it maps years 0-99 to 1900-1999, so GeneralizedTime 0050… would read as 1950.
+    const check = new Date(0);
+    check.setUTCFullYear(year, month - 1, day);
+    check.setUTCHours(hour, minute, second, 0);
     if (check.getUTCMonth() !== month - 1 || check.getUTCDate() !== day || hour > 23 || minute > 59 || second > 59) {
       fail(`${what}: invalid calendar date`);
     }
