@@ -24,6 +24,12 @@ const BEGIN = '-----BEGIN ';
 const END = '-----END ';
 const DASHES = '-----';
 
+const LF = 0x0a;
+const CR = 0x0d;
+const SPACE = 0x20;
+const COLON = 0x3a;
+const EQUALS = 0x3d;
+
 /** Every PEM block in `input`, in order. */
 export function decodePemBlocks(input: string | Buffer): PemBlock[] {
   return [...scanPemBlocks(textOf(input))];
@@ -102,11 +108,12 @@ function decodeBody(type: string, endType: string, body: string): PemBlock {
   if (type !== endType) {
     throw new WardenError('ERR_PEM_INVALID', `PEM block "${type}" is closed by END "${endType}"`);
   }
-  if (hasHeaderLine(body)) {
-    throw new WardenError('ERR_PEM_INVALID', `PEM block "${type}" has headers (encrypted keys are not supported); decrypt it first`);
-  }
   const compact = base64Of(body);
   if (compact === undefined) {
+    // A header line is never base64 (it has a colon), so it is looked for only to say why.
+    if (hasHeaderLine(body)) {
+      throw new WardenError('ERR_PEM_INVALID', `PEM block "${type}" has headers (encrypted keys are not supported); decrypt it first`);
+    }
     throw new WardenError('ERR_PEM_INVALID', `PEM block "${type}" contains characters that are not base64`);
   }
   if (compact.length % 4 !== 0) {
@@ -133,36 +140,46 @@ function hasHeaderLine(body: string): boolean {
 
 /**
  * The base64 characters of `body` without whitespace, or undefined when the body is not base64 and
- * whitespace followed by at most two `=` and whitespace.
+ * whitespace followed by at most two `=` and whitespace. One pass.
  */
 function base64Of(body: string): string | undefined {
-  const chars: string[] = [];
+  const parts: string[] = [];
+  let start = 0;
   let i = 0;
-  let chunkStart = 0;
   for (; i < body.length; i++) {
-    const c = body.charCodeAt(i);
-    if (isWhitespace(c)) {
-      if (i > chunkStart) chars.push(body.slice(chunkStart, i));
-      chunkStart = i + 1;
-    } else if (!isBase64Char(c)) {
+    const kind = charKind(body.charCodeAt(i));
+    if (kind === WHITESPACE) {
+      if (i > start) parts.push(body.slice(start, i));
+      start = i + 1;
+    } else if (kind !== BASE64) {
       break;
     }
   }
-  if (i > chunkStart) chars.push(body.slice(chunkStart, i));
+  if (i > start) parts.push(body.slice(start, i));
   let padding = 0;
   while (i < body.length && body.charCodeAt(i) === EQUALS && padding < 2) {
     padding++;
     i++;
   }
-  for (; i < body.length; i++) if (!isWhitespace(body.charCodeAt(i))) return undefined;
-  return chars.join('') + '='.repeat(padding);
+  for (; i < body.length; i++) if (charKind(body.charCodeAt(i)) !== WHITESPACE) return undefined;
+  if (padding > 0) parts.push('='.repeat(padding));
+  return parts.join('');
 }
 
-const LF = 0x0a;
-const CR = 0x0d;
-const SPACE = 0x20;
-const COLON = 0x3a;
-const EQUALS = 0x3d;
+const OTHER = 0;
+const BASE64 = 1;
+const WHITESPACE = 2;
+
+/** Base64 alphabet and whitespace, by character code below 256 (the decoder's hot loop). */
+const LATIN1_KINDS = (() => {
+  const kinds = new Uint8Array(256);
+  for (let c = 0; c < 256; c++) kinds[c] = isBase64Char(c) ? BASE64 : isWhitespace(c) ? WHITESPACE : OTHER;
+  return kinds;
+})();
+
+function charKind(c: number): number {
+  return c < 256 ? LATIN1_KINDS[c]! : isWhitespace(c) ? WHITESPACE : OTHER;
+}
 
 /** [A-Z0-9 #-]: the characters of a PEM type (and of its closing dashes). */
 function isTypeChar(c: number): boolean {
