@@ -77,13 +77,13 @@ function chainProblem(chainPem: string, bundle: TrustBundle, now: Date, canarySp
       }
       continue;
     }
-    const anchors = bundle.anchors.map((a) => new X509Certificate(a.der));
-    const anchor = anchors.find((a) => cert.checkIssued(a) && cert.verify(a.publicKey));
-    if (anchor === undefined) {
-      return i === 0 ? LEAF_NOT_SIGNED : `${name} is not signed by any certificate in ca.crt`;
+    // Any anchor that signed it and is valid now will do (a same-key renewed root may sit beside
+    // its expired predecessor in ca.crt), as in Go's path building.
+    const signers = bundle.anchors.map((a) => new X509Certificate(a.der)).filter((a) => cert.checkIssued(a) && cert.verify(a.publicKey));
+    if (signers.length === 0) return i === 0 ? LEAF_NOT_SIGNED : `${name} is not signed by any certificate in ca.crt`;
+    if (!signers.some((a) => validityProblem(a, at) === undefined)) {
+      return `the trust anchor ${signers[0]!.subject.replaceAll('\n', ', ')} ${validityProblem(signers[0]!, at)!}`;
     }
-    const anchorExpired = validityProblem(anchor, at);
-    if (anchorExpired !== undefined) return `the trust anchor ${anchor.subject.replaceAll('\n', ', ')} ${anchorExpired}`;
   }
   return undefined;
 }

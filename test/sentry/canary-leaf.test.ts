@@ -6,16 +6,18 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createECDH, createPrivateKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { createECDH, createPrivateKey, generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { BundleTexts } from '../../src/core/bundle-texts.js';
-import { TrustBundle } from '../../src/core/bundle.js';
+import { generateTrustBundle, TrustBundle } from '../../src/core/bundle.js';
+import { parseCertificate } from '../../src/core/certificate.js';
 import { runChecks } from '../../src/core/checks/index.js';
 import { FixedClock } from '../../src/core/clock.js';
 import { isWardenError } from '../../src/core/errors.js';
 import { decodePemBlocks, encodePem } from '../../src/core/pem.js';
+import { buildRootCertificate } from '../../src/core/profile.js';
 import { exitCodeForError } from '../../src/cli/exit-codes.js';
 import { checkBundleTexts } from '../../src/sentry/bundle-check.js';
 import { CaStateHolder, createCaState } from '../../src/sentry/ca-state.js';
@@ -24,9 +26,10 @@ import type { SentryConfig } from '../../src/sentry/config.js';
 import { SentryMetrics } from '../../src/sentry/metrics.js';
 import { BundleReloader } from '../../src/sentry/reload.js';
 import { FsTrustBundleStore } from '../../src/stores/fs-store.js';
-import { buildBundle, withExtraRoot, withIntermediate } from '../support/bundles.js';
+import { buildBundle, withExtraRoot, withIntermediate, withIssuerOutlivingRoot } from '../support/bundles.js';
 import { captureLogger, tempDir, writeBundleFiles, type LogRecord } from '../support/sentry-harness.js';
 
+const DAY = 24 * 3600 * 1000;
 const NOW = new Date(Math.floor(Date.now() / 1000) * 1000);
 const POLICY = { warnWithinMs: 0, workloadTtlMs: 24 * 3600 * 1000, clockSkewMs: 15 * 60 * 1000 };
 const LEAF_NOT_SIGNED = /the leaf's signature does not verify with the issuer certificate's key/;
@@ -61,6 +64,27 @@ describe('canary leaf at load time', () => {
       const checked = checkBundleTexts(built.texts, NOW, POLICY, 'test');
       assert.ok(checked.bundle.issuer);
     }
+  });
+
+  it('the canary accepts any valid anchor that signed the chain (an expired same-key predecessor listed first)', async () => {
+    const { bundle, rootKey } = generateTrustBundle({ clock: new FixedClock(NOW), trustDomain: 'cluster.local', namespace: 'dapr-system' });
+    const serial = randomBytes(16);
+    serial[0]! &= 0x7f;
+    // Same key, same name, same key identifier: OpenSSL sees it as an issuer of the issuer too.
+    const predecessor = parseCertificate(buildRootCertificate({
+      key: rootKey, trustDomain: 'cluster.local', serial, profile: 'v1.18',
+      validity: { notBefore: new Date(NOW.getTime() - 800 * DAY), notAfter: new Date(NOW.getTime() - DAY) },
+    }));
+    assert.ok(new X509Certificate(bundle.issuer.der).checkIssued(new X509Certificate(predecessor.der)));
+    verifyCanaryLeaf(new TrustBundle([predecessor, ...bundle.anchors], bundle.issuerChain, bundle.issuerKey), NOW, POLICY);
+    assert.throws(() => verifyCanaryLeaf(new TrustBundle([predecessor], bundle.issuerChain, bundle.issuerKey), NOW, POLICY),
+      (err: unknown) => canaryFailure(err) && /the trust anchor O=cluster.local expired at/.test((err as Error).message));
+
+    // Its only signer expired (an issuer outliving its root, a day after the root's end): refused, naming the anchor.
+    const outliving = await buildBundle({ now: NOW }, withIssuerOutlivingRoot());
+    const later = new Date(outliving.bundle.root.notAfter.getTime() + DAY);
+    assert.throws(() => verifyCanaryLeaf(outliving.bundle, later, POLICY),
+      (err: unknown) => canaryFailure(err) && /the trust anchor O=cluster.local expired at/.test((err as Error).message));
   });
 
   it('a spliced issuer.key passes every check but is refused: ERR_BUNDLE_CANARY_FAILED, exit 3', async () => {
