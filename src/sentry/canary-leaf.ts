@@ -72,20 +72,32 @@ function chainProblem(chainPem: string, bundle: TrustBundle, now: Date, canarySp
     if (expired !== undefined) return `${name} ${expired}`;
     const parent = chain[i + 1];
     if (parent !== undefined) {
-      if (!cert.checkIssued(parent) || !cert.verify(parent.publicKey)) {
+      if (!issuedBy(cert, parent, i === 0)) {
         return i === 0 ? LEAF_NOT_SIGNED : `${name} is not signed by the next certificate in issuer.crt`;
       }
       continue;
     }
     // Any anchor that signed it and is valid now will do (a same-key renewed root may sit beside
     // its expired predecessor in ca.crt), as in Go's path building.
-    const signers = bundle.anchors.map((a) => new X509Certificate(a.der)).filter((a) => cert.checkIssued(a) && cert.verify(a.publicKey));
+    const signers = bundle.anchors.map((a) => new X509Certificate(a.der)).filter((a) => issuedBy(cert, a, i === 0));
     if (signers.length === 0) return i === 0 ? LEAF_NOT_SIGNED : `${name} is not signed by any certificate in ca.crt`;
     if (!signers.some((a) => validityProblem(a, at) === undefined)) {
       return `the trust anchor ${signers[0]!.subject.replaceAll('\n', ', ')} ${validityProblem(signers[0]!, at)!}`;
     }
   }
   return undefined;
+}
+
+/**
+ * `child` names `parent` as its issuer and verifies with its key. The leaf, which Warden made, must
+ * also pass OpenSSL's full issuer test (checkIssued: names, key identifiers, the parent's key usage);
+ * links inside the operator's bundle are held to what Go checks (name and signature: Go does not
+ * require the authority key identifier to match), so the canary never refuses a bundle Dapr accepts
+ * for a reason Go ignores. The check chain judges those links in detail.
+ */
+function issuedBy(child: X509Certificate, parent: X509Certificate, leaf: boolean): boolean {
+  const named = leaf ? child.checkIssued(parent) : child.issuer === parent.subject;
+  return named && child.verify(parent.publicKey);
 }
 
 function validityProblem(cert: X509Certificate, atMs: number): string | undefined {
