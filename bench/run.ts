@@ -13,7 +13,7 @@ import { killAllChildren } from './children.js';
 import { formatGrpcReport, GRPC_TIMING, runGrpcSuite, STORM_CLIENTS, STORM_PROCESSES, STORM_TRANSPORT, type GrpcSuiteResult, type LoadGenerator, type StormShape } from './grpc.js';
 import { formatIssueReport, runIssueSuite, type IssueMeasurement, type TimingOptions } from './issue.js';
 
-const SUITES = ['issue', 'grpc', 'kube-renew', 'kube-rotate'] as const;
+const SUITES = ['issue', 'grpc', 'kube-renew', 'kube-rotate', 'pem'] as const;
 type SuiteName = (typeof SUITES)[number];
 
 const ISSUE_TIMING: TimingOptions = { runs: 3, runMs: 1000, warmupMs: 500 };
@@ -125,6 +125,13 @@ async function main(): Promise<void> {
     // rotate -k through all phases against the Kubernetes API test server (bench/kube-rotate.ts).
     const { runKubeRotateBench, formatKubeRotateReport } = await import('./kube-rotate.js');
     reports.push(formatKubeRotateReport(await runKubeRotateBench({ log })));
+  }
+  if (cli.suites.includes('pem')) {
+    // PEM decoding of crafted input against benign input of the same size (bench/pem.ts).
+    const { runPemSuite, formatPemReport } = await import('./pem.js');
+    const pem = runPemSuite(log);
+    reports.push(formatPemReport(pem));
+    if (!pem.pass) process.exitCode = 1;
   }
   reports.push(`total ${((performance.now() - started) / 1000).toFixed(0)} s`);
   console.log(`\n${reports.join('\n\n')}`);

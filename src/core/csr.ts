@@ -10,7 +10,7 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import { DerReader, TAG } from './der/reader.js';
 import { bitString, contextTag, sequence, smallInteger } from './der/writer.js';
 import { WardenError } from './errors.js';
-import { keyAlgorithmOf, spkiOf, type KeyAlgorithm } from './keys.js';
+import { keyAlgorithmOf, rsaKeyTooLarge, spkiOf, weakPublicKeyReason, type KeyAlgorithm } from './keys.js';
 import { decodeName, EMPTY_NAME, type DistinguishedName } from './names.js';
 import { OID } from './oids.js';
 import { readAlgorithmOid } from './certificate.js';
@@ -87,6 +87,8 @@ export function parseCsr(input: Uint8Array): ParsedCsr {
   } catch (err) {
     throw new WardenError('ERR_CSR_KEY_UNSUPPORTED', (err as Error).message, { cause: err });
   }
+  const tooLarge = rsaKeyTooLarge(publicKey);
+  if (tooLarge !== undefined) throw new WardenError('ERR_CSR_KEY_UNSUPPORTED', tooLarge);
   const { keyAlgorithmOid: _a, keyParamOid: _p, point: _pt, ...fields } = parsed;
   return { ...fields, publicKey, keyAlgorithm };
 }
@@ -115,8 +117,18 @@ function importPublicKey(algorithmOid: string, paramOid: string | undefined, poi
   }
 }
 
-/** Resolves when the CSR's self-signature verifies; `ERR_CSR_SIGNATURE` otherwise. */
+/**
+ * Resolves when the CSR's self-signature verifies; `ERR_CSR_SIGNATURE` otherwise. A key anybody can
+ * sign for (keys.ts `weakPublicKeyReason`) proves nothing by its signature: `ERR_CSR_KEY_WEAK`, at
+ * this step because that is where Go refuses RSA e < 2 and even e, so Dapr answers "invalid signature".
+ */
 export async function verifyCsrSignature(csr: ParsedCsr): Promise<void> {
+  // An Ed25519 SubjectPublicKeyInfo ends with the 32-byte point (parseCsr checked its length).
+  const point = csr.keyAlgorithm === 'ed25519' ? csr.spkiDer.subarray(csr.spkiDer.length - 32) : undefined;
+  const weakness = weakPublicKeyReason(csr.publicKey, point);
+  if (weakness !== undefined) {
+    throw new WardenError('ERR_CSR_KEY_WEAK', `the certificate signing request's key cannot prove possession: ${weakness}`);
+  }
   const ok = await verifyAsync(csr.signatureAlgorithmOid, csr.infoDer, csr.publicKey, csr.signature);
   if (!ok) throw new WardenError('ERR_CSR_SIGNATURE', 'the certificate signing request signature does not verify with its public key');
 }

@@ -21,6 +21,7 @@ export const CHECK_ERROR_CODES = [
   'ERR_ISSUER_EXPIRED',
   'ERR_EKU_NOT_SERVER_AUTH',
   'ERR_PATH_LEN_EXCEEDED',
+  'ERR_BUNDLE_CANARY_FAILED', // not from the chain: the sentry's canary leaf (src/sentry/canary-leaf.ts)
 ] as const;
 
 export const ERROR_CODES = [
@@ -35,6 +36,7 @@ export const ERROR_CODES = [
   'ERR_CSR_SIGNATURE',
   'ERR_CSR_TOO_LARGE',
   'ERR_CSR_KEY_UNSUPPORTED',
+  'ERR_CSR_KEY_WEAK',
   // identities
   'ERR_SPIFFE_ID_INVALID',
   'ERR_TRUST_DOMAIN_INVALID',

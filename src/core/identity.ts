@@ -41,6 +41,14 @@ const ERR_DOT_SEGMENT = 'path cannot contain dot segments';
 const ERR_EMPTY_SEGMENT = 'path cannot contain empty segments';
 const ERR_NO_LEADING_SLASH = 'path must have a leading slash';
 const ERR_TRAILING_SLASH = 'path cannot have a trailing slash';
+// Warden's additions, in go-spiffe's style (go-spiffe has no such rules; see isTrustDomainName).
+const ERR_TD_EMPTY_LABEL = 'trust domain cannot have empty labels (a leading, trailing or double dot, as in "..")';
+const ERR_TD_TOO_LONG = 'trust domain cannot be longer than 255 bytes';
+
+/** SPIFFE-ID §2.3: a trust domain is a URI host, at most 255 bytes. */
+export const MAX_TRUST_DOMAIN_BYTES = 255;
+/** SPIFFE-ID §2.3: implementations need not support, and should not generate, longer SPIFFE IDs. */
+export const MAX_SPIFFE_ID_BYTES = 2048;
 
 /**
  * Dapr's common request rules (`validator/internal/common.go`): all violations of the id, CSR and
@@ -69,7 +77,8 @@ export function validateSignRequest(req: SignRequestFields): string {
 export function parseTrustDomain(idOrName: string): string {
   if (idOrName === '') throw tdError(ERR_TD_MISSING);
   if (idOrName.includes(':/')) return parseSpiffeId(idOrName).trustDomain;
-  if (!isTrustDomainName(idOrName)) throw tdError(ERR_TD_CHAR);
+  const problem = trustDomainProblem(idOrName);
+  if (problem !== undefined) throw tdError(problem);
   return idOrName;
 }
 
@@ -83,11 +92,14 @@ export interface SpiffeId {
 export function parseSpiffeId(id: string): SpiffeId {
   if (id === '') throw tdError(ERR_EMPTY);
   if (!id.startsWith(SPIFFE_SCHEME)) throw tdError(ERR_WRONG_SCHEME);
+  if (Buffer.byteLength(id, 'utf8') > MAX_SPIFFE_ID_BYTES) throw tdError(spiffeIdTooLong(id));
   const rest = id.slice(SPIFFE_SCHEME.length);
   const slash = rest.indexOf('/');
   const trustDomain = slash === -1 ? rest : rest.slice(0, slash);
   if (!isTrustDomainName(trustDomain)) throw tdError(ERR_TD_CHAR);
   if (trustDomain === '') throw tdError(ERR_TD_MISSING);
+  const tdProblem = trustDomainProblem(trustDomain);
+  if (tdProblem !== undefined) throw tdError(tdProblem);
   const path = slash === -1 ? '' : rest.slice(slash);
   const problem = pathProblem(path);
   if (problem !== undefined) throw tdError(problem);
@@ -97,17 +109,26 @@ export function parseSpiffeId(id: string): SpiffeId {
 /**
  * go-spiffe `FromSegments(td, "ns", namespace, id)`: `spiffe://<td>/ns/<namespace>/<id>`. Each
  * segment must be non-empty, not `.`/`..`, and only `[A-Za-z0-9._-]`; `ERR_SPIFFE_ID_INVALID`.
+ *
+ * Warden addition: the whole ID is at most 2,048 bytes (SPIFFE-ID §2.3; go-spiffe and Dapr do not
+ * check, so Dapr signs any length). The request namespace is unbounded, so this is where a long one
+ * is caught; the sentry reports it as it reports every identity Dapr cannot build, after the CSR
+ * checks: INTERNAL "failed to sign certificate" (spec 1.4 step 8, Dapr's SignIdentity error path).
  */
 export function buildSpiffeId(trustDomain: string, namespace: string, id: string): string {
   if (trustDomain === '') throw new WardenError('ERR_SPIFFE_ID_INVALID', ERR_TD_MISSING);
-  if (!isTrustDomainName(trustDomain)) throw new WardenError('ERR_SPIFFE_ID_INVALID', ERR_TD_CHAR);
+  const tdProblem = trustDomainProblem(trustDomain);
+  if (tdProblem !== undefined) throw new WardenError('ERR_SPIFFE_ID_INVALID', tdProblem);
   for (const segment of ['ns', namespace, id]) {
     const problem = segmentProblem(segment);
     if (problem !== undefined) {
       throw new WardenError('ERR_SPIFFE_ID_INVALID', `invalid path segment ${JSON.stringify(segment)}: ${problem}`);
     }
   }
-  return `${SPIFFE_SCHEME}${trustDomain}/ns/${namespace}/${id}`;
+  const spiffeId = `${SPIFFE_SCHEME}${trustDomain}/ns/${namespace}/${id}`;
+  // Segments are ASCII (checked above): characters are bytes.
+  if (spiffeId.length > MAX_SPIFFE_ID_BYTES) throw new WardenError('ERR_SPIFFE_ID_INVALID', spiffeIdTooLong(spiffeId));
+  return spiffeId;
 }
 
 /**
@@ -141,6 +162,23 @@ export function isControlPlaneId(id: string): id is ControlPlaneId {
 
 function isTrustDomainName(name: string): boolean {
   return /^[a-z0-9._-]*$/.test(name);
+}
+
+/**
+ * What is wrong with a non-empty trust domain name, if anything. go-spiffe checks only the
+ * characters, so Dapr accepts `..` or a 10 KB name; Warden also applies SPIFFE-ID §2.1/§2.3: the
+ * trust domain is the URI's host, at most 255 bytes, and a host has no empty labels (`.`, `..`,
+ * `a..b`, `.a`, `a.`), which URI and DNS tools would read differently (`spiffe://../ns/x/y`).
+ */
+function trustDomainProblem(name: string): string | undefined {
+  if (!isTrustDomainName(name)) return ERR_TD_CHAR;
+  if (name.length > MAX_TRUST_DOMAIN_BYTES) return ERR_TD_TOO_LONG;
+  if (name.startsWith('.') || name.endsWith('.') || name.includes('..')) return ERR_TD_EMPTY_LABEL;
+  return undefined;
+}
+
+function spiffeIdTooLong(id: string): string {
+  return `SPIFFE ID cannot be longer than ${MAX_SPIFFE_ID_BYTES} bytes (this one is ${Buffer.byteLength(id, 'utf8')})`;
 }
 
 function segmentProblem(segment: string): string | undefined {

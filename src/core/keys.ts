@@ -9,6 +9,10 @@ import { decodePemBlocks, encodePem } from './pem.js';
 export type KeyAlgorithm = 'ed25519' | 'ecdsa-p256' | 'ecdsa-p384' | 'rsa';
 
 export const MIN_RSA_BITS = 2048;
+/** The largest RSA key Go's crypto/tls accepts from a peer (`maxRSAKeySize`): daprd would refuse a larger one. */
+export const MAX_RSA_BITS = 8192;
+/** Go's crypto/rsa (before 1.24) refused larger public exponents, and no real key has one. */
+const MAX_RSA_EXPONENT = 2n ** 31n - 1n;
 
 const PEM_KEY_TYPES = {
   'EC PRIVATE KEY': 'sec1',
@@ -91,4 +95,67 @@ export function spkiOf(key: KeyObject): Buffer {
 
 export function publicKeysEqual(a: KeyObject, b: KeyObject): boolean {
   return spkiOf(a).equals(spkiOf(b));
+}
+
+/**
+ * Why a public key a client asks Warden to certify is too weak, though its self-signature may
+ * verify: a key anybody can sign for proves nothing (issue 12 item 6). Undefined when it is fine.
+ * `ed25519Point` is the key's 32-byte encoding (the CSR carries it).
+ *
+ * - RSA: an exponent under 3 or even (Go's crypto/rsa refuses both, `public exponent is less than
+ *   2` / `is even`, so Dapr answers "invalid signature"; with e = 1 any "signature" equal to the
+ *   padded digest verifies), or above 2^31 − 1 (older Go refused it).
+ * - Ed25519: a point of small order (one of the 8 in the torsion subgroup: with the identity as
+ *   public key the signature (R = identity, S = 0) verifies for every message) or an encoding that is
+ *   not canonical (y ≥ p, or x = 0 with the sign bit set; RFC 8032 §5.1.3 says decoding fails).
+ *   Go's crypto/ed25519 checks neither (it decodes with filippo.io/edwards25519, which accepts
+ *   both); libsodium refuses both, and that is what Warden does: such a key has no private half
+ *   worth proving.
+ */
+export function weakPublicKeyReason(key: KeyObject, ed25519Point?: Uint8Array): string | undefined {
+  if (key.asymmetricKeyType === 'rsa') {
+    const e = key.asymmetricKeyDetails?.publicExponent ?? 0n;
+    if (e < 3n) return `RSA public exponent ${e} is less than 3`;
+    if (e % 2n === 0n) return `RSA public exponent ${e} is even`;
+    if (e > MAX_RSA_EXPONENT) return `RSA public exponent ${e} is larger than 2^31 - 1`;
+    return undefined;
+  }
+  if (key.asymmetricKeyType === 'ed25519' && ed25519Point !== undefined) return ed25519PointWeakness(ed25519Point);
+  return undefined;
+}
+
+/** RSA keys larger than MAX_RSA_BITS: refused as unsupported (TLS peers would refuse them). */
+export function rsaKeyTooLarge(key: KeyObject): string | undefined {
+  if (key.asymmetricKeyType !== 'rsa') return undefined;
+  const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
+  return bits > MAX_RSA_BITS ? `RSA keys of ${bits} bits are larger than ${MAX_RSA_BITS} bits, the most Go's TLS accepts` : undefined;
+}
+
+/**
+ * The y coordinates (little-endian, sign bit clear) of Ed25519's small-order points: 0 (order 4,
+ * two points), 1 (the identity), p − 1 (order 2) and the two of order 8 (two points each). The
+ * test derives them from the curve equation and checks 8·P = identity for each.
+ */
+const SMALL_ORDER_Y = [
+  '0000000000000000000000000000000000000000000000000000000000000000',
+  '0100000000000000000000000000000000000000000000000000000000000000',
+  'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+  '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05',
+  'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a',
+].map((hex) => Buffer.from(hex, 'hex'));
+
+function ed25519PointWeakness(point: Uint8Array): string | undefined {
+  if (point.length !== 32) return 'Ed25519 public key is not 32 bytes';
+  const y = Buffer.from(point);
+  y[31]! &= 0x7f;
+  if (!isCanonicalFieldElement(y)) return 'Ed25519 public key is not canonically encoded (y ≥ 2^255 - 19)';
+  if (SMALL_ORDER_Y.some((small) => small.equals(y))) return 'Ed25519 public key is a point of small order';
+  return undefined;
+}
+
+/** y < p = 2^255 − 19 for a little-endian y with the top bit clear. */
+function isCanonicalFieldElement(y: Buffer): boolean {
+  if (y[31] !== 0x7f) return true;
+  for (let i = 30; i >= 1; i--) if (y[i] !== 0xff) return true;
+  return y[0]! < 0xed;
 }

@@ -12,7 +12,7 @@ import { WardenError } from './errors.js';
 import { authorityKeyIdExtension } from './extensions.js';
 import { keyAlgorithmOf, spkiOf } from './keys.js';
 import { encodePem } from './pem.js';
-import { profileForKeyAlgorithm, signCertificateAsync, workloadFields, workloadStaticExtensions, type ProfileVersion } from './profile.js';
+import { profileForKeyAlgorithm, signCertificateAsync, signCertificateSync, workloadFields, workloadStaticExtensions, type ProfileVersion, type TbsFields } from './profile.js';
 import { randomSerials, type SerialSource } from './serial.js';
 import { signerFor, type Signer } from './signature.js';
 
@@ -69,6 +69,17 @@ export class WorkloadSigner {
    * NotAfter (Dapr does not clamp: spec 7.7). Refuses when the issuer is not valid now.
    */
   async sign(req: WorkloadRequest): Promise<SignedWorkload> {
+    const prepared = this.prepare(req);
+    return this.result(await signCertificateAsync(prepared.fields, this.signer), prepared);
+  }
+
+  /** `sign` on the calling thread: for the one canary leaf checked when a bundle is loaded, not for requests. */
+  signSync(req: WorkloadRequest): SignedWorkload {
+    const prepared = this.prepare(req);
+    return this.result(signCertificateSync(prepared.fields, this.signer), prepared);
+  }
+
+  private prepare(req: WorkloadRequest): { fields: TbsFields; notBefore: Date; notAfter: Date } {
     const now = (req.at ?? this.opts.clock.now()).getTime();
     const issuer = this.bundle.issuer;
     if (now > issuer.notAfter.getTime() || now < issuer.notBefore.getTime()) {
@@ -87,7 +98,10 @@ export class WorkloadSigner {
       staticExtensions: this.staticExtensions,
       ...(this.authorityKeyIdExtension ? { authorityKeyIdExtension: this.authorityKeyIdExtension } : {}),
     });
-    const leafDer = await signCertificateAsync(fields, this.signer);
+    return { fields, notBefore, notAfter };
+  }
+
+  private result(leafDer: Buffer, { notBefore, notAfter }: { notBefore: Date; notAfter: Date }): SignedWorkload {
     return {
       leafDer,
       chainPem: encodePem('CERTIFICATE', leafDer) + this.issuerChainPem,

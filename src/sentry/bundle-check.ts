@@ -1,12 +1,15 @@
 /**
  * Turning stored bundle texts into a TrustBundle Sentry may sign with: parse, run the shared check
- * chain, refuse on any error finding. Used at start-up and on every reload, so both apply the same
- * rules as `warden mtls verify`.
+ * chain, refuse on any error finding, then sign and verify a canary leaf (canary-leaf.ts). Used at
+ * start-up (both modes, and a `--workers` primary) and on every reload, so all apply the same
+ * rules as `warden mtls verify`, and no bundle signs a request before it has signed one leaf that
+ * verifies against its anchors.
  */
 import { TrustBundle } from '../core/bundle.js';
 import type { BundleTexts } from '../core/bundle-texts.js';
 import { runChecks, type Finding } from '../core/checks/index.js';
 import { ERROR_CODES, WardenError, isWardenError, type ErrorCode } from '../core/errors.js';
+import { verifyCanaryLeaf } from './canary-leaf.js';
 
 export interface CheckPolicy {
   warnWithinMs: number;
@@ -46,6 +49,17 @@ export function checkBundleTexts(texts: BundleTexts, now: Date, policy: CheckPol
     const code = toErrorCode(first.code);
     const list = errors.map((f) => `${f.code} (${f.subject}): ${f.message}`).join('\n');
     throw new WardenError(code, `the trust bundle in ${where} is not usable:\n${list}`);
+  }
+  try {
+    verifyCanaryLeaf(bundle, now, policy);
+  } catch (err) {
+    const code: ErrorCode = isWardenError(err) ? err.code : 'ERR_BUNDLE_CANARY_FAILED';
+    throw new WardenError(
+      code,
+      `the trust bundle in ${where} is not usable: ${(err as Error).message}; restore the matching issuer.crt and ` +
+        'issuer.key, or replace the bundle with "warden mtls renew-certificate"',
+      { cause: err },
+    );
   }
   return { bundle, notes: findings.filter((f) => f.severity !== 'error') };
 }

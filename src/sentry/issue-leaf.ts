@@ -13,7 +13,7 @@ import { status } from '@grpc/grpc-js';
 import type { Certificate } from '../core/certificate.js';
 import { parseCsr, verifyCsrSignature, type ParsedCsr } from '../core/csr.js';
 import { isWardenError } from '../core/errors.js';
-import { decodePemBlocks } from '../core/pem.js';
+import { decodeFirstPemBlock } from '../core/pem.js';
 import type { WorkloadSigner } from '../core/sign.js';
 import type { CaStateHolder } from './ca-state.js';
 import type { SignFailureReason } from './metrics.js';
@@ -61,7 +61,6 @@ export class InThreadLeafIssuer implements LeafIssuer {
 }
 
 const CSR_PEM_TYPES = new Set(['CERTIFICATE REQUEST', 'CERTIFICATE']);
-const FIRST_PEM_BLOCK = /-----BEGIN [^\n]*?-----[\s\S]*?-----END [^\n]*?-----/;
 
 export async function issueLeaf(signer: WorkloadSigner, issuer: Certificate, req: LeafRequest): Promise<IssuedLeaf> {
   const csr = await readCsr(Buffer.from(req.csrPem.buffer, req.csrPem.byteOffset, req.csrPem.byteLength));
@@ -95,9 +94,10 @@ export async function issueLeaf(signer: WorkloadSigner, issuer: Certificate, req
 async function readCsr(pemBytes: Buffer): Promise<ParsedCsr> {
   let block;
   try {
-    // Like Go's pem.Decode, only the first block counts; whatever follows it is ignored.
-    const first = FIRST_PEM_BLOCK.exec(pemBytes.toString('latin1'));
-    block = first === null ? undefined : decodePemBlocks(first[0])[0];
+    // Like Go's pem.Decode, only the first block counts; whatever follows it is ignored. The scan
+    // is linear in the request size (a backtracking expression here once let one request stall
+    // every other: issue 12).
+    block = decodeFirstPemBlock(pemBytes);
   } catch (err) {
     throw new SignFailure(status.INVALID_ARGUMENT, 'invalid certificate signing request', 'invalid_csr', { cause: err });
   }

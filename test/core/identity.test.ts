@@ -151,3 +151,39 @@ describe('controlPlaneDnsNames (spec 2.4)', () => {
     assert.equal(isControlPlaneId('dapr-webhook'), false);
   });
 });
+
+describe('identity limits (issue 12 item 7: SPIFFE-ID §2.1, §2.3)', () => {
+  const EMPTY_LABEL = 'trust domain cannot have empty labels (a leading, trailing or double dot, as in "..")';
+
+  it('a trust domain with an empty label (., .., a..b, .a, a.) is refused, from a name or an ID', () => {
+    for (const td of ['.', '..', 'a..b', '.cluster.local', 'cluster.local.']) {
+      rejects(() => parseTrustDomain(td), 'ERR_TRUST_DOMAIN_INVALID', EMPTY_LABEL);
+      rejects(() => validateSignRequest({ ...ok, trustDomain: td }), 'ERR_TRUST_DOMAIN_INVALID', EMPTY_LABEL);
+      rejects(() => parseSpiffeId(`spiffe://${td}/ns/default/app`), 'ERR_TRUST_DOMAIN_INVALID', EMPTY_LABEL);
+      rejects(() => buildSpiffeId(td, 'default', 'app'), 'ERR_SPIFFE_ID_INVALID', EMPTY_LABEL);
+    }
+    assert.equal(parseTrustDomain('a.b-c_d.e'), 'a.b-c_d.e');
+  });
+
+  it('a trust domain of 256 bytes is refused, 255 accepted', () => {
+    const td255 = `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(63)}`;
+    assert.equal(td255.length, 255);
+    assert.equal(parseTrustDomain(td255), td255);
+    assert.equal(buildSpiffeId(td255, 'default', 'app'), `spiffe://${td255}/ns/default/app`);
+    const too = 'a'.repeat(256);
+    rejects(() => parseTrustDomain(too), 'ERR_TRUST_DOMAIN_INVALID', 'trust domain cannot be longer than 255 bytes');
+    rejects(() => validateSignRequest({ ...ok, trustDomain: `spiffe://${too}` }), 'ERR_TRUST_DOMAIN_INVALID', 'trust domain cannot be longer than 255 bytes');
+    rejects(() => buildSpiffeId(too, 'default', 'app'), 'ERR_SPIFFE_ID_INVALID', 'trust domain cannot be longer than 255 bytes');
+  });
+
+  it('a SPIFFE ID of 2,049 bytes is refused, 2,048 accepted (built or parsed)', () => {
+    const prefix = 'spiffe://public/ns/';
+    const suffix = '/myapp';
+    const ns2048 = 'n'.repeat(2048 - prefix.length - suffix.length);
+    const id2048 = buildSpiffeId('public', ns2048, 'myapp');
+    assert.equal(id2048.length, 2048);
+    assert.deepEqual(parseSpiffeId(id2048), { trustDomain: 'public', path: `/ns/${ns2048}/myapp` });
+    rejects(() => buildSpiffeId('public', `${ns2048}n`, 'myapp'), 'ERR_SPIFFE_ID_INVALID', 'SPIFFE ID cannot be longer than 2048 bytes (this one is 2049)');
+    rejects(() => parseSpiffeId(`${prefix}${ns2048}n${suffix}`), 'ERR_TRUST_DOMAIN_INVALID', 'SPIFFE ID cannot be longer than 2048 bytes (this one is 2049)');
+  });
+});
