@@ -117,10 +117,13 @@ describe('RSA exponents and sizes', () => {
 
 describe('CSRs with weak keys: the signature verifies, the key is refused (ERR_CSR_KEY_WEAK)', () => {
   for (const [name, make] of [['Ed25519 identity point', smallOrderEd25519Csr], ['RSA e = 1', exponentOneRsaCsr]] as const) {
-    it(name, async () => {
+    it(name, async (t) => {
       const csr = parseCsr(make());
-      // The forgery is real: OpenSSL accepts the signature.
-      assert.equal(verify(csr.keyAlgorithm === 'rsa' ? 'sha256' : null, csr.infoDer, csr.publicKey, csr.signature), true);
+      // The forgery is real where this Node's OpenSSL accepts the signature (3.0 does; newer
+      // releases refuse the Ed25519 small-order point themselves): Warden refuses it either way.
+      const opensslAccepts = verify(csr.keyAlgorithm === 'rsa' ? 'sha256' : null, csr.infoDer, csr.publicKey, csr.signature);
+      t.diagnostic(`OpenSSL ${process.versions.openssl} accepts the forged signature: ${opensslAccepts}`);
+      if (csr.keyAlgorithm === 'rsa' || process.versions.openssl.startsWith('3.0.')) assert.equal(opensslAccepts, true);
       await assert.rejects(verifyCsrSignature(csr), (err: unknown) => isWardenError(err, 'ERR_CSR_KEY_WEAK'));
     });
   }
