@@ -1,6 +1,6 @@
 /** Shared bits for the fs store tests: temp dirs, modes, code assertions. */
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readlink, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isWardenError } from '../../src/core/errors.js';
@@ -25,7 +25,11 @@ export function hasCode(code: string, ...mentions: string[]) {
   };
 }
 
-/** Names in `dir` (recursively) that Warden uses for in-flight writes. */
+/**
+ * Names in `dir` (recursively) that Warden uses for in-flight writes: staged files, records, the
+ * lock and its helpers, backup temp directories, temp `..data` links, and version directories
+ * other than the current one (that is, any `..data` found in `dir` or a subdirectory names).
+ */
 export async function listLeftovers(dir: string): Promise<string[]> {
   let entries: string[];
   try {
@@ -33,5 +37,17 @@ export async function listLeftovers(dir: string): Promise<string[]> {
   } catch {
     return [];
   }
-  return entries.filter((e) => /warden-new|\.warden-txn|\.warden-lock|\.tmp-/.test(e)).sort();
+  const current = new Set<string>();
+  for (const e of entries.filter((e) => e === '..data' || e.endsWith('/..data'))) {
+    const parent = e.slice(0, -'..data'.length);
+    current.add(`${parent}${await readlink(join(dir, e)).catch(() => '')}`);
+  }
+  return entries
+    .filter((e) => /warden-new|\.warden-txn|\.warden-lock|\.tmp-|\.warden-data-/.test(e) || isOldVersion(e, current))
+    .sort();
+}
+
+function isOldVersion(entry: string, current: Set<string>): boolean {
+  const m = /^(.*?\.\.warden-\d{8}T\d{6}Z-[0-9a-f]{16})(\/|$)/.exec(entry);
+  return m !== null && !current.has(m[1]!);
 }
