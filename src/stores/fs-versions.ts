@@ -19,7 +19,7 @@
  * leaves the visible content unchanged), and only then is the new bundle published.
  */
 import { lstat, mkdir, chmod, readlink, rename, rm, symlink } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { WardenError } from '../core/errors.js';
 import type { BundleTexts } from '../core/bundle-texts.js';
 import { formatBackupStamp } from './fs-backup.js';
@@ -61,7 +61,8 @@ export async function assertNoForeignLinks(layout: FsLayout): Promise<void> {
   for (const part of BUNDLE_PARTS) {
     const path = layout.files[part];
     const target = await readLinkIfLink(path);
-    if (target === undefined || (layout.versioned && target === managedLinkTarget(basename(path)))) continue;
+    const managed = dirname(path) === layout.dir && target === managedLinkTarget(basename(path));
+    if (target === undefined || managed) continue;
     throw new WardenError(
       'ERR_STORE_SYMLINK_REFUSED',
       `${path} is a symbolic link to ${target}, which Warden did not make; writing would replace the link with a plain file and cut it off from ${target}. ` +

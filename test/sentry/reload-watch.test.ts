@@ -37,9 +37,12 @@ async function bundles(n: number): Promise<BundleTexts[]> {
 /** Waits until the sentry serves `texts`, then checks a new leaf chains to its issuer. */
 async function expectServing(t: TestSentry, texts: BundleTexts, step: string): Promise<void> {
   const version = computeBundleVersion(texts);
-  await waitFor(`${step}: the sentry to reload`, () => t.sentry.currentCa().version === version);
+  const issuer = x509Chain(texts.issuerCert)[0]?.fingerprint256;
+  // The CA is swapped first, the serving certificate re-issued right after: wait for both.
+  await waitFor(`${step}: the sentry to reload`, () =>
+    t.sentry.currentCa().version === version && x509Chain(t.sentry.servingCertificate()?.chainPem ?? '')[1]?.fingerprint256 === issuer);
   const res = await t.client(texts.ca).sign(request);
-  assert.equal(x509Chain(res.workload_certificate)[1]?.fingerprint256, x509Chain(texts.issuerCert)[0]?.fingerprint256, step);
+  assert.equal(x509Chain(res.workload_certificate)[1]?.fingerprint256, issuer, step);
 }
 
 function writePlain(dir: string, texts: BundleTexts): void {
