@@ -34,22 +34,19 @@ import type { FileSnapshot } from './fs-snapshot.js';
  * Migrates a plain-file directory first.
  */
 export async function writeVersioned(layout: FsLayout, texts: BundleTexts, current: FileSnapshot, now: Date): Promise<void> {
-  let step = layout.dir;
+  let action = 'move the existing bundle into the versioned layout in';
   try {
     if (!(await allLinksManaged(layout))) {
-      const present = BUNDLE_PARTS.some((p) => current[p] !== undefined);
-      if (present) {
-        step = 'migrate';
-        await publish(layout, current, now);
-      }
+      if (BUNDLE_PARTS.some((p) => current[p] !== undefined)) await publish(layout, current, now);
       await linkFilesToData(layout);
     }
-    step = layout.dataLink;
+    action = 'publish the new bundle version in';
     await publish(layout, texts, now);
   } catch (err) {
-    throw toStoreIoError(step === 'migrate' ? 'move the existing bundle into the versioned layout in' : 'publish the new bundle version via', step === 'migrate' ? layout.dir : step, err);
+    throw toStoreIoError(action, layout.dir, err);
   }
-  await removeVersionDebris(layout);
+  // The bundle is published; an old version that cannot be removed now is removed by the next write.
+  await removeVersionDebris(layout).catch(() => undefined);
 }
 
 /**
