@@ -14,6 +14,7 @@ import type { BundleTexts } from '../../src/core/bundle-texts.js';
 import { computeBundleVersion } from '../../src/stores/bundle-version.js';
 import { FsTrustBundleStore } from '../../src/stores/fs-store.js';
 import { buildBundle } from '../support/bundles.js';
+import { assertBuilt, runWarden } from '../cli/helpers.js';
 import { csrPem, x509Chain } from '../support/sentry-client.js';
 import { startTestSentry, tempDir, type TestSentry } from '../support/sentry-harness.js';
 
@@ -79,21 +80,25 @@ describe('reload survives replaced directories', () => {
     }
   });
 
-  it('rm -rf DIR and a fresh write (renew) twice: each reloaded', async () => {
-    const [a, b, c] = await bundles(3);
-    const root = tempDir();
-    const dir = join(root, 'certs');
+  it('rm -rf DIR && warden mtls renew-certificate, twice: each reloaded', async () => {
+    assertBuilt();
+    const [a] = await bundles(1);
+    const home = tempDir();
+    const dir = join(home, '.dapr', 'certs');
     writePlain(dir, a!);
     const t = await startTestSentry({ dir, options: { reloadDebounceMs: 200 } });
     try {
-      for (const [i, next] of [b!, c!].entries()) {
+      for (const i of [1, 2]) {
         rmSync(dir, { recursive: true, force: true });
-        await new FsTrustBundleStore({ dir, clock: systemClock }).write(next);
-        await expectServing(t, next, `recreate ${i + 1}`);
+        const run = await runWarden(['mtls', 'renew-certificate'], { home });
+        assert.equal(run.code, 0, run.stderr);
+        const read = await new FsTrustBundleStore({ dir, clock: systemClock }).read();
+        assert.equal(read.state, 'complete');
+        await expectServing(t, (read as { texts: BundleTexts }).texts, `recreate ${i}`);
       }
     } finally {
       await t.close();
-      rmSync(root, { recursive: true, force: true });
+      rmSync(home, { recursive: true, force: true });
     }
   });
 
