@@ -80,12 +80,12 @@ export class RobustDirWatch {
     try {
       const watcher = watch(path, { persistent: false }, (_event, name) => onName(name === null ? null : name.toString()));
       watcher.on('error', (err) => {
-        // The watched directory went away (or the watch broke): look again for what is there now.
-        this.opts.logger.debug({ dir: path, err: err.message }, 'Watch on a credentials directory ended; re-establishing');
+        // The watch broke: drop it; the next parent event or content check re-establishes it
+        // (not right here, so that a watch that keeps failing cannot spin).
+        this.opts.logger.warn({ dir: path, err: err.message }, 'Watch on a credentials directory failed; re-establishing it at the next check');
         watcher.close();
         if (this.dirWatcher === watcher) this.dirWatcher = undefined;
         if (this.parentWatcher === watcher) this.parentWatcher = undefined;
-        this.refresh();
       });
       return watcher;
     } catch (err) {
