@@ -18,6 +18,8 @@ export interface RobustDirWatchOptions {
   /** Called for every event that may be a credential change (the caller filters bookkeeping names). */
   onEvent(name: string | null): void;
   logger: Logger;
+  /** Called whenever a watch on the directory itself has been (re-)established (tests, debug). */
+  onWatching?: (() => void) | undefined;
 }
 
 export class RobustDirWatch {
@@ -35,8 +37,7 @@ export class RobustDirWatch {
 
   /**
    * Re-establishes the watches whose path now names another directory (or that are missing);
-   * `force` re-establishes the directory watch in any case (its entry changed, and a new
-   * directory may even have reused the old inode number).
+   * `force` re-establishes the directory watch in any case.
    */
   refresh(force = false): void {
     if (this.closed) return;
@@ -52,6 +53,7 @@ export class RobustDirWatch {
       this.dirWatcher?.close();
       this.dirWatcher = dirId === undefined ? undefined : this.watchPath(this.opts.dir, (name) => this.onDirEvent(name));
       this.dirIdentity = this.dirWatcher === undefined ? undefined : dirId;
+      if (this.dirWatcher !== undefined) this.opts.onWatching?.();
     }
   }
 
@@ -72,7 +74,9 @@ export class RobustDirWatch {
   private onParentEvent(name: string | null): void {
     // Only the directory's own entry matters; siblings (~/.dapr/config.yaml …) do not.
     if (name !== null && name !== basename(this.opts.dir)) return;
-    this.refresh(true);
+    // Without a birth time a recreated directory may look the same (a reused inode number):
+    // then re-establish the watch in any case.
+    this.refresh(this.dirIdentity !== undefined && !this.dirIdentity.endsWith(':with-birth'));
     this.opts.onEvent(name);
   }
 
@@ -95,11 +99,17 @@ export class RobustDirWatch {
   }
 }
 
-/** `dev:ino` of the directory `path` resolves to, or undefined when there is none. */
+/**
+ * Which directory `path` resolves to now (undefined when none): device, inode and, where the file
+ * system records it, birth time, so that a directory recreated under a reused inode number still
+ * differs. Re-watching only on a real change matters: a needless re-watch drops the events
+ * queued for the watch it replaces.
+ */
 function identityOf(path: string): string | undefined {
   try {
     const info = statSync(path, { bigint: true });
-    return info.isDirectory() ? `${info.dev}:${info.ino}` : undefined;
+    if (!info.isDirectory()) return undefined;
+    return info.birthtimeNs > 0n ? `${info.dev}:${info.ino}:${info.birthtimeNs}:with-birth` : `${info.dev}:${info.ino}`;
   } catch {
     return undefined;
   }
