@@ -72,6 +72,8 @@ export const ERROR_CODES = [
   // root rotation, rollback (src/rotation)
   'ERR_ROTATION_IN_PROGRESS', 'ERR_ROTATION_NOT_FOUND', 'ERR_ROTATION_DIVERGED', 'ERR_ROTATION_NOT_CONVERGED',
   'ERR_ROTATION_JOURNAL_INVALID', 'ERR_ROTATION_INTERRUPTED', 'ERR_BACKUP_EXPIRED',
+  // fs store hardening (src/stores/fs-*.ts)
+  'ERR_BUNDLE_FILE_NOT_REGULAR', 'ERR_BUNDLE_FILE_TOO_LARGE', 'ERR_STORE_SYMLINK_REFUSED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -6,8 +6,12 @@
  * CA keeps serving, an error is logged and `warden_sentry_reload_failures_total` counts it. A good
  * bundle is swapped in atomically and `onReloaded` re-issues the serving certificate. Nothing is
  * torn down: the gRPC, health and metrics listeners stay open throughout.
+ *
+ * The watches survive the directory being deleted and recreated, swapped with `mv`, or re-pointed
+ * as a symlink (reload-watch.ts), and a periodic content check (every 30 s by default) compares
+ * what the store holds with what was last read: a change no event reported reloads all the same.
  */
-import { watch, statSync, type FSWatcher } from 'node:fs';
+import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
@@ -15,6 +19,7 @@ import { checkBundleTexts, type CheckPolicy, type CheckedBundle } from './bundle
 import type { CaStateHolder } from './ca-state.js';
 import type { SentryMetrics } from './metrics.js';
 import type { BundleStore } from './startup-bundle.js';
+import { RobustDirWatch } from './reload-watch.js';
 
 export interface ReloaderDeps {
   store: BundleStore;
@@ -25,6 +30,8 @@ export interface ReloaderDeps {
   metrics: SentryMetrics;
   policy: CheckPolicy;
   debounceMs: number;
+  /** How often the content check runs (default 30 s; 0 turns it off). File-system mode only. */
+  pollIntervalMs?: number | undefined;
   /**
    * Change notifications instead of file-system watches (Kubernetes mode: API watches). Called by
    * `start()` with the event callback; returns what stops them.
@@ -37,7 +44,10 @@ export interface ReloaderDeps {
 export type ReloadOutcome = 'reloaded' | 'unchanged' | 'refused';
 
 export class BundleReloader {
-  private watchers: FSWatcher[] = [];
+  private watchers: RobustDirWatch[] = [];
+  private pollTimer: NodeJS.Timeout | undefined;
+  /** What the last read found (see `fingerprintOf`), so the content check sees only real changes. */
+  private lastSeen: string | undefined;
   private unsubscribe: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<ReloadOutcome> | undefined;
@@ -55,12 +65,40 @@ export class BundleReloader {
     const dirs = watchDirectories(this.deps.store.watchPaths());
     this.deps.logger.info({ dirs }, `Starting watch on filesystem directories: [${dirs.join(' ')}]`);
     for (const dir of dirs) {
-      const watcher = watch(dir, { persistent: false }, (_event, name) => {
-        if (!isStoreBookkeeping(name)) this.onEvent();
+      const watcher = new RobustDirWatch({
+        dir,
+        logger: this.deps.logger,
+        onEvent: (name) => {
+          if (!isStoreBookkeeping(name)) this.onEvent();
+        },
       });
-      watcher.on('error', (err) => this.deps.logger.error({ dir, err: err.message }, 'Error watching credentials directory'));
+      watcher.start();
       this.watchers.push(watcher);
     }
+    this.lastSeen ??= fingerprintOf({ state: 'complete', version: this.deps.caState.current.version });
+    const every = this.deps.pollIntervalMs ?? 30_000;
+    if (every > 0) {
+      this.pollTimer = setInterval(() => void this.pollOnce(), every);
+      this.pollTimer.unref();
+    }
+  }
+
+  /**
+   * The safety net: re-establishes watches whose directory was replaced, and reloads when the
+   * store's content differs from what was last read although no event said so.
+   */
+  async pollOnce(): Promise<void> {
+    if (this.stopped) return;
+    for (const watcher of this.watchers) watcher.refresh();
+    let seen: string;
+    try {
+      seen = fingerprintOf(await this.deps.store.read());
+    } catch (err) {
+      seen = fingerprintOf(err);
+    }
+    if (seen === this.lastSeen || this.stopped) return;
+    this.deps.logger.info('The trust bundle changed without a file event; reloading');
+    this.onEvent();
   }
 
   stop(): void {
@@ -69,6 +107,8 @@ export class BundleReloader {
     this.unsubscribe = undefined;
     for (const watcher of this.watchers) watcher.close();
     this.watchers = [];
+    if (this.pollTimer !== undefined) clearInterval(this.pollTimer);
+    this.pollTimer = undefined;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
   }
@@ -112,7 +152,11 @@ export class BundleReloader {
   /** Re-reads, checks and, when good and changed, installs the bundle. Never throws. */
   async reloadOnce(): Promise<ReloadOutcome> {
     try {
-      const read = await this.deps.store.read();
+      const read = await this.deps.store.read().catch((err: unknown) => {
+        this.lastSeen = fingerprintOf(err);
+        throw err;
+      });
+      this.lastSeen = fingerprintOf(read);
       if (read.state !== 'complete') {
         const what = read.state === 'absent'
           ? 'none of ca.crt, issuer.crt, issuer.key is present'
@@ -143,15 +187,27 @@ export class BundleReloader {
   }
 }
 
+/** A short summary of a read (or of the error reading), equal for equal store contents. */
+function fingerprintOf(read: { state: string; version?: unknown; present?: readonly string[] } | unknown): string {
+  if (typeof read === 'object' && read !== null && 'state' in read) {
+    const r = read as { state: string; version?: unknown; present?: readonly string[] };
+    if (r.state === 'complete') return `complete:${String(r.version)}`;
+    if (r.state === 'partial') return `partial:${(r.present ?? []).join(',')}`;
+    return r.state;
+  }
+  const err = read as { code?: string; message?: string };
+  return `error:${err.code ?? ''}:${err.message ?? String(read)}`;
+}
+
 /**
- * The fs store's own lock, transaction records, staged files and backups, and the rotation journal
- * (`.rotation/`), live next to the bundle; their events are not credential changes (the final rename
- * onto the bundle file still is one).
+ * The fs store's own lock, transaction records, staged files, version directories (`..warden-*`)
+ * and backups, and the rotation journal (`.rotation/`), live next to the bundle; their events are
+ * not credential changes (the final rename onto the bundle file, or of `..data`, still is one).
  */
 export function isStoreBookkeeping(name: string | Buffer | null): boolean {
   if (name === null) return false;
   const file = name.toString();
-  return file.startsWith('.warden-') || file.endsWith('.warden-new') || file === '.backup' || file === '.rotation';
+  return file.startsWith('.warden-') || file.startsWith('..warden-') || file.endsWith('.warden-new') || file === '.backup' || file === '.rotation';
 }
 
 /** The directories to watch: each path itself if it is a directory, else the directory holding it. */

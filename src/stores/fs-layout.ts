@@ -19,6 +19,14 @@ export interface FsLayout {
   files: Record<BundlePart, string>;
   lockPath: string;
   backupRoot: string;
+  /**
+   * True when all three files sit directly in `dir`: then they are published through the
+   * versioned layout (fs-versions.ts: `..data` → `..warden-<stamp>-<id>/`, one symlink swap).
+   * Files elsewhere (absolute names, subdirectories) fall back to the transaction of fs-txn.ts.
+   */
+  versioned: boolean;
+  /** `<dir>/..data`, the symlink naming the current version directory (versioned layout). */
+  dataLink: string;
 }
 
 /** `$HOME/.dapr/certs`, where `dapr init` users keep self-hosted credentials. */
@@ -48,7 +56,8 @@ export function resolveLayout(opts: LayoutOptions): FsLayout {
     files[part] = isAbsolute(names[part]) ? resolve(names[part]) : join(dir, names[part]);
   }
   assertDistinct(files);
-  return { dir, files, lockPath: join(dir, '.warden-lock'), backupRoot: join(dir, '.backup') };
+  const versioned = BUNDLE_PARTS.every((p) => dirname(files[p]) === dir);
+  return { dir, files, lockPath: join(dir, '.warden-lock'), backupRoot: join(dir, '.backup'), versioned, dataLink: join(dir, DATA_LINK_NAME) };
 }
 
 // Backups keep the original base names side by side, so base names must differ as well.
@@ -75,6 +84,21 @@ export function stagedPathFor(target: string, txnId: string): string {
 
 export function txnRecordPath(layout: FsLayout, txnId: string): string {
   return join(layout.dir, `.warden-txn-${txnId}.json`);
+}
+
+/** The largest bundle file Warden reads (a PEM bundle of hundreds of certificates fits easily). */
+export const MAX_BUNDLE_FILE_BYTES = 1024 * 1024;
+
+/** The versioned layout's names, as the kubelet's AtomicWriter names them (`..data`). */
+export const DATA_LINK_NAME = '..data';
+/** A version directory Warden created: `..warden-20261204T183425Z-0123456789abcdef`. */
+export const VERSION_DIR_NAME = /^\.\.warden-\d{8}T\d{6}Z-[0-9a-f]{16}$/;
+/** The temp symlink renamed over `..data`; debris when no writer holds the lock. */
+export const DATA_TEMP_NAME = /^\.warden-data-[0-9a-f]{16}\.tmp$/;
+
+/** What `<dir>/<name>` points to in the versioned layout. */
+export function managedLinkTarget(name: string): string {
+  return `${DATA_LINK_NAME}/${name}`;
 }
 
 export const TXN_RECORD_NAME = /^\.warden-txn-([0-9a-f]{16})\.json$/;

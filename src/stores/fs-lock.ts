@@ -33,13 +33,13 @@ interface LockOwner {
 
 const POLL_MS = 10;
 
-/** Takes the lock now, or returns null when a live owner holds it or the directory is read-only. */
+/** Takes the lock now, or returns null when a live owner holds it or the directory is read-only or full. */
 export async function tryAcquireLock(lockPath: string, now: Date): Promise<HeldLock | null> {
   try {
     const result = await attemptLock(lockPath, now);
     return typeof result === 'string' ? null : result;
   } catch (err) {
-    if (['EACCES', 'EPERM', 'EROFS', 'ENOENT'].includes(errnoOf(err) ?? '')) return null;
+    if (['EACCES', 'EPERM', 'EROFS', 'ENOENT', 'ENOSPC', 'EDQUOT'].includes(errnoOf(err) ?? '')) return null;
     throw toStoreIoError('lock', lockPath, err);
   }
 }
@@ -99,15 +99,18 @@ async function attemptLock(lockPath: string, now: Date): Promise<HeldLock | stri
 
 async function createLockFile(lockPath: string, id: string, raw: string): Promise<boolean> {
   const temp = `${lockPath}.${process.pid}-${id}.tmp`;
-  await writeFile(temp, raw, { flag: 'wx', mode: 0o600 });
   try {
-    await link(temp, lockPath);
-    return true;
-  } catch (err) {
-    if (errnoOf(err) === 'EEXIST') return false;
-    throw err;
+    await writeFile(temp, raw, { flag: 'wx', mode: 0o600 });
+    try {
+      await link(temp, lockPath);
+      return true;
+    } catch (err) {
+      if (errnoOf(err) === 'EEXIST') return false;
+      throw err;
+    }
   } finally {
-    await unlinkIfPresent(temp);
+    // Also when writing it failed (disk full): a half-written temp file must not outlive us.
+    await unlinkIfPresent(temp).catch(() => undefined);
   }
 }
 

@@ -1,59 +1,57 @@
 /**
- * Reading the three files as one consistent snapshot, without taking the writer lock.
+ * Reading the three files as one consistent snapshot, without taking the writer lock and without
+ * writing anything (reads work on a full or read-only file system).
  *
  * A seqlock over the file system: open and read each file, keeping the handles open; then check
  * that no committed transaction is in flight and that every path still names the very inode that
  * was read (a held handle keeps its inode allocated, so an inode number cannot be reused while we
  * compare). Any rename into place between the first open and the check makes one of the two tests
- * fail, so a snapshot that passes both is never a mix of two writes.
+ * fail, so a snapshot that passes both is never a mix of two writes. In the versioned layout the
+ * paths resolve through `..data`, so its swap changes all three inodes at once.
+ *
+ * A committed but unfinished transaction (fs-txn.ts) is read *through* its record: each part from
+ * its staged file, or from the target once that was renamed. While the record exists no later
+ * write can have touched the targets (a writer first finishes it), so that view is the committed
+ * bundle even when this process cannot finish the renames itself.
  */
-import { type FileHandle, open, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { BUNDLE_PARTS, type BundlePart, type FsLayout } from './fs-layout.js';
 import { errnoOf, toStoreIoError } from './fs-io.js';
-import { hasCommittedRecord } from './fs-txn.js';
+import { type OpenedFile, openBundleFile } from './fs-file-read.js';
+import { hasCommittedRecord, listCommittedRecords, type TxnRecord } from './fs-txn.js';
 
 /** The text of each part, undefined when its file does not exist. */
 export type FileSnapshot = Record<BundlePart, string | undefined>;
 
 interface OpenedPart {
   part: BundlePart;
-  handle?: FileHandle;
-  ino?: bigint;
-  dev?: bigint;
-  text?: string;
+  file?: OpenedFile;
 }
 
 /** One attempt: the snapshot, or undefined when a write overlapped it (try again). */
 export async function readSnapshotOnce(layout: FsLayout): Promise<FileSnapshot | undefined> {
+  const records = await listCommittedRecords(layout);
+  if (records.length > 1) return undefined; // a roll-forward is under way; look again
+  const record = records[0];
   const opened: OpenedPart[] = [];
   try {
-    for (const part of BUNDLE_PARTS) opened.push(await openPart(layout, part));
-    if (!(await isStill(layout, opened))) return undefined;
+    for (const [index, part] of BUNDLE_PARTS.entries()) {
+      const staged = record?.record.renames[index]?.from;
+      const file = (staged === undefined ? undefined : await openBundleFile(staged)) ?? (await openBundleFile(layout.files[part]));
+      opened.push({ part, file });
+    }
+    const still = record === undefined ? await isStill(layout, opened) : await recordStillThere(layout, record.record);
+    if (!still) return undefined;
     const snapshot = {} as FileSnapshot;
-    for (const p of opened) snapshot[p.part] = p.text;
+    for (const p of opened) snapshot[p.part] = p.file?.text;
     return snapshot;
   } finally {
-    for (const p of opened) await p.handle?.close();
+    for (const p of opened) await p.file?.handle.close();
   }
 }
 
-async function openPart(layout: FsLayout, part: BundlePart): Promise<OpenedPart> {
-  const path = layout.files[part];
-  let handle: FileHandle;
-  try {
-    handle = await open(path, 'r');
-  } catch (err) {
-    if (errnoOf(err) === 'ENOENT') return { part };
-    throw toStoreIoError('open', path, err);
-  }
-  try {
-    const info = await handle.stat({ bigint: true });
-    const text = await handle.readFile('utf8');
-    return { part, handle, ino: info.ino, dev: info.dev, text };
-  } catch (err) {
-    await handle.close();
-    throw toStoreIoError('read', path, err);
-  }
+async function recordStillThere(layout: FsLayout, record: TxnRecord): Promise<boolean> {
+  return (await listCommittedRecords(layout)).some((r) => r.record.id === record.id);
 }
 
 async function isStill(layout: FsLayout, opened: OpenedPart[]): Promise<boolean> {
@@ -62,10 +60,10 @@ async function isStill(layout: FsLayout, opened: OpenedPart[]): Promise<boolean>
     const path = layout.files[p.part];
     try {
       const now = await stat(path, { bigint: true });
-      if (p.handle === undefined || now.ino !== p.ino || now.dev !== p.dev) return false;
+      if (p.file === undefined || now.ino !== p.file.ino || now.dev !== p.file.dev) return false;
     } catch (err) {
       if (errnoOf(err) !== 'ENOENT') throw toStoreIoError('stat', path, err);
-      if (p.handle !== undefined) return false;
+      if (p.file !== undefined) return false;
     }
   }
   return true;

@@ -4,15 +4,20 @@
  *
  * Differences from Sentry, on purpose:
  * - A partial bundle is reported as such and never overwritten silently (Sentry regenerates).
- * - The three files are replaced atomically as a set (fs-txn.ts); Sentry writes them one by one.
+ * - The three files are replaced atomically as a set. When they sit directly in the directory
+ *   (the default) through the versioned layout (fs-versions.ts: `..data` symlink swap, as the
+ *   kubelet publishes Secrets), so *every* reader, Dapr's Sentry included, sees the old or the new
+ *   bundle, never a mix, even after a kill. Files elsewhere (absolute names, subdirectories) use
+ *   a redo-log transaction (fs-txn.ts), atomic for Warden's readers, which complete it.
  * - The directory is created (0700) when missing; Sentry requires it to exist.
  * - What is replaced is backed up first (fs-backup.ts).
+ * - Bundle files must be regular files of at most 1 MiB (fs-file-read.ts). A bundle file that is
+ *   a symlink Warden did not make is read through, but never silently replaced by a plain file.
  *
  * Concurrency: writers take `<dir>/.warden-lock` (fs-lock.ts), so the `expectedVersion` check and
- * the commit are one step. Readers take no lock: they complete interrupted writes and read a
- * consistent snapshot (fs-snapshot.ts). External programs that read the files directly (Dapr's
- * Sentry) can see a mix for the microseconds between the three renames; Sentry batches change
- * events for 2 s before reloading (spec 4.1), so it reads the finished set.
+ * the commit are one step. Readers take no lock and never need to write: they read a consistent
+ * snapshot (fs-snapshot.ts) and, where they can, tidy what killed writers left (best effort: a
+ * full or read-only disk does not fail a read).
  */
 import { basename, dirname } from 'node:path';
 import { type Clock, systemClock } from '../core/clock.js';
@@ -25,6 +30,7 @@ import { BUNDLE_PARTS, type FsLayout, type LayoutOptions, listFileDirs, resolveL
 import { acquireLock, findLockDebris, type HeldLock, inspectLock, removeLockDebris, tryAcquireLock } from './fs-lock.js';
 import { type FileSnapshot, readSnapshotOnce } from './fs-snapshot.js';
 import { findDebris, removeDebris, replaceBundleFiles, rollForwardCommitted } from './fs-txn.js';
+import { assertNoForeignLinks, findVersionDebris, removeVersionDebris, writeVersioned } from './fs-versions.js';
 import type { BackupRef, BundleReadResult, TrustBundleStore, WriteOptions, WriteResult } from './store.js';
 
 export { defaultCredentialsDir } from './fs-layout.js';
@@ -64,7 +70,7 @@ export class FsTrustBundleStore implements TrustBundleStore {
 
   async read(): Promise<BundleReadResult> {
     for (let attempt = 0; attempt < MAX_READ_ATTEMPTS; attempt++) {
-      await this.recover();
+      await this.recover().catch(() => undefined); // tidying is a courtesy; the snapshot reports real faults
       const snapshot = await readSnapshotOnce(this.layout);
       if (snapshot !== undefined) return this.toReadResult(snapshot);
     }
@@ -78,9 +84,11 @@ export class FsTrustBundleStore implements TrustBundleStore {
       await this.recoverLocked();
       const current = await this.readLocked();
       this.checkPreconditions(this.toReadResult(current), opts);
+      await assertNoForeignLinks(this.layout);
       const present = BUNDLE_PARTS.some((p) => current[p] !== undefined);
       const backup = opts.backup !== false && present ? await createBackup(this.layout, current, this.clock) : undefined;
-      await replaceBundleFiles(this.layout, texts);
+      if (this.layout.versioned) await writeVersioned(this.layout, texts, current, this.clock.now());
+      else await replaceBundleFiles(this.layout, texts);
       const version = computeBundleVersion(texts);
       const after = this.toReadResult(await this.readLocked());
       if (after.state !== 'complete' || after.version !== version) {
@@ -109,6 +117,7 @@ export class FsTrustBundleStore implements TrustBundleStore {
     await rollForwardCommitted(this.layout);
     const debris = [
       ...(await findDebris(this.layout)),
+      ...(await findVersionDebris(this.layout)),
       ...(await findBackupDebris(this.layout)),
       ...(await findLockDebris(this.layout.lockPath)),
     ];
@@ -126,6 +135,7 @@ export class FsTrustBundleStore implements TrustBundleStore {
   private async recoverLocked(): Promise<void> {
     await rollForwardCommitted(this.layout);
     await removeDebris(this.layout);
+    await removeVersionDebris(this.layout);
     await removeBackupDebris(this.layout);
     await removeLockDebris(this.layout.lockPath);
   }

@@ -28,7 +28,7 @@ import {
 import { createRandomId, errnoOf, fsyncDir, readDirIfPresent, renameIfPresent, toStoreIoError, unlinkIfPresent, writeNewFileDurably } from './fs-io.js';
 
 interface Rename { from: string; to: string }
-interface TxnRecord { format: 1; id: string; renames: Rename[] }
+export interface TxnRecord { format: 1; id: string; renames: Rename[] }
 
 /**
  * Replaces the three files as one transaction. The caller holds the writer lock. On a failure
@@ -77,6 +77,18 @@ export async function rollForwardCommitted(layout: FsLayout): Promise<void> {
       throw toStoreIoError('complete the interrupted write recorded in', recordPath, err);
     }
   }
+}
+
+/** The committed, unfinished transactions (a damaged record is `ERR_STORE_IO`). */
+export async function listCommittedRecords(layout: FsLayout): Promise<{ path: string; record: TxnRecord }[]> {
+  const found: { path: string; record: TxnRecord }[] = [];
+  for (const name of await readDirIfPresent(layout.dir)) {
+    if (!TXN_RECORD_NAME.test(name)) continue;
+    const path = join(layout.dir, name);
+    const record = await readRecord(path);
+    if (record !== undefined) found.push({ path, record });
+  }
+  return found;
 }
 
 /** True while some committed transaction is not finished (its renames may be half done). */

@@ -124,11 +124,20 @@ describe('reload', () => {
       const changedBefore = await counter(t, 'issuerCertChanged');
       await new FsTrustBundleStore({ dir: t.dir, clock: systemClock }).write(b.texts, { overwritePartial: true });
       await waitFor('an accepted reload', () => t.logs.some((l) => l.msg === 'Trust bundle reloaded; signing with the new issuer'), 4000);
+      // This first store write moves the plain files into the versioned layout: one event per
+      // name swapped for its ..data link, and one per ..data swap (migration, then the new bundle).
       const events = (await counter(t, 'issuerCertChanged')) - changedBefore;
-      assert.ok(events >= 1 && events <= 3, `${events} change events for one store write`);
+      assert.ok(events >= 1 && events <= 5, `${events} change events for one migrating store write`);
       assert.equal(await counter(t, 'reloadFailures'), 3);
       const res = await client.sign(request);
       assert.equal(x509Chain(res.workload_certificate)[1]?.fingerprint256, x509Chain(b.texts.issuerCert)[0]?.fingerprint256);
+
+      // Later writes swap ..data once: one event (the version directories are bookkeeping).
+      const c = await buildBundle({ now: new Date() });
+      const changedBeforeC = await counter(t, 'issuerCertChanged');
+      await new FsTrustBundleStore({ dir: t.dir, clock: systemClock }).write(c.texts);
+      await waitFor('the second accepted reload', () => t.logs.filter((l) => l.msg === 'Trust bundle reloaded; signing with the new issuer').length === 2, 4000);
+      assert.equal((await counter(t, 'issuerCertChanged')) - changedBeforeC, 1, 'one change event for one versioned store write');
     } finally {
       await t.close();
     }

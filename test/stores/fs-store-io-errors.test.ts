@@ -18,15 +18,15 @@ test('a missing directory or missing files are ENOENT: absent, not an error', as
   assert.deepEqual(await new FsTrustBundleStore({ dir: root }).listBackups(), []);
 });
 
-test('a directory where issuer.crt should be is ERR_STORE_IO naming it, for read and write', async (t) => {
+test('a directory where issuer.crt should be is ERR_BUNDLE_FILE_NOT_REGULAR naming it, for read and write', async (t) => {
   const dir = await makeTempRoot(t);
   const store = new FsTrustBundleStore({ dir, clock });
   await store.write(A);
   const target = join(dir, 'issuer.crt');
   await rm(target);
   await mkdir(target);
-  await assert.rejects(store.read(), hasCode('ERR_STORE_IO', target, 'EISDIR'));
-  await assert.rejects(store.write(B), hasCode('ERR_STORE_IO', target));
+  await assert.rejects(store.read(), hasCode('ERR_BUNDLE_FILE_NOT_REGULAR', target, 'a directory'));
+  await assert.rejects(store.write(B), hasCode('ERR_BUNDLE_FILE_NOT_REGULAR', target));
   assert.equal(await readFile(join(dir, 'ca.crt'), 'utf8'), A.ca, 'the failed write changed nothing');
   assert.deepEqual(await listLeftovers(dir), []);
 });
@@ -58,7 +58,7 @@ test('a failure while staging rolls back: old bundle intact, no leftovers', asyn
   assert.deepEqual(await store.read(), before);
 });
 
-test('a backup that cannot be read for a reason other than ENOENT is ERR_STORE_IO', async (t) => {
+test('a backup file that is a directory is refused, naming it', async (t) => {
   const dir = await makeTempRoot(t);
   const store = new FsTrustBundleStore({ dir, clock });
   await store.write(A);
@@ -66,5 +66,5 @@ test('a backup that cannot be read for a reason other than ENOENT is ERR_STORE_I
   const victim = join(backup!.location, 'issuer.key');
   await rm(victim);
   await mkdir(victim);
-  await assert.rejects(store.readBackup(backup!.name), hasCode('ERR_STORE_IO', victim));
+  await assert.rejects(store.readBackup(backup!.name), hasCode('ERR_BUNDLE_FILE_NOT_REGULAR', victim));
 });

@@ -1,11 +1,14 @@
 /**
  * Kill a writing process at random instants: each store must then read as exactly the old or
  * the new bundle, never a mix, and leave no temp files behind. Meanwhile this process reads the
- * stores concurrently, which must never see a mix either.
+ * stores concurrently, which must never see a mix either. Right after the kill, before any
+ * Warden read could tidy up, a plain reader (Dapr's Sentry: os.ReadFile of each name) must see
+ * exactly the old or the new bundle too: the versioned layout switches all three names at once.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -14,7 +17,7 @@ import type { BundleTexts } from '../../src/core/bundle-texts.js';
 import { FsTrustBundleStore } from '../../src/stores/fs-store.js';
 import type { BundleReadResult } from '../../src/stores/store.js';
 import { makeFakeBundle } from './fixtures/fake-bundles.js';
-import { listLeftovers, makeTempRoot } from './helpers.js';
+import { listLeftovers, makeTempRoot, readLikeDapr } from './helpers.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/write-loop.ts', import.meta.url));
 // 30 kills observed: 5 child processes (starting `node --import tsx` costs ~0.35 s of CPU
@@ -35,6 +38,14 @@ function labelOf(result: BundleReadResult): 'A' | 'B' {
 }
 
 interface Outcome { interrupted: boolean; committed: boolean; final: 'A' | 'B'; concurrentReads: number }
+
+async function hasTwoVersions(dir: string): Promise<boolean> {
+  return (await readdir(dir)).filter((n) => /^\.\.warden-/.test(n)).length > 1;
+}
+
+function plainLabelOf(texts: Partial<BundleTexts>): 'A' | 'B' {
+  return labelOf({ state: 'complete', texts: texts as BundleTexts, version: '' });
+}
 
 async function killOneWriter(t: Parameters<typeof makeTempRoot>[0]): Promise<Outcome[]> {
   const roots = await Promise.all(Array.from({ length: STORES_PER_CHILD }, () => makeTempRoot(t, 'warden-fs-kill-')));
@@ -73,11 +84,15 @@ async function killOneWriter(t: Parameters<typeof makeTempRoot>[0]): Promise<Out
 
   const outcomes: Outcome[] = [];
   for (const [i, dir] of dirs.entries()) {
+    const seenByPlainReader = plainLabelOf(await readLikeDapr(dir));
     const leftovers = await listLeftovers(roots[i]!);
     const interrupted = leftovers.length > 0;
-    const committed = leftovers.some((name) => /\.warden-txn-[0-9a-f]{16}\.json$/.test(name));
+    // After the commit point: a transaction record, or a published version whose predecessor
+    // was not yet removed (the versioned layout).
+    const committed = leftovers.some((name) => /\.warden-txn-[0-9a-f]{16}\.json$/.test(name)) || (await hasTwoVersions(dir));
     const fresh = new FsTrustBundleStore({ dir });
     const final = labelOf(await fresh.read());
+    assert.equal(final, seenByPlainReader, 'a Warden read agrees with what a plain reader saw before it');
     assert.deepEqual(await listLeftovers(roots[i]!), [], 'no temp files after a read');
     for (const backup of await fresh.listBackups()) labelOf({ state: 'complete', texts: await fresh.readBackup(backup.name), version: '' });
     outcomes.push({ interrupted, committed, final, concurrentReads: reads[i]! });
@@ -98,7 +113,7 @@ test(`SIGKILL at random instants during writes never leaves a mixed or unreadabl
   const committed = outcomes.filter((o) => o.committed).length;
   const endedB = outcomes.filter((o) => o.final === 'B').length;
   const reads = outcomes.reduce((n, o) => n + o.concurrentReads, 0);
-  t.diagnostic(`stores ${outcomes.length}: interrupted mid-write ${interrupted} (after the commit point ${committed}), ended on B ${endedB}, concurrent reads ${reads}`);
+  t.diagnostic(`stores ${outcomes.length}: interrupted mid-write ${interrupted} (after the commit point or with a second version staged ${committed}), ended on B ${endedB}, concurrent reads ${reads}`);
   // The kills must actually land inside writes, or this test proves nothing.
   assert.ok(interrupted > 0, 'at least one kill interrupted a write');
 });
