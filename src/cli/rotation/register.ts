@@ -71,7 +71,7 @@ function addRotate(mtls: Command, io: Io, deps: CliDeps, run: Runner): void {
   const cmd = mtls
     .command('rotate')
     .description('Rotate the root with zero downtime: add the new root, switch the issuer, retire the old root (journalled; --resume, --status)')
-    .option('--valid-until <days>', 'days the new root and issuer are valid (default: 365)', parseDaysArg)
+    .option('--valid-until <days|duration>', 'how long the new root and issuer are valid: whole days or a Go duration such as "720h" (default: 365)', parseDaysArg)
     .option('--private-key <file>', 'existing root private key (PEM: SEC1, PKCS#1 or PKCS#8)')
     .option('--ca-root-certificate <file>', 'provided new root certificate(s)')
     .option('--issuer-private-key <file>', 'provided new issuer private key')
