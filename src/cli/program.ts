@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { availableParallelism } from 'node:os';
 import { WardenError } from '../core/errors.js';
 import { parseWorkerCount } from '../sentry/cluster/workers-option.js';
 import { DEFAULT_SENTRY_OPTIONS } from '../sentry/options.js';
+import { completionCommand, SHELLS } from './commands/completion.js';
 import { exportCommand, type ExportOptions } from './commands/export.js';
 import { expiryCommand, type ExpiryOptions } from './commands/expiry.js';
 import { renewCertificateCommand, type RenewOptions } from './commands/renew-certificate.js';
@@ -100,6 +101,12 @@ export function buildProgram(io: Io, deps: CliDeps, sink: ExitSink): Command {
 
   // `warden mtls rotate`, `rollback`, `backups`, `doctor` (src/cli/rotation/register.ts).
   registerRotationCommands(mtls, io, deps, run);
+
+  program
+    .command('completion')
+    .description('Print a shell completion script: source <(warden completion bash); also zsh, fish')
+    .addArgument(new Argument('<shell>', 'the shell to complete in').choices(SHELLS))
+    .action((shell: string) => run(() => Promise.resolve(completionCommand(program, shell, io)))());
 
   // Set last: subcommands copy this setting when created. Lets the mtls action name the unknown
   // subcommand instead of commander's "too many arguments".
