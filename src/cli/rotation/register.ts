@@ -34,7 +34,8 @@ export function registerRotationCommands(mtls: Command, io: Io, deps: CliDeps, r
       .command('rollback')
       .description('Restore the latest backup (or --backup NAME) after checking it; abandons an unfinished rotation')
       .option('--backup <name>', 'backup to restore (see `warden mtls backups`; default: the newest)')
-      .option('--force', 'restore even if the backup\'s root or issuer has expired'),
+      .option('--force', 'restore even if the backup\'s root or issuer has expired')
+      .addOption(new Option('-o, --output <format>', 'text, or json: what was restored on stdout, status lines on stderr').choices(OUTPUT_FORMATS).default('text')),
   ).action(function (this: Command) {
     return run(() => rollbackCommand({ ...this.opts<RollbackOptions>(), ...kubeOptionsOf(this) }, io, deps))();
   });
