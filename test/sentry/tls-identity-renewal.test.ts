@@ -18,8 +18,15 @@ const DAY = 24 * 60 * MINUTE;
 
 interface LogLine { level: number; msg: string }
 
+/** Signing calls still running; `advance` waits for them, so a renewal a tick started has finished. */
+const inflight = new Set<Promise<unknown>>();
+
 async function flush(): Promise<void> {
-  for (let i = 0; i < 5; i++) await new Promise<void>((r) => setImmediate(r));
+  for (let i = 0; i < 3; i++) await new Promise<void>((r) => setImmediate(r));
+  while (inflight.size > 0) {
+    await Promise.allSettled([...inflight]);
+    for (let i = 0; i < 3; i++) await new Promise<void>((r) => setImmediate(r));
+  }
 }
 
 /** A serving identity on a bundle whose issuer expires `issuerLeftMs` after the clock's start. */
@@ -31,6 +38,14 @@ function setUp(issuerLeftMs: number, config = { workloadCertTtlMs: DAY, allowedC
   const logs: LogLine[] = [];
   const logger = pino({ level: 'info' }, { write: (s: string) => void logs.push(JSON.parse(s) as LogLine) });
   const caState = new CaStateHolder(createCaState(bundle, 1, { clock, config }));
+  const signer = caState.current.signer;
+  const sign = signer.sign.bind(signer);
+  signer.sign = (...args: Parameters<typeof sign>) => {
+    const signing = sign(...args);
+    inflight.add(signing);
+    void signing.finally(() => inflight.delete(signing)).catch(() => undefined);
+    return signing;
+  };
   const identity = new ServingIdentity({ caState, clock, logger, metrics: new SentryMetrics(), trustDomain: 'localhost', namespace: 'default' });
   return { clock, logs, identity, issuerEnd: bundle.issuer.notAfter };
 }
