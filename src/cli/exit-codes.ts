@@ -8,13 +8,13 @@ import { CHECK_ERROR_CODES, isWardenError, type ErrorCode } from '../core/errors
  * | 0    | success (warnings may have been printed)                                     |
  * | 1    | the operation failed (bundle missing or partial, I/O error, bad input file)  |
  * | 2    | usage error: unknown option, missing or invalid argument, unsupported mode   |
- * | 3    | checks found an error in a trust bundle (verify, or a renew refused)         |
+ * | 3    | checks found an error in a trust bundle (verify, expiry on an expired bundle, or a renew refused) |
  *
  * Kubernetes failures (ERR_KUBE_UNREACHABLE, ERR_KUBE_FORBIDDEN, ERR_KUBE_NOT_FOUND, ERR_KUBE_API,
  * ERR_DAPR_NOT_FOUND) are operation failures: 1. ERR_TRUST_ANCHORS_MISMATCH is a check finding: 3.
  *
  * Dapr's CLI exits 255 on usage errors (cobra + `os.Exit(-1)`) and 0 when `mtls expiry` fails;
- * Warden uses 2 and 1 for those (spec 6.7).
+ * Warden uses 2 and 1 for those (spec 6.7), and 3 when `mtls expiry` finds an expired certificate.
  */
 export const EXIT = {
   ok: 0,

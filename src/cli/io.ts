@@ -16,14 +16,34 @@ export interface Io {
   clock: Clock;
 }
 
-/** The real process: its streams, environment, working directory and the system clock. */
+/**
+ * The real process: its streams, environment, working directory and the system clock. Output to
+ * a reader that went away (`warden mtls verify | head -1`) is dropped rather than crashing the
+ * command, so it finishes and exits with its real outcome (see `writerIgnoringClosedReader`).
+ */
 export function processIo(): Io {
   return {
-    stdout: (s) => void process.stdout.write(s),
-    stderr: (s) => void process.stderr.write(s),
+    stdout: writerIgnoringClosedReader(process.stdout),
+    stderr: writerIgnoringClosedReader(process.stderr),
     env: process.env,
     cwd: process.cwd(),
     clock: systemClock,
+  };
+}
+
+/**
+ * A writer for `stream` that stops writing once the reader has closed the pipe (EPIPE) instead of
+ * letting the unhandled 'error' event end the process with exit 1 halfway through a command (after
+ * renew-certificate wrote the bundle, say). Other stream errors are rethrown as before.
+ */
+export function writerIgnoringClosedReader(stream: NodeJS.WritableStream): (s: string) => void {
+  let readerGone = false;
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+    readerGone = true;
+  });
+  return (s) => {
+    if (!readerGone && stream.writable) stream.write(s);
   };
 }
 

@@ -24,8 +24,10 @@ export async function main(argv: string[], io: Io = processIo(), deps: CliDeps =
 
 function reportError(io: Io, error: unknown): number {
   if (error instanceof CommanderError) {
-    // --help and --version end in a CommanderError too (exitOverride); they succeeded.
+    // --help, `help <command>` and --version end in a CommanderError too (exitOverride); they
+    // succeeded. Help shown because no command was given has exitCode 1: a usage error.
     if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return EXIT.ok;
+    if (error.code === 'commander.help' && error.exitCode === 0) return EXIT.ok;
     // Anything else (unknown option, missing argument, no command given) was already printed by
     // commander through configureOutput. Dapr exits 255 here; Warden uses 2.
     return EXIT.usage;

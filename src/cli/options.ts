@@ -57,16 +57,29 @@ export function parseDurationArg(value: string): number {
   }
 }
 
-/** Commander argument parser for a positive whole number of days (Dapr's `--valid-until`). */
+const MAX_DAYS = 36500;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Commander argument parser for `--valid-until`: a positive whole number of days (Dapr's form,
+ * `365`) or a Go duration (`720h`, `30m`, `1h30m`) for short-lived test bundles. Returns days,
+ * fractional for a duration that is not whole days.
+ */
 export function parseDaysArg(value: string): number {
-  if (!/^\d+$/.test(value.trim())) {
-    throw new InvalidArgumentError('expected a whole number of days, e.g. 365.');
+  const text = value.trim();
+  if (/^\d+$/.test(text)) {
+    const days = Number(text);
+    if (days < 1 || days > MAX_DAYS) throw new InvalidArgumentError(`expected between 1 and ${MAX_DAYS} days.`);
+    return days;
   }
-  const days = Number(value.trim());
-  if (days < 1 || days > 36500) {
-    throw new InvalidArgumentError('expected between 1 and 36500 days.');
+  let ms: number;
+  try {
+    ms = parseGoDuration(text);
+  } catch {
+    throw new InvalidArgumentError('expected a whole number of days (365) or a Go duration (720h, 30m).');
   }
-  return days;
+  if (ms < 60_000 || ms > MAX_DAYS * DAY_MS) throw new InvalidArgumentError(`expected a duration from 1m to ${MAX_DAYS * 24}h.`);
+  return ms / DAY_MS;
 }
 
 /** Commander argument parser for a TCP port (0–65535). */

@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { availableParallelism } from 'node:os';
 import { WardenError } from '../core/errors.js';
 import { parseWorkerCount } from '../sentry/cluster/workers-option.js';
 import { DEFAULT_SENTRY_OPTIONS } from '../sentry/options.js';
+import { completionCommand, SHELLS } from './commands/completion.js';
 import { exportCommand, type ExportOptions } from './commands/export.js';
 import { expiryCommand, type ExpiryOptions } from './commands/expiry.js';
 import { renewCertificateCommand, type RenewOptions } from './commands/renew-certificate.js';
@@ -50,7 +51,9 @@ export function buildProgram(io: Io, deps: CliDeps, sink: ExitSink): Command {
       // commander's "error: <message>" in Warden's failure format.
       outputError: (str, write) => write(`${STATUS_PREFIX.failure}${str.replace(/^error: /, '').trimEnd()} (ERR_USAGE)\n`),
     })
-    .showHelpAfterError('(add --help for usage)');
+    .showHelpAfterError('(add --help for usage)')
+    // Every alias in the command lists (commander shows only the first; `rnc` was hidden).
+    .configureHelp({ subcommandTerm: commandTerm });
 
   const run = (fn: () => Promise<number>) => async (): Promise<void> => {
     sink.exitCode = await fn();
@@ -58,6 +61,8 @@ export function buildProgram(io: Io, deps: CliDeps, sink: ExitSink): Command {
 
   addSentryCommand(program, io, deps, run);
   const mtls = addMtlsCommand(program, io, run);
+  // `warden mtls help rotate`: commander adds a help subcommand only to commands without an action.
+  mtls.helpCommand(true);
 
   addKubeOptions(addCredentialOptions(
     mtls
@@ -96,6 +101,12 @@ export function buildProgram(io: Io, deps: CliDeps, sink: ExitSink): Command {
 
   // `warden mtls rotate`, `rollback`, `backups`, `doctor` (src/cli/rotation/register.ts).
   registerRotationCommands(mtls, io, deps, run);
+
+  program
+    .command('completion')
+    .description('Print a shell completion script: source <(warden completion bash); also zsh, fish')
+    .addArgument(new Argument('<shell>', 'the shell to complete in').choices(SHELLS))
+    .action((shell: string) => run(() => Promise.resolve(completionCommand(program, shell, io)))());
 
   // Set last: subcommands copy this setting when created. Lets the mtls action name the unknown
   // subcommand instead of commander's "too many arguments".
@@ -141,14 +152,15 @@ function addRenewCommand(mtls: Command, io: Io, deps: CliDeps, run: Runner): voi
     .command('renew-certificate')
     .aliases(['renew-cert', 'rnc'])
     .description('Generate (or install provided) root and issuer certificates, with checks, a backup and --dry-run; -k: in the cluster, with ordered restarts')
-    .option('--valid-until <days>', 'days the new root and issuer are valid (default: 365)', parseDaysArg)
+    .addOption(outputOption('text: status lines; json: the outcome on stdout (what was written, backup, fingerprints, dates), status lines on stderr'))
+    .option('--valid-until <days|duration>', 'how long the new root and issuer are valid: whole days (Dapr) or a Go duration such as "720h" or "30m" (default: 365)', parseDaysArg)
     .option('--private-key <file>', 'existing root private key (PEM: SEC1, PKCS#1 or PKCS#8; Ed25519, P-256, P-384, RSA)')
     .option('--ca-root-certificate <file>', 'provided root certificate(s)')
     .option('--issuer-private-key <file>', 'provided issuer private key')
     .option('--issuer-public-certificate <file>', 'provided issuer certificate (chain)')
     .option('--trust-domain <domain>', 'trust domain (default: the current bundle\'s, else "localhost"; -k: the cluster\'s)')
     .addOption(
-      new Option('--key-algorithm <algorithm>', 'algorithm of generated keys (default: "ed25519"; -k: that of the cluster\'s Dapr version)').choices([
+      new Option('--key-algorithm <algorithm>', 'algorithm of generated keys (default: the current bundle\'s, else "ed25519"; -k: else that of the cluster\'s Dapr version)').choices([
         'ed25519',
         'ecdsa-p256',
       ]),
@@ -200,7 +212,11 @@ function addSentryCommand(program: Command, io: Io, deps: CliDeps, run: Runner):
     .option('--cluster-domain <domain>', 'cluster domain for the scheduler\'s DNS SANs (default: the trust domain)')
     .addOption(new Option('--key-algorithm <algorithm>', 'key algorithm of a bundle the sentry generates').choices(['ed25519', 'ecdsa-p256']).default(d.keyAlgorithm))
     .option('--workers <n|auto>', 'processes serving gRPC on the one port: a number, or auto (one per core); self-hosted mode only (Warden addition)', parseWorkersArg, d.workers)
-    .option('--sign-threads <n|auto>', 'threads per process that check CSRs and sign leaves, so the main thread only serves TLS and gRPC; auto = one per core beyond the first, up to 4 (Warden addition)', parseSignThreadsArg, parseSignThreadsArg('auto'));
+    .addOption(
+      new Option('--sign-threads <n|auto>', `threads per process that check CSRs and sign leaves, so the main thread only serves TLS and gRPC; auto = one per core beyond the first, up to 4, here ${parseSignThreadsArg('auto')} (Warden addition)`)
+        .argParser(parseSignThreadsArg)
+        .default(parseSignThreadsArg('auto'), 'auto'),
+    );
   addCredentialOptions(cmd).action(function (this: Command) {
     return run(() => sentryCommand(this.opts<SentryCommandOptions>(), io, deps))();
   });
@@ -222,8 +238,14 @@ function parseWorkersArg(value: string): number {
   }
 }
 
-function outputOption(): Option {
-  return new Option('-o, --output <format>', 'output format').choices(OUTPUT_FORMATS).default('text');
+function outputOption(description = 'output format'): Option {
+  return new Option('-o, --output <format>', description).choices(OUTPUT_FORMATS).default('text');
+}
+
+/** `renew-certificate|renew-cert|rnc [options]`: commander's term for a command, with all its aliases. */
+function commandTerm(cmd: Command): string {
+  const args = cmd.registeredArguments.map((a) => (a.required ? `<${a.name()}>` : `[${a.name()}${a.variadic ? '...' : ''}]`)).join(' ');
+  return [cmd.name(), ...cmd.aliases()].join('|') + (cmd.options.length > 0 ? ' [options]' : '') + (args ? ` ${args}` : '');
 }
 
 /** package.json's version; dist/cli and src/cli are both two levels below the package root. */

@@ -3,6 +3,12 @@
  * without DNS SANs, issued in-process from the current issuer with a fresh key, served as
  * leaf + issuer chain, and renewed at 50% of its lifetime (spec 4.4) or at once after a CA reload.
  *
+ * Near the issuer's end the leaf is cut short at the issuer's NotAfter, and with the backdated
+ * NotBefore its 50% point is already past when it is issued. Renewing then cannot give a longer
+ * certificate until the CA changes (a reload renews at once), so the next renewal is put at the
+ * leaf's NotAfter and the issuer's coming expiry is logged once per issuer, instead of
+ * re-issuing every second.
+ *
  * Each new certificate is announced to `onRenewed` listeners; the gRPC listener puts it in its
  * TLS context, so the listener never closes; open connections keep their handshake, new ones get
  * the new certificate.
@@ -47,6 +53,10 @@ export class ServingIdentity implements TlsIdentitySource {
   private readonly checkIntervalMs: number;
   private readonly retryDelayMs: number;
   private readonly minRenewIntervalMs: number;
+  /** When the served certificate is renewed next (set on each issue). */
+  private renewAt: Date | undefined;
+  /** The issuer NotAfter already warned about, so the warning is logged once per issuer. */
+  private warnedIssuerEnd: number | undefined;
 
   constructor(private readonly deps: ServingIdentityDeps) {
     this.spiffeId = buildSpiffeId(deps.trustDomain, deps.namespace, 'dapr-sentry');
@@ -97,12 +107,43 @@ export class ServingIdentity implements TlsIdentitySource {
       info,
     };
     for (const listener of this.listeners) listener();
+    const issuerNotAfter = state.bundle.issuer.notAfter;
+    this.renewAt = this.nextRenewal(info, issuerNotAfter);
     this.deps.logger.info(
-      { spiffeId: this.spiffeId, notAfter: info.notAfter.toISOString(), renewalAt: renewalTime(info).toISOString() },
+      { spiffeId: this.spiffeId, notAfter: info.notAfter.toISOString(), renewalAt: this.renewAt.toISOString() },
       'Issued Sentry serving certificate',
     );
-    this.schedule(Math.max(this.minRenewIntervalMs, this.delayUntilRenewal()));
+    this.schedule(this.delayUntilRenewal());
     return info;
+  }
+
+  /**
+   * Dapr's 50% point when it is at least `minRenewIntervalMs` away. Otherwise: a leaf cut short by
+   * the issuer is renewed at its NotAfter (sooner gains nothing; a reload renews at once) with one
+   * warning per issuer; a leaf whose TTL is shorter than the skew is renewed halfway through what
+   * is left of it, never sooner than `minRenewIntervalMs`.
+   */
+  private nextRenewal(info: ServingCertificate, issuerNotAfter: Date): Date {
+    const now = this.deps.clock.now().getTime();
+    const halfway = renewalTime(info).getTime();
+    if (halfway - now >= this.minRenewIntervalMs) return new Date(halfway);
+    // Leaf NotAfter is truncated to the second, so "cut short" means within a second of the issuer's.
+    const cutShort = issuerNotAfter.getTime() - info.notAfter.getTime() < 1000;
+    if (cutShort) {
+      this.warnIssuerEnding(issuerNotAfter);
+      return new Date(Math.max(now + this.minRenewIntervalMs, info.notAfter.getTime()));
+    }
+    return new Date(now + Math.max(this.minRenewIntervalMs, (info.notAfter.getTime() - now) / 2));
+  }
+
+  private warnIssuerEnding(issuerNotAfter: Date): void {
+    if (this.warnedIssuerEnd === issuerNotAfter.getTime()) return;
+    this.warnedIssuerEnd = issuerNotAfter.getTime();
+    this.deps.logger.warn(
+      { issuerNotAfter: issuerNotAfter.toISOString() },
+      'The issuer certificate expires soon and the Sentry serving certificate cannot outlive it; ' +
+        'it is not re-issued until the trust bundle is renewed (warden mtls renew-certificate)',
+    );
   }
 
   /** Stops the renewal timer. */
@@ -113,8 +154,8 @@ export class ServingIdentity implements TlsIdentitySource {
   }
 
   private delayUntilRenewal(): number {
-    if (this.latest === undefined) return 0;
-    const wait = renewalTime(this.latest.info).getTime() - this.deps.clock.now().getTime();
+    if (this.renewAt === undefined) return 0;
+    const wait = this.renewAt.getTime() - this.deps.clock.now().getTime();
     return Math.max(0, Math.min(this.checkIntervalMs, wait));
   }
 

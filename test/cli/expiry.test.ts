@@ -55,14 +55,15 @@ describe('warden mtls expiry (binary)', { concurrency: 4 }, () => {
     const built = await buildBundle({ now: new Date(), trustDomain: 'example.org' }, withExpiredRoot());
     await writeBundle(certs, built.texts);
     const r = await runWarden(['mtls', 'expiry', '-o', 'json'], { home });
-    assert.equal(r.code, 0, r.stderr);
-    const json = JSON.parse(r.stdout) as Record<string, { subject: string; notAfter: string; secondsLeft: number }>;
+    assert.equal(r.code, 3, 'an expired root fails the command, as verify does');
+    const json = JSON.parse(r.stdout) as Record<string, { subject: string; notAfter: string; secondsLeft: number; expired: boolean }>;
     assert.deepEqual(Object.keys(json), ['root', 'issuer']);
     assert.equal(json.root!.subject, 'O=example.org');
     assert.equal(json.issuer!.subject, 'O=spiffe://example.org/ns/dapr-system/dapr-sentry');
     assert.equal(json.root!.notAfter, built.certs.root!.spec.notAfter.toISOString());
     assert.ok(json.root!.secondsLeft < -DAY / 1000 + 60 && json.root!.secondsLeft >= -DAY / 1000 - 60, String(json.root!.secondsLeft));
     assert.ok(json.issuer!.secondsLeft > 364 * 86400);
+    assert.deepEqual([json.root!.expired, json.issuer!.expired], [true, false]);
   });
 
   test('custom directory and file names', async (t) => {
@@ -107,24 +108,26 @@ describe('warden mtls expiry (binary)', { concurrency: 4 }, () => {
 });
 
 describe('expiryCommand (in-process, fixed clock)', () => {
-  test('hours truncate toward zero, also after expiry', async (t) => {
+  test('hours truncate toward zero; an expired root says "expired N hours ago", names the fix and exits 3', async (t) => {
     const now = new Date('2026-06-01T12:00:00Z');
     const built = await buildBundle({ now }, withExpiresIn(90 * 60 * 1000, 'issuer'), withExpiredRoot());
     const { home, certs } = await tempHome(t);
     await writeBundle(certs, built.texts);
-    // Issuer: 1 h 30 min left → 1 (not 2). Root: expired exactly 24 h ago → -24.
+    // Issuer: 1 h 30 min left → 1 (not 2). Root: expired exactly 24 h ago (not Dapr's "expires in -24 hours").
     const io = captureIo({ env: { HOME: home }, clock: new FixedClock(now) });
     const code = await expiryCommand(
       { output: 'text', issuerCaFilename: 'ca.crt', issuerCertificateFilename: 'issuer.crt', issuerKeyFilename: 'issuer.key' },
       io,
       defaultDeps(),
     );
-    assert.equal(code, 0);
+    assert.equal(code, 3);
     assert.equal(
       io.stdoutText(),
-      `Root certificate expires in -24 hours. Expiry date: ${goTime(built.certs.root!.spec.notAfter)}\n` +
+      `Root certificate expired 24 hours ago. Expiry date: ${goTime(built.certs.root!.spec.notAfter)}\n` +
         `Issuer certificate expires in 1 hours. Expiry date: ${goTime(built.certs.issuer!.spec.notAfter)}\n`,
     );
+    assert.equal(io.stderrText(), '❌  The root certificate has expired. Run `warden mtls renew-certificate` ' +
+      '(nothing verifies any more, so there is no downtime left to avoid: renew in one step).\n');
   });
 
   test('json secondsLeft is exact under a fixed clock', async (t) => {

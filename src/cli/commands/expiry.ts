@@ -1,4 +1,5 @@
 import { parseCertificatesPem, type Certificate } from '../../core/certificate.js';
+import { remedySentence } from '../../core/checks/remedies.js';
 import { WardenError } from '../../core/errors.js';
 import { goTimeString } from '../../core/thresholds.js';
 import { inFile, printStorageWarnings, readBundleSource } from '../bundle-source.js';
@@ -7,7 +8,7 @@ import { EXIT } from '../exit-codes.js';
 import type { Io } from '../io.js';
 import type { KubeCliOptions } from '../kube-options.js';
 import type { CredentialOptions } from '../options.js';
-import { printJson, printLine, type OutputFormat } from '../output.js';
+import { printJson, printLine, printStatus, type OutputFormat } from '../output.js';
 
 export interface ExpiryOptions extends CredentialOptions, KubeCliOptions {
   output: OutputFormat;
@@ -20,6 +21,7 @@ export interface ExpiryEntry {
   notAfter: string;
   /** Whole seconds from now to NotAfter, truncated; negative once expired. */
   secondsLeft: number;
+  expired: boolean;
 }
 
 /**
@@ -31,6 +33,10 @@ export interface ExpiryEntry {
  * Unlike Dapr (which exits 0), a missing or partial bundle is an error: ERR_BUNDLE_NOT_FOUND /
  * ERR_BUNDLE_PARTIAL, exit 1. With `-k` the bundle is the cluster's (Secret `dapr-trust-bundle`), and
  * a ConfigMap `ca.crt` that differs from the Secret's is warned about.
+ *
+ * An expired root or issuer is said so (`expired <H> hours ago`, not Dapr's `expires in -1 hours`),
+ * with the command that fixes it (the same advice `verify` and `doctor` give, checks/remedies.ts),
+ * and exits 3 like `verify` does for the same finding (Dapr exits 0).
  */
 export async function expiryCommand(opts: ExpiryOptions, io: Io, deps: CliDeps): Promise<number> {
   const { texts, labels, storageFindings } = await readBundleSource(opts, io, deps);
@@ -45,13 +51,23 @@ export async function expiryCommand(opts: ExpiryOptions, io: Io, deps: CliDeps):
     printLine(io, expiryLine('Issuer', issuer.notAfter, now));
   }
   printStorageWarnings(io, storageFindings, opts.output);
-  return EXIT.ok;
+  const expired = ([['root', root, 'ERR_ROOT_EXPIRED'], ['issuer', issuer, 'ERR_ISSUER_EXPIRED']] as const)
+    .filter(([, cert]) => cert.notAfter.getTime() < now.getTime());
+  for (const [what, , code] of expired) {
+    printStatus(io, 'failure', `The ${what} certificate has expired. ${remedySentence(code)}.`);
+  }
+  return expired.length > 0 ? EXIT.checksFailed : EXIT.ok;
 }
 
-/** `<what> certificate expires in <H> hours. Expiry date: <t>`, H truncated toward zero like Go's int(). */
+/**
+ * Dapr's `<what> certificate expires in <H> hours. Expiry date: <t>` (H truncated toward zero like
+ * Go's int()); once past, `<what> certificate expired <H> hours ago. Expiry date: <t>`.
+ */
 export function expiryLine(what: 'Root' | 'Issuer', notAfter: Date, now: Date): string {
-  const hours = Math.trunc((notAfter.getTime() - now.getTime()) / 3_600_000);
-  return `${what} certificate expires in ${hours} hours. Expiry date: ${goTimeString(notAfter)}`;
+  const leftMs = notAfter.getTime() - now.getTime();
+  const hours = Math.trunc(Math.abs(leftMs) / 3_600_000);
+  const when = leftMs < 0 ? `expired ${hours} ${hours === 1 ? 'hour' : 'hours'} ago` : `expires in ${hours} hours`;
+  return `${what} certificate ${when}. Expiry date: ${goTimeString(notAfter)}`;
 }
 
 function expiryEntry(cert: Certificate, now: Date): ExpiryEntry {
@@ -59,6 +75,7 @@ function expiryEntry(cert: Certificate, now: Date): ExpiryEntry {
     subject: cert.subject.text,
     notAfter: cert.notAfter.toISOString(),
     secondsLeft: Math.trunc((cert.notAfter.getTime() - now.getTime()) / 1000),
+    expired: cert.notAfter.getTime() < now.getTime(),
   };
 }
 

@@ -1,17 +1,21 @@
-import { rfc1123 } from '../../core/thresholds.js';
 import { bundlePartial, openBundleStore, resolveBundleLocation } from '../bundle-source.js';
 import type { CliDeps } from '../deps.js';
 import { EXIT } from '../exit-codes.js';
 import type { Io } from '../io.js';
-import { printStatus } from '../output.js';
-import { applyRenewPlan } from '../renew/apply-plan.js';
-import { buildRenewPlan } from '../renew/build-plan.js';
+import { printJson, printStatus, type OutputFormat } from '../output.js';
+import { applyRenewPlan, type RenewResult } from '../renew/apply-plan.js';
+import { buildRenewPlan, type RenewPlan } from '../renew/build-plan.js';
 import { checkNewBundle, SOURCE_MESSAGES } from '../renew/check-bundle.js';
 import { inspectCurrentBundle } from '../renew/current-bundle.js';
-import { rejectKubernetesFlags, selectRenewSource, type RenewOptions } from '../renew/options.js';
-import { printRenewPlan, printRestartAdvice, reportCurrentBundle } from '../renew/report.js';
+import { rejectKubernetesFlags, selectRenewSource, type RenewOptions as BaseRenewOptions } from '../renew/options.js';
+import { renewOutcome } from '../renew/outcome.js';
+import { keyAlgorithmChange, printRenewPlan, printRestartAdvice, renewSuccessLine, reportCurrentBundle } from '../renew/report.js';
+import type { Finding } from '../../core/checks/index.js';
 
-export type { RenewOptions } from '../renew/options.js';
+export interface RenewOptions extends BaseRenewOptions {
+  /** `-o json`: the status lines go to stderr and the outcome (renew/outcome.ts) to stdout. */
+  output?: OutputFormat;
+}
 
 /**
  * `warden mtls renew-certificate` (aliases `renew-cert`, `rnc`) for a self-hosted bundle
@@ -22,18 +26,22 @@ export type { RenewOptions } from '../renew/options.js';
  *  3. `--dry-run` prints the plan and stops; otherwise the root key (--root-key-out) and the
  *     bundle are written, the previous bundle backed up by the store, and restart advice printed.
  * An expired current bundle never blocks (renewing is the recovery path); a partial one is
- * refused (ERR_BUNDLE_PARTIAL) unless --force. With -k the cluster's bundle is renewed instead
+ * refused (ERR_BUNDLE_PARTIAL) unless --force. The current key algorithm is kept unless
+ * --key-algorithm says otherwise. With -k the cluster's bundle is renewed instead
  * (renew/kube-renew.ts, loaded only then: it brings in the Kubernetes client).
  */
 export async function renewCertificateCommand(opts: RenewOptions, io: Io, deps: CliDeps): Promise<number> {
+  const json = opts.output === 'json';
+  // With -o json the human lines go to stderr so stdout holds only the JSON document.
+  const text: Io = json ? { ...io, stdout: io.stderr } : io;
   if (opts.kubernetes) {
     const { renewCertificateKubernetes } = await import('../renew/kube-renew.js');
-    return renewCertificateKubernetes(opts, io);
+    return renewCertificateKubernetes(opts, text, json ? (outcome) => printJson(io, outcome) : undefined);
   }
   rejectKubernetesFlags(opts);
-  printStatus(io, 'pending', 'Starting certificate rotation');
+  printStatus(text, 'pending', 'Starting certificate rotation');
   const source = selectRenewSource(opts);
-  printStatus(io, 'info', SOURCE_MESSAGES[source]);
+  printStatus(text, 'info', SOURCE_MESSAGES[source]);
 
   const location = resolveBundleLocation(opts, io);
   const store = openBundleStore(location, io, deps);
@@ -42,33 +50,46 @@ export async function renewCertificateCommand(opts: RenewOptions, io: Io, deps: 
     throw bundlePartial(location, current.present, current.missing);
   }
   const now = io.clock.now();
-  reportCurrentBundle(io, current, now);
+  reportCurrentBundle(text, current, now);
 
   const plan = await buildRenewPlan(opts, source, location, current, io);
-  if (!checkNewBundle(io, plan, now)) return EXIT.checksFailed;
+  const check = checkNewBundle(text, plan, now);
+  const report = (result?: RenewResult): void => {
+    if (json) printJson(io, outcomeOf(plan, opts.dryRun === true, check.findings, result));
+  };
+  if (!check.ok) {
+    report();
+    return EXIT.checksFailed;
+  }
+  const algorithmChange = keyAlgorithmChange(plan);
+  if (algorithmChange !== undefined) printStatus(text, 'warning', algorithmChange);
 
   if (opts.dryRun) {
-    printRenewPlan(io, plan);
+    printRenewPlan(text, plan);
+    report();
     return EXIT.ok;
   }
 
   const result = await applyRenewPlan(plan, store, opts.force === true);
   if (result.rootKeyPath !== undefined) {
-    printStatus(io, 'info', `Root private key written to ${result.rootKeyPath}`);
+    printStatus(text, 'info', `Root private key written to ${result.rootKeyPath}`);
   }
   if (result.backupLocation !== undefined) {
-    printStatus(io, 'info', `Backup of the previous bundle written to ${result.backupLocation}`);
+    printStatus(text, 'info', `Backup of the previous bundle written to ${result.backupLocation}`);
   }
-  // Dapr reports the first block of ca.crt (spec 6.4 PostRun); for a provided ca.crt with several
-  // roots that is the file's first certificate.
-  const firstAnchor = plan.bundle?.anchors[0];
-  if (firstAnchor) {
-    printStatus(
-      io,
-      'success',
-      `Certificate rotation is successful! Your new certificate is valid through ${rfc1123(firstAnchor.notAfter)}`,
-    );
-  }
-  printRestartAdvice(io, plan, now);
+  if (plan.bundle) printStatus(text, 'success', renewSuccessLine(plan.bundle));
+  printRestartAdvice(text, plan, now);
+  report(result);
   return EXIT.ok;
+}
+
+function outcomeOf(plan: RenewPlan, dryRun: boolean, findings: Finding[], result: RenewResult | undefined) {
+  const loc = plan.location;
+  return renewOutcome(plan, {
+    location: { directory: loc.dir },
+    files: [loc.caPath, loc.issuerCertPath, loc.issuerKeyPath],
+    dryRun,
+    findings,
+    ...(result ? { result } : {}),
+  });
 }

@@ -8,6 +8,7 @@ import { certificatesToPem } from '../../core/certificate.js';
 import type { IdentityRequest, WorkloadKeyAlgorithm } from '../../identity/sentry-client.js';
 import { IDENTITY_FILE_NAMES, writeIdentityFiles } from '../../identity/write-identity.js';
 import type { CliDeps } from '../deps.js';
+import { assertAnchorsUsable, explainExpiredSentry } from '../request-cert-expiry.js';
 import { EXIT } from '../exit-codes.js';
 import type { Io } from '../io.js';
 import { OUTPUT_FORMATS, printJson, printStatus, type OutputFormat } from '../output.js';
@@ -50,13 +51,17 @@ export interface RequestCertResult {
  * authenticated by its SPIFFE ID against the given anchors), then `key.pem`, `cert.pem` (leaf +
  * issuer chain) and `ca.pem` written atomically with mode 0600. Errors: ERR_TRUST_ANCHORS_INVALID,
  * ERR_SENTRY_UNAVAILABLE, ERR_SENTRY_IDENTITY, ERR_SENTRY_REJECTED, ERR_SENTRY_RESPONSE_INVALID,
- * ERR_SENTRY_CHAIN_UNTRUSTED, ERR_STORE_IO (all exit 1).
+ * ERR_SENTRY_CHAIN_UNTRUSTED, ERR_STORE_IO (all exit 1); ERR_ROOT_EXPIRED when every trust anchor has
+ * expired and ERR_ISSUER_EXPIRED when the sentry serves an expired chain (exit 3, as verify for the
+ * same finding), naming the expiry instead of blaming the trust domain (request-cert-expiry.ts).
  */
 export async function requestCertCommand(opts: RequestCertOptions, io: Io, _deps?: CliDeps): Promise<number> {
   // Loaded on use: gRPC and the identity client cost start-up time every other command should not pay.
   const { SentryClient } = await import('../../identity/sentry-client.js');
   const { readTrustAnchorsFile, StaticTrustAnchorSource } = await import('../../identity/trust-anchors.js');
-  const anchors = await readTrustAnchorsFile(resolve(io.cwd, opts.trustAnchors));
+  const anchorsPath = resolve(io.cwd, opts.trustAnchors);
+  const anchors = await readTrustAnchorsFile(anchorsPath);
+  assertAnchorsUsable(anchors.certificates, anchorsPath, io.clock.now());
   const request: IdentityRequest = {
     appId: opts.id,
     namespace: opts.namespace ?? (io.env.NAMESPACE || 'default'),
@@ -77,6 +82,8 @@ export async function requestCertCommand(opts: RequestCertOptions, io: Io, _deps
   let identity;
   try {
     identity = await client.requestIdentity(request);
+  } catch (error) {
+    throw (await explainExpiredSentry(error, opts.sentryAddress, io.clock.now())) ?? error;
   } finally {
     client.close();
   }

@@ -6,7 +6,9 @@ import { EXIT } from '../exit-codes.js';
 import { printFindingsTable } from '../findings.js';
 import type { Io } from '../io.js';
 import type { CredentialOptions } from '../options.js';
-import { printStatus } from '../output.js';
+import { printStatus, type OutputFormat } from '../output.js';
+import { rollbackOutcome, withJsonOutcome, type RollbackReport } from '../rollback-outcome.js';
+import { WardenError } from '../../core/errors.js';
 import { expiredBackupError, inspectBackup, restoreBundle, selectBackup } from '../../rotation/rollback.js';
 import { openSelfHosted, type RotationRuntime } from '../rotation/rotate-setup.js';
 
@@ -15,6 +17,8 @@ export interface RollbackOptions extends CredentialOptions {
   backup?: string;
   /** Restore a backup whose root or issuer has expired (other check errors are never overridden). */
   force?: boolean;
+  /** `-o json`: what was restored as JSON on stdout (rollback-outcome.ts), status lines on stderr. */
+  output?: OutputFormat;
 }
 
 /**
@@ -24,7 +28,13 @@ export interface RollbackOptions extends CredentialOptions {
  * (ERR_BACKUP_EXPIRED). Takes the rotation lock, so it never races a running rotation, and
  * abandons an unfinished one (its journal is marked rolled back). A partial bundle is replaced.
  */
-export async function rollbackCommand(opts: RollbackOptions, io: Io, _deps?: CliDeps, runtime: RotationRuntime = {}): Promise<number> {
+export async function rollbackCommand(
+  opts: RollbackOptions, io: Io, _deps?: CliDeps, runtime: RotationRuntime = {}, report: RollbackReport = () => undefined,
+): Promise<number> {
+  if (opts.output === 'json') {
+    if ((opts as { kubernetes?: boolean }).kubernetes) throw new WardenError('ERR_USAGE', '-o json is not supported with rollback -k yet; leave it out');
+    return withJsonOutcome(io, (text, sink) => rollbackCommand({ ...opts, output: 'text' }, text, _deps, runtime, sink));
+  }
   const kube = await dispatchKube('rollback', opts, io, runtime);
   if (kube !== undefined) return kube;
   const loc = resolveBundleLocation(opts, io);
@@ -38,6 +48,7 @@ export async function rollbackCommand(opts: RollbackOptions, io: Io, _deps?: Cli
     printFindingsTable(io, candidate.findings);
     if (candidate.broken) {
       printStatus(io, 'failure', `Backup ${ref.name} fails its checks; nothing was written. Pick another one with --backup (\`warden mtls backups\`)`);
+      report(rollbackOutcome(candidate, undefined));
       return EXIT.checksFailed;
     }
     if (candidate.expired) {
@@ -58,6 +69,7 @@ export async function rollbackCommand(opts: RollbackOptions, io: Io, _deps?: Cli
     if (result.written) {
       printStatus(io, 'info', `A running sentry reloads it by itself. If ca.crt changed, restart every daprd with: export DAPR_TRUST_ANCHORS="$(cat ${loc.caPath})"`);
     }
+    report(rollbackOutcome(candidate, result));
     return EXIT.ok;
   } finally {
     await lock.release();

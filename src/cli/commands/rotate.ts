@@ -1,3 +1,4 @@
+import { countdownSleeper, isInteractive } from '../countdown.js';
 import { dispatchKube } from '../rotation/kube-dispatch.js';
 import { TrustBundle } from '../../core/bundle.js';
 import { WardenError } from '../../core/errors.js';
@@ -73,7 +74,7 @@ async function resumeRotation(
     const backend = createBackend(setup, loc, io, settings, runtime);
     const outcome = await withInterrupt(io, runtime, (signal) =>
       runRotation(record, {
-        backend, clock: io.clock, sleeper: setup.sleeper, signal, report: createProgressPrinter(io, resume),
+        backend, clock: io.clock, sleeper: countdownSleeper(setup.sleeper, io, { clock: io.clock, interactive: isInteractive(io), label: '[retire-old-root]' }), signal, report: createProgressPrinter(io, resume),
         ...(opts.until ? { until: opts.until } : {}),
       }));
     return finishRotation(io, outcome);
@@ -139,7 +140,7 @@ async function newRotation(
     printStatus(io, 'info', `Rotation ${record.id} recorded in ${setup.journal.path}`);
     const outcome = await withInterrupt(io, runtime, (signal) =>
       startRotation(record, {
-        backend, clock: io.clock, sleeper: setup.sleeper, signal, report: createProgressPrinter(io, resume),
+        backend, clock: io.clock, sleeper: countdownSleeper(setup.sleeper, io, { clock: io.clock, interactive: isInteractive(io), label: '[retire-old-root]' }), signal, report: createProgressPrinter(io, resume),
         ...(opts.until ? { until: opts.until } : {}),
       }));
     return finishRotation(io, outcome);

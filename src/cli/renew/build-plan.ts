@@ -36,8 +36,11 @@ export interface RenewBundle {
     namespace: string;
     rootKeyAlgorithm: KeyAlgorithm;
     issuerKeyAlgorithm: 'ed25519' | 'ecdsa-p256';
-    /** Where the issuer key algorithm came from when not from --key-algorithm (e.g. the cluster's Dapr version). */
+    /** Where the issuer key algorithm came from when not from --key-algorithm (the current bundle, the cluster's Dapr version, the default). */
     keyAlgorithmOrigin?: string;
+    /** The current issuer's key algorithm, when there is a readable current bundle (to say when it changes). */
+    previousKeyAlgorithm?: KeyAlgorithm;
+    /** `--valid-until` in days (fractional when given as a Go duration such as `1h`). */
     validUntilDays: number;
     allowedClockSkewMs: number;
     /** Where the skew came from when not from --allowed-clock-skew (e.g. the daprsystem Configuration). */
@@ -114,8 +117,8 @@ export async function buildRenewBundle(
   const trustDomain = opts.trustDomain ?? trustDomainDefault.value;
   const trustDomainOrigin = opts.trustDomain !== undefined ? 'flag' : trustDomainDefault.origin;
   const namespace = opts.namespace ?? defaults.namespace ?? (io.env.NAMESPACE || RENEW_DEFAULTS.namespace);
-  const issuerKeyAlgorithm = opts.keyAlgorithm ?? defaults.keyAlgorithm?.value ?? RENEW_DEFAULTS.keyAlgorithm;
-  const keyAlgorithmOrigin = opts.keyAlgorithm === undefined ? defaults.keyAlgorithm?.origin : undefined;
+  const previousKeyAlgorithm = currentKeyAlgorithm(current);
+  const { value: issuerKeyAlgorithm, origin: keyAlgorithmOrigin } = chooseKeyAlgorithm(opts, previousKeyAlgorithm, defaults);
   const validUntilDays = opts.validUntil ?? RENEW_DEFAULTS.validUntilDays;
   const allowedClockSkewMs = opts.allowedClockSkew ?? defaults.allowedClockSkew?.ms ?? RENEW_DEFAULTS.allowedClockSkewMs;
   const allowedClockSkewOrigin = opts.allowedClockSkew === undefined ? defaults.allowedClockSkew?.origin : undefined;
@@ -142,11 +145,38 @@ export async function buildRenewBundle(
       rootKeyAlgorithm: keyAlgorithmOf(generated.rootKey),
       issuerKeyAlgorithm,
       ...(keyAlgorithmOrigin !== undefined ? { keyAlgorithmOrigin } : {}),
+      ...(previousKeyAlgorithm !== undefined ? { previousKeyAlgorithm } : {}),
       validUntilDays,
       allowedClockSkewMs,
       ...(allowedClockSkewOrigin !== undefined ? { allowedClockSkewOrigin } : {}),
     },
   };
+}
+
+/** The current issuer's key algorithm; undefined when there is none or it cannot be read. */
+function currentKeyAlgorithm(current: CurrentBundle): KeyAlgorithm | undefined {
+  if (current.state !== 'complete' || current.issuer === undefined) return undefined;
+  try {
+    return keyAlgorithmOf(current.issuer.publicKey);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * --key-algorithm wins; else the current bundle's algorithm is kept when Warden can generate it
+ * (a renewal must not silently switch a P-256 bundle to Ed25519); else the backend's default (the
+ * cluster's Dapr version), else Ed25519.
+ */
+function chooseKeyAlgorithm(
+  opts: RenewOptions,
+  previous: KeyAlgorithm | undefined,
+  defaults: GenerationDefaults,
+): { value: 'ed25519' | 'ecdsa-p256'; origin: string | undefined } {
+  if (opts.keyAlgorithm !== undefined) return { value: opts.keyAlgorithm, origin: undefined };
+  if (previous === 'ed25519' || previous === 'ecdsa-p256') return { value: previous, origin: 'kept from the current bundle' };
+  if (defaults.keyAlgorithm !== undefined) return defaults.keyAlgorithm;
+  return { value: RENEW_DEFAULTS.keyAlgorithm, origin: 'default' };
 }
 
 /** Refuses an existing --root-key-out file up front (apply also creates it exclusively). */

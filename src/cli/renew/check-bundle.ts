@@ -13,19 +13,19 @@ export const SOURCE_MESSAGES = {
 
 /**
  * Runs the full check chain on the new bundle (or reports why a provided file does not parse)
- * and prints the findings. Returns false when any finding is an error: the caller must then
+ * and prints the findings. `ok` is false when any finding is an error: the caller must then
  * write nothing and exit 3.
  */
-export function checkNewBundle(io: Io, plan: RenewBundle, now: Date): boolean {
+export function checkNewBundle(io: Io, plan: RenewBundle, now: Date): { ok: boolean; findings: Finding[] } {
   const findings: Finding[] = plan.bundle ? runChecks(plan.bundle, now) : plan.parseFindings;
   const counts = countFindings(findings);
   printFindingsTable(io, findings);
   if (counts.errors > 0) {
     printStatus(io, 'failure', `The new trust bundle failed its checks (${describeCounts(counts)}); nothing was written`);
-    return false;
+    return { ok: false, findings };
   }
   if (counts.warnings > 0) {
     printStatus(io, 'warning', `The new trust bundle passed its checks with ${describeCounts(counts)}`);
   }
-  return true;
+  return { ok: true, findings };
 }

@@ -10,14 +10,13 @@
  *     the Secret and the ConfigMap directly (no Helm; resourceVersion-guarded), and the restarts
  *     run in order, each waited for; any failure exits 1 naming it.
  */
-import { rfc1123 } from '../../core/thresholds.js';
 import { WardenError } from '../../core/errors.js';
 import { DEFAULT_MAX_CONCURRENT_RESTARTS, findControlPlane } from '../../kube/restarts.js';
 import { formatKubeBackupStamp } from '../../stores/kube-backup.js';
 import { EXIT } from '../exit-codes.js';
 import type { Io } from '../io.js';
 import { printStatus } from '../output.js';
-import { applyRenewPlan } from './apply-plan.js';
+import { applyRenewPlan, type RenewResult } from './apply-plan.js';
 import { buildRenewBundle } from './build-plan.js';
 import { checkNewBundle, SOURCE_MESSAGES } from './check-bundle.js';
 import { inspectCurrentBundle } from './current-bundle.js';
@@ -25,12 +24,16 @@ import { clusterGenerationDefaults, connectToCluster, type KubeRenewContext } fr
 import { printKubeRenewPlan, printKubeRestartAdvice, type KubeRestartPlan } from './kube-report.js';
 import { findAppsToRestart, runKubeRestarts } from './kube-restart-run.js';
 import { selectRenewSource, type RenewOptions } from './options.js';
-import { reportCurrentBundle } from './report.js';
+import { renewOutcome, type RenewOutcome } from './outcome.js';
+import { keyAlgorithmChange, renewSuccessLine, reportCurrentBundle } from './report.js';
 
 /** Dapr's `--timeout` default (seconds). */
 export const DEFAULT_TIMEOUT_SECONDS = 300;
 
-export async function renewCertificateKubernetes(opts: RenewOptions, io: Io): Promise<number> {
+/** Receives what `-o json` prints (renew/outcome.ts); called once, whatever the ending. */
+export type OutcomeSink = (outcome: RenewOutcome) => void;
+
+export async function renewCertificateKubernetes(opts: RenewOptions, io: Io, onOutcome?: OutcomeSink): Promise<number> {
   checkKubeFlags(opts);
   printStatus(io, 'pending', 'Starting certificate rotation');
   const source = selectRenewSource(opts);
@@ -59,7 +62,20 @@ export async function renewCertificateKubernetes(opts: RenewOptions, io: Io): Pr
   reportCurrentBundle(io, current, now);
 
   const plan = await buildRenewBundle(opts, source, current, io, clusterGenerationDefaults(ctx, current, opts, source, io));
-  if (!checkNewBundle(io, plan, now)) return EXIT.checksFailed;
+  const check = checkNewBundle(io, plan, now);
+  const report = (result?: RenewResult): void => onOutcome?.(renewOutcome(plan, {
+    location: { namespace: store.namespace, secret: store.secretName, configMap: store.configMapName },
+    files: [`Secret ${store.namespace}/${store.secretName}`, `ConfigMap ${store.namespace}/${store.configMapName}`],
+    dryRun: opts.dryRun === true,
+    findings: check.findings,
+    ...(result ? { result } : {}),
+  }));
+  if (!check.ok) {
+    report();
+    return EXIT.checksFailed;
+  }
+  const algorithmChange = keyAlgorithmChange(plan);
+  if (algorithmChange !== undefined) printStatus(io, 'warning', algorithmChange);
 
   const restarts = await planRestarts(opts, ctx);
   if (opts.dryRun) {
@@ -67,21 +83,21 @@ export async function renewCertificateKubernetes(opts: RenewOptions, io: Io): Pr
       ctx, store, plan, restarts, backupDir: opts.backupDir,
       backupName: current.state === 'absent' ? undefined : `${store.secretName}-backup-${formatKubeBackupStamp(now)}`,
     });
+    report();
     return EXIT.ok;
   }
 
   const result = await applyRenewPlan(plan, store, opts.force === true);
   if (result.rootKeyPath !== undefined) printStatus(io, 'info', `Root private key written to ${result.rootKeyPath}`);
   if (result.backupLocation !== undefined) printStatus(io, 'info', `Backup of the previous bundle written to ${result.backupLocation}`);
-  const firstAnchor = plan.bundle?.anchors[0];
-  if (firstAnchor) {
-    printStatus(io, 'success', `Certificate rotation is successful! Your new certificate is valid through ${rfc1123(firstAnchor.notAfter)}`);
-  }
+  if (plan.bundle) printStatus(io, 'success', renewSuccessLine(plan.bundle));
   if (!restarts.controlPlane) {
     printKubeRestartAdvice(io, plan, ctx.namespace, now);
+    report(result);
     return EXIT.ok;
   }
   await runKubeRestarts(io, ctx.clients, ctx.namespace, restarts, liveProgress(io));
+  report(result);
   return EXIT.ok;
 }
 

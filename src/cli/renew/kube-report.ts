@@ -12,7 +12,7 @@ import { formatTable, printStatus } from '../output.js';
 import { workloadText } from '../progress.js';
 import type { RenewBundle } from './build-plan.js';
 import type { KubeRenewContext } from './kube-context.js';
-import { classifyRootChange, describeCertificate, describeRootKey, describeSource, indent } from './report.js';
+import { classifyRootChange, describeCertificate, describeKeyAlgorithm, describeRootKey, describeSource, describeValidity, indent } from './report.js';
 
 /** The restarts `--restart`/`--restart-apps` will do, as read before anything is written. */
 export interface KubeRestartPlan {
@@ -44,8 +44,8 @@ export function printKubeRenewPlan(io: Io, v: KubePlanView): void {
   if (g) {
     const origin = (o: string | undefined) => (o === undefined || o === 'flag' ? '' : ` (${o === 'default' ? 'default' : `from the ${o}`})`);
     rows.push(['trust domain', `${g.trustDomain}${origin(g.trustDomainOrigin)}`], ['issuer namespace', g.namespace]);
-    rows.push(['key algorithm', `${g.issuerKeyAlgorithm}${g.keyAlgorithmOrigin ? ` (${g.keyAlgorithmOrigin})` : ''}`]);
-    rows.push(['validity', `${g.validUntilDays} days, backdated ${formatGoDuration(g.allowedClockSkewMs)} for clock skew${origin(g.allowedClockSkewOrigin)}`]);
+    rows.push(['key algorithm', describeKeyAlgorithm(g)]);
+    rows.push(['validity', `${describeValidity(g.validUntilDays)}, backdated ${formatGoDuration(g.allowedClockSkewMs)} for clock skew${origin(g.allowedClockSkewOrigin)}`]);
   }
   if (plan.bundle) rows.push(['root', describeCertificate(plan.bundle.root)], ['issuer', describeCertificate(plan.bundle.issuer)]);
   const k = store.keys;

@@ -1,6 +1,8 @@
+import type { TrustBundle } from '../../core/bundle.js';
 import type { Certificate } from '../../core/certificate.js';
+import { formatGoDuration } from '../../core/duration.js';
 import { keyAlgorithmOf } from '../../core/keys.js';
-import { rfc1123 } from '../../core/thresholds.js';
+import { DAY_MS, rfc1123 } from '../../core/thresholds.js';
 import type { Io } from '../io.js';
 import { formatTable, printStatus } from '../output.js';
 import type { RenewBundle, RenewPlan } from './build-plan.js';
@@ -14,7 +16,8 @@ export function printRenewPlan(io: Io, plan: RenewPlan): void {
     const g = plan.generated;
     const origin = g.trustDomainOrigin === 'flag' ? '' : ` (${g.trustDomainOrigin === 'default' ? 'default' : 'from the current bundle'})`;
     rows.push(['trust domain', `${g.trustDomain}${origin}`], ['namespace', g.namespace]);
-    rows.push(['validity', `${g.validUntilDays} days, backdated ${g.allowedClockSkewMs / 60_000} min for clock skew`]);
+    rows.push(['key algorithm', describeKeyAlgorithm(g)]);
+    rows.push(['validity', `${describeValidity(g.validUntilDays)}, backdated ${formatGoDuration(g.allowedClockSkewMs)} for clock skew`]);
   }
   if (plan.bundle) {
     rows.push(['root', describeCertificate(plan.bundle.root)], ['issuer', describeCertificate(plan.bundle.issuer)]);
@@ -24,6 +27,45 @@ export function printRenewPlan(io: Io, plan: RenewPlan): void {
   rows.push(['root key', describeRootKey(plan)]);
   printStatus(io, 'info', 'Dry run: nothing was written. The plan:');
   io.stdout(indent(formatTable(['', ''], rows, false)));
+}
+
+type Generated = NonNullable<RenewBundle['generated']>;
+
+/** `ecdsa-p256 (kept from the current bundle)`, `ed25519 (--key-algorithm; changed from ecdsa-p256)`. */
+export function describeKeyAlgorithm(g: Generated): string {
+  const notes = [g.keyAlgorithmOrigin ?? '--key-algorithm'];
+  if (g.previousKeyAlgorithm !== undefined && g.previousKeyAlgorithm !== g.issuerKeyAlgorithm) {
+    notes.push(`changed from ${g.previousKeyAlgorithm}`);
+  }
+  return `${g.issuerKeyAlgorithm} (${notes.join('; ')})`;
+}
+
+/** The line saying the key algorithm changes, or undefined when it does not (or there was no bundle). */
+export function keyAlgorithmChange(plan: RenewBundle): string | undefined {
+  const g = plan.generated;
+  if (g?.previousKeyAlgorithm === undefined || g.previousKeyAlgorithm === g.issuerKeyAlgorithm) return undefined;
+  const why = g.keyAlgorithmOrigin === undefined ? '--key-algorithm' : g.keyAlgorithmOrigin;
+  return `The key algorithm changes from ${g.previousKeyAlgorithm} to ${g.issuerKeyAlgorithm} (${why})`;
+}
+
+/** `365 days`, or the Go duration (`1h0m0s`) when `--valid-until` was not a whole number of days. */
+export function describeValidity(days: number): string {
+  return Number.isInteger(days) ? `${days} day${days === 1 ? '' : 's'}` : formatGoDuration(Math.round(days * DAY_MS));
+}
+
+/**
+ * Dapr's success line (spec 6.4 PostRun) with the date the new bundle really lasts to: the earlier
+ * of the root's and the issuer's NotAfter (Dapr prints the root's, which overstates it when the
+ * issuer ends first). When they differ, the line says which it is and gives the other date.
+ */
+export function renewSuccessLine(bundle: TrustBundle): string {
+  const root = bundle.anchors[0] ?? bundle.root;
+  const issuer = bundle.issuer;
+  const through = (d: Date): string => `Certificate rotation is successful! Your new certificate is valid through ${rfc1123(d)}`;
+  if (issuer.notAfter.getTime() === root.notAfter.getTime()) return through(root.notAfter);
+  return issuer.notAfter < root.notAfter
+    ? `${through(issuer.notAfter)} (when the issuer certificate expires; the root is valid through ${rfc1123(root.notAfter)})`
+    : `${through(root.notAfter)} (when the root certificate expires; the issuer is valid through ${rfc1123(issuer.notAfter)})`;
 }
 
 /**

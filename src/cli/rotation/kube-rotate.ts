@@ -6,6 +6,7 @@
  * issuer's namespace and the key algorithm come from the cluster as in `renew-certificate -k`; the
  * workload TTL and clock skew from the `daprsystem` Configuration unless given.
  */
+import { countdownSleeper, isInteractive } from '../countdown.js';
 import { TrustBundle } from '../../core/bundle.js';
 import { parseGoDuration } from '../../core/duration.js';
 import { WardenError } from '../../core/errors.js';
@@ -61,7 +62,7 @@ async function resumeRotation(opts: RotateOptions, io: Io, setup: KubeRotationSe
     const backend = createKubeBackend(setup, io, runtime);
     const outcome = await withInterrupt(io, runtime, (signal) =>
       runRotation(record, {
-        backend, clock: io.clock, sleeper: setup.sleeper, signal, report: createProgressPrinter(io, resume),
+        backend, clock: io.clock, sleeper: countdownSleeper(setup.sleeper, io, { clock: io.clock, interactive: isInteractive(io), label: '[retire-old-root]' }), signal, report: createProgressPrinter(io, resume),
         ...(opts.until ? { until: opts.until } : {}),
         ...(opts.force ? { force: true } : {}),
       }));
@@ -134,7 +135,7 @@ async function newRotation(opts: RotateOptions, io: Io, setup: KubeRotationSetup
     printStatus(io, 'info', `Rotation ${record.id} recorded in ${setup.journal.description}`);
     const outcome = await withInterrupt(io, runtime, (signal) =>
       startRotation(record, {
-        backend, clock: io.clock, sleeper: setup.sleeper, signal, report: createProgressPrinter(io, resume),
+        backend, clock: io.clock, sleeper: countdownSleeper(setup.sleeper, io, { clock: io.clock, interactive: isInteractive(io), label: '[retire-old-root]' }), signal, report: createProgressPrinter(io, resume),
         ...(opts.until ? { until: opts.until } : {}),
       }));
     return finishRotation(io, outcome);

@@ -34,7 +34,8 @@ export function registerRotationCommands(mtls: Command, io: Io, deps: CliDeps, r
       .command('rollback')
       .description('Restore the latest backup (or --backup NAME) after checking it; abandons an unfinished rotation')
       .option('--backup <name>', 'backup to restore (see `warden mtls backups`; default: the newest)')
-      .option('--force', 'restore even if the backup\'s root or issuer has expired'),
+      .option('--force', 'restore even if the backup\'s root or issuer has expired')
+      .addOption(new Option('-o, --output <format>', 'text, or json: what was restored on stdout, status lines on stderr').choices(OUTPUT_FORMATS).default('text')),
   ).action(function (this: Command) {
     return run(() => rollbackCommand({ ...this.opts<RollbackOptions>(), ...kubeOptionsOf(this) }, io, deps))();
   });
@@ -71,7 +72,7 @@ function addRotate(mtls: Command, io: Io, deps: CliDeps, run: Runner): void {
   const cmd = mtls
     .command('rotate')
     .description('Rotate the root with zero downtime: add the new root, switch the issuer, retire the old root (journalled; --resume, --status)')
-    .option('--valid-until <days>', 'days the new root and issuer are valid (default: 365)', parseDaysArg)
+    .option('--valid-until <days|duration>', 'how long the new root and issuer are valid: whole days or a Go duration such as "720h" (default: 365)', parseDaysArg)
     .option('--private-key <file>', 'existing root private key (PEM: SEC1, PKCS#1 or PKCS#8)')
     .option('--ca-root-certificate <file>', 'provided new root certificate(s)')
     .option('--issuer-private-key <file>', 'provided new issuer private key')

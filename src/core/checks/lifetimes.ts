@@ -1,5 +1,6 @@
 /** Checks on how the issuer chain's lifetimes relate to its root and to workload certificates. */
 import type { TrustBundle } from '../bundle.js';
+import { remedySentence } from './remedies.js';
 import type { Certificate } from '../certificate.js';
 import { formatGoDuration } from '../duration.js';
 import { timeLeftMs } from '../thresholds.js';
@@ -57,5 +58,5 @@ export function checkIssuerCoversTtl(bundle: TrustBundle, now: Date, policy: Che
   return [warningFinding('WARN_ISSUER_SHORTER_THAN_TTL', chainSubject(bundle, limit),
     `Only ${describeDuration(left)} left (until ${describeTime(cert.notAfter)}), less than the workload certificate ` +
     `TTL (${formatGoDuration(workloadTtlMs)}): new workload certificates will be cut short to end with it and ` +
-    'renewed ever more often. Run `warden mtls renew-certificate` now.')];
+    `renewed ever more often. ${remedySentence('WARN_ISSUER_SHORTER_THAN_TTL', 'now')}.`)];
 }

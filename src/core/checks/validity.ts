@@ -7,11 +7,11 @@
 import type { TrustBundle } from '../bundle.js';
 import type { Certificate } from '../certificate.js';
 import { expiryState, timeLeftMs } from '../thresholds.js';
+import { remedySentence } from './remedies.js';
 import { anchorSubject, chainSubject, describeDuration, describeTime } from './labels.js';
 import { extraAnchorIndexes, rootAnchorIndexes } from './trust-path.js';
 import { errorFinding, resolvePolicy, warningFinding, type CheckPolicy, type Finding } from './types.js';
 
-const RENEW = 'run `warden mtls renew-certificate`';
 
 function notYetValidMessage(cert: Certificate, now: Date, clockSkewMs: number): string {
   const ahead = cert.notBefore.getTime() - now.getTime();
@@ -59,12 +59,12 @@ export function checkRootExpiry(bundle: TrustBundle, now: Date, policy: CheckPol
     if (state === 'expired') {
       findings.push(errorFinding('ERR_ROOT_EXPIRED', anchorSubject(bundle, i),
         `The root certificate expired at ${describeTime(cert.notAfter)} (${describeDuration(timeLeftMs(cert, now))} ago): ` +
-        `mTLS between Dapr services fails. ${RENEW} to issue a new root and issuer, then restart the control plane ` +
-        'and every Dapr-enabled app.'));
+        `mTLS between Dapr services fails. ${remedySentence('ERR_ROOT_EXPIRED', 'to issue a new root and issuer')}, then restart ` +
+        'the control plane and every Dapr-enabled app.'));
     } else if (state === 'expiring') {
       findings.push(warningFinding('WARN_ROOT_EXPIRING', anchorSubject(bundle, i),
         `The root certificate expires at ${describeTime(cert.notAfter)}, in ${describeDuration(timeLeftMs(cert, now))}. ` +
-        `${RENEW} before then; a new root means restarting every Dapr-enabled app.`));
+        `${remedySentence('WARN_ROOT_EXPIRING', 'before then')}.`));
     }
   }
   for (const i of extraAnchorIndexes(bundle)) {
@@ -87,10 +87,10 @@ export function checkIssuerExpiry(bundle: TrustBundle, now: Date, policy: CheckP
     if (state === 'expired') {
       findings.push(errorFinding('ERR_ISSUER_EXPIRED', chainSubject(bundle, i),
         `${what} expired at ${describeTime(cert.notAfter)} (${describeDuration(timeLeftMs(cert, now))} ago): ` +
-        `workload certificates cannot be issued. ${RENEW} to issue a new issuer.`));
+        `workload certificates cannot be issued. ${remedySentence('ERR_ISSUER_EXPIRED', 'to issue a new root and issuer')}.`));
     } else if (state === 'expiring') {
       findings.push(warningFinding('WARN_ISSUER_EXPIRING', chainSubject(bundle, i),
-        `${what} expires at ${describeTime(cert.notAfter)}, in ${describeDuration(timeLeftMs(cert, now))}. ${RENEW} before then.`));
+        `${what} expires at ${describeTime(cert.notAfter)}, in ${describeDuration(timeLeftMs(cert, now))}. ${remedySentence('WARN_ISSUER_EXPIRING', 'before then')}.`));
     }
   });
   return findings;

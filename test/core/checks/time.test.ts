@@ -64,7 +64,7 @@ describe('root and issuer expiry windows', () => {
     const finding = findingAt(bundle, at(issuerEnd, -(10 * DAY + 5 * HOUR + 30 * MIN)), 'WARN_ISSUER_EXPIRING');
     assert.ok(finding?.message.includes('in 10 days and 5 hours'), finding?.message);
     assert.ok(finding?.message.includes(`${issuerEnd.toISOString().slice(0, 10)} ${issuerEnd.toISOString().slice(11, 19)} +0000 UTC`));
-    assert.ok(finding?.message.includes('warden mtls renew-certificate'));
+    assert.ok(finding?.message.includes('warden mtls rotate'), 'the remedy doctor gives too (checks/remedies.ts)');
   });
 });
 
