@@ -9,7 +9,7 @@ import { expiryCommand, type ExpiryOptions } from './commands/expiry.js';
 import { renewCertificateCommand, type RenewOptions } from './commands/renew-certificate.js';
 import { parseConcurrencyArg, parseNamespaceListArg, parseTimeoutSecondsArg } from './renew/options.js';
 import { registerRequestCertCommand } from './commands/request-cert.js';
-import { registerRotationCommands } from './rotation/register.js';
+import { registerRotationCommands } from './commands/register-site-commands.js';
 import { sentryCommand, type SentryCommandOptions } from './commands/sentry.js';
 import { verifyCommand, type VerifyOptions } from './commands/verify.js';
 import { kubeMtlsStatusCommand } from './commands/kube-mtls-status.js';
@@ -94,7 +94,7 @@ export function buildProgram(io: Io, deps: CliDeps, sink: ExitSink): Command {
   // (src/cli/commands/request-cert.ts).
   registerRequestCertCommand(mtls, io, deps, run);
 
-  // `warden mtls rotate`, `rollback`, `backups`, `doctor` (src/cli/rotation/register.ts).
+  // `warden mtls rotate`, `rollback`, `backups`, `doctor` (src/cli/commands/register-site-commands.ts).
   registerRotationCommands(mtls, io, deps, run);
 
   // Set last: subcommands copy this setting when created. Lets the mtls action name the unknown

@@ -155,12 +155,12 @@ describe('warden mtls doctor', () => {
     await e.store.write(current.toTexts());
     const unreachable = await e.doctor({ sentryAddress: '127.0.0.1:1' }, { ok: false, failure: 'unreachable', message: 'the sentry at 127.0.0.1:1 is not reachable (connection refused)' });
     assert.deepEqual(unreachable.report.diagnoses.map((d) => d.id), ['sentry-unreachable']);
-    assert.deepEqual(steps(unreachable.out), [`warden sentry --issuer-credentials ${e.certs}`]);
+    assert.deepEqual(steps(unreachable.out), [`warden sentry --issuer-credentials ${e.certs} --port 1`]);
 
     const old = makeBundle(e.clock);
     const stale = await e.doctor({ sentryAddress: 'x:1' }, { ok: true, observation: { chain: [old.issuer, old.issuer], trustAnchors: old.anchors } });
     assert.deepEqual(stale.report.diagnoses.map((d) => d.id), ['sentry-stale']);
-    assert.deepEqual(steps(stale.out), [`restart the sentry (stop it, then: warden sentry --issuer-credentials ${e.certs})`]);
+    assert.deepEqual(steps(stale.out), [`restart the sentry (stop it, then: warden sentry --issuer-credentials ${e.certs} --port 1)`]);
 
     const refusing = await e.doctor({ sentryAddress: 'x:1' }, { ok: false, failure: 'refused', status: 'FAILED_PRECONDITION', message: 'the sentry refused to sign: FAILED_PRECONDITION: issuer expired' });
     assert.deepEqual(refusing.report.diagnoses.map((d) => d.id), ['sentry-cannot-sign']);

@@ -82,7 +82,7 @@ export function checkRotateModes(opts: RotateOptions): 'status' | 'resume' | 'ne
 }
 
 /** The workload policy: flags, else the --config Configuration, else Dapr's defaults (24h, 15m). */
-export async function resolveRotationPolicy(opts: RotateOptions, io: Io): Promise<RotationPolicy> {
+export async function resolveRotationPolicy(opts: Pick<RotateOptions, 'config' | 'workloadTtl' | 'allowedClockSkew'>, io: Io): Promise<RotationPolicy> {
   const config = opts.config === undefined ? DEFAULT_SENTRY_CONFIG : await loadSentryConfig(resolve(io.cwd, opts.config));
   return {
     workloadTtlMs: opts.workloadTtl ?? config.workloadCertTtlMs,
@@ -91,7 +91,9 @@ export async function resolveRotationPolicy(opts: RotateOptions, io: Io): Promis
 }
 
 /** Settings for a new rotation, or `base` (the journal's) with the flags given now on top. */
-export function resolveSettings(opts: RotateOptions, base?: RotationSettings): RotationSettings {
+export function resolveSettings(
+  opts: Pick<RotateOptions, 'propagationDelay' | 'timeout' | 'force' | 'sentryAddress' | 'controlPlaneTrustDomain' | 'controlPlaneNamespace'>, base?: RotationSettings,
+): RotationSettings {
   const settings: RotationSettings = {
     ...(base ?? {}),
     propagationDelayMs: opts.propagationDelay ?? base?.propagationDelayMs ?? ROTATE_DEFAULTS.propagationDelayMs,
