@@ -57,6 +57,25 @@ export function parseDurationArg(value: string): number {
   }
 }
 
+/**
+ * Commander parser for every `--timeout`: a bare number is seconds (as Dapr's `--timeout`), else a
+ * Go duration (`90s`, `5m`); positive. Returns milliseconds.
+ */
+export function parseTimeoutArg(value: string): number {
+  const text = value.trim();
+  let ms: number;
+  if (/^\d+(\.\d+)?$/.test(text)) ms = Number(text) * 1000;
+  else {
+    try {
+      ms = parseGoDuration(text);
+    } catch (error) {
+      throw new InvalidArgumentError(`${(error as Error).message} (a number of seconds, or a duration such as 90s or 5m)`);
+    }
+  }
+  if (!(ms > 0)) throw new InvalidArgumentError('expected a positive number of seconds, or a duration such as 90s or 5m.');
+  return ms;
+}
+
 /** Commander argument parser for a positive whole number of days (Dapr's `--valid-until`). */
 export function parseDaysArg(value: string): number {
   if (!/^\d+$/.test(value.trim())) {

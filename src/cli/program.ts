@@ -162,7 +162,7 @@ function addRenewCommand(mtls: Command, io: Io, deps: CliDeps, run: Runner): voi
     .option('--restart-apps', '-k: then restart every Dapr-enabled app too (implies --restart)')
     .option('--app-namespaces <list>', '-k: with --restart-apps, only apps in these comma-separated namespaces (default: all)', parseNamespaceListArg)
     .option('--max-concurrent-restarts <n>', '-k: with --restart-apps, apps restarting at once (default: 5)', parseConcurrencyArg)
-    .option('--timeout <seconds>', '-k: how long to wait for each rollout (default: 300)', parseTimeoutSecondsArg)
+    .option('--timeout <duration>', '-k: how long to wait for each rollout (seconds, or a Go duration such as 5m; default: 300)', parseTimeoutSecondsArg)
     .option('--image-variant <variant>', '-k: accepted for Dapr compatibility and ignored (Warden runs no Helm)')
     .option('--backup-dir <dir>', '-k: also keep a local copy of the backup Secret in this directory')
     .option('--create', '-k: create the Secret and ConfigMap if missing (Dapr\'s Helm chart normally does)');

@@ -10,6 +10,7 @@ import { checkNewBundle, SOURCE_MESSAGES } from '../renew/check-bundle.js';
 import { inspectCurrentBundle } from '../renew/current-bundle.js';
 import { rejectKubernetesFlags, selectRenewSource, type RenewOptions } from '../renew/options.js';
 import { printRenewPlan, printRestartAdvice, reportCurrentBundle } from '../renew/report.js';
+import { refuseDuringRotation } from '../site/rotation-guard.js';
 
 export type { RenewOptions } from '../renew/options.js';
 
@@ -26,6 +27,7 @@ export type { RenewOptions } from '../renew/options.js';
  * (renew/kube-renew.ts, loaded only then: it brings in the Kubernetes client).
  */
 export async function renewCertificateCommand(opts: RenewOptions, io: Io, deps: CliDeps): Promise<number> {
+  if (!opts.dryRun) await refuseDuringRotation(opts, io, 'renewing');
   if (opts.kubernetes) {
     const { renewCertificateKubernetes } = await import('../renew/kube-renew.js');
     return renewCertificateKubernetes(opts, io);

@@ -4,8 +4,6 @@
  * journal (on --resume) or the --config Configuration.
  */
 import { resolve } from 'node:path';
-import { InvalidArgumentError } from 'commander';
-import { parseGoDuration } from '../../core/duration.js';
 import { WardenError } from '../../core/errors.js';
 import type { RotationPhase } from '../../core/rotation/phases.js';
 import type { RotationPolicy, RotationSettings } from '../../core/rotation/record.js';
@@ -42,19 +40,8 @@ export const ROTATE_DEFAULTS = {
   propagationDelayMs: SELF_HOSTED_PROPAGATION_DELAY_MS,
 } as const;
 
-/** Commander parser for --timeout: a Go duration, or a bare number of seconds (as Dapr's --timeout). */
-export function parseTimeoutArg(value: string): number {
-  const text = value.trim();
-  if (/^\d+$/.test(text)) return Number(text) * 1000;
-  try {
-    const ms = parseGoDuration(text);
-    if (ms <= 0) throw new InvalidArgumentError('expected a positive duration.');
-    return ms;
-  } catch (error) {
-    if (error instanceof InvalidArgumentError) throw error;
-    throw new InvalidArgumentError((error as Error).message);
-  }
-}
+/** One `--timeout` rule for every command (options.ts). */
+export { parseTimeoutArg } from '../options.js';
 
 const SOURCE_FLAGS: [string, keyof RotateOptions][] = [
   ['--valid-until', 'validUntil'], ['--private-key', 'privateKey'], ['--ca-root-certificate', 'caRootCertificate'],

@@ -120,12 +120,13 @@ export interface DoctorSiteOptions extends SiteOptions {
   trustAnchors?: string[];
 }
 
-export type SiteCommand = 'rotate' | 'rollback' | 'backups' | 'doctor';
+/** `guard`: another command checking for an unfinished rotation (it checks its own flags). */
+export type SiteCommand = 'rotate' | 'rollback' | 'backups' | 'doctor' | 'guard';
 
 /** The site the flags address: the cluster with `-k`, else the credentials directory. */
 export async function openSite(command: SiteCommand, opts: SiteOptions, io: Io, runtime: RotationRuntime = {}): Promise<Site> {
   if (opts.kubernetes) return (await import('./cluster-site.js')).openClusterSite(opts, io, runtime);
-  rejectClusterFlags(command, opts);
+  if (command !== 'guard') rejectClusterFlags(command, opts);
   return (await import('./directory-site.js')).openDirectorySite(opts as SiteOptions & CredentialOptions, io, runtime);
 }
 
