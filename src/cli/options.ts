@@ -63,16 +63,17 @@ export function parseDurationArg(value: string): number {
  */
 export function parseTimeoutArg(value: string): number {
   const text = value.trim();
+  const usage = 'expected a whole number of seconds (as Dapr\'s --timeout) or a Go duration such as 90s or 5m.';
   let ms: number;
-  if (/^\d+(\.\d+)?$/.test(text)) ms = Number(text) * 1000;
+  if (/^\d+$/.test(text)) ms = Number(text) * 1000;
   else {
     try {
       ms = parseGoDuration(text);
-    } catch (error) {
-      throw new InvalidArgumentError(`${(error as Error).message} (a number of seconds, or a duration such as 90s or 5m)`);
+    } catch {
+      throw new InvalidArgumentError(usage);
     }
   }
-  if (!(ms > 0)) throw new InvalidArgumentError('expected a positive number of seconds, or a duration such as 90s or 5m.');
+  if (!(ms > 0)) throw new InvalidArgumentError(usage);
   return ms;
 }
 

@@ -10,7 +10,8 @@ import type { BundleTexts } from '../../src/core/bundle-texts.js';
 import { isWardenError } from '../../src/core/errors.js';
 import { captureIo } from '../../src/cli/io.js';
 import { main } from '../../src/cli/main.js';
-import { openSite, type Site } from '../../src/cli/site/site.js';
+import { openSite } from '../../src/cli/site/open-site.js';
+import type { Site } from '../../src/cli/site/site.js';
 
 export interface SiteFixture {
   /** The flags that address this site (`--issuer-credentials DIR`, `-k --kubeconfig F`). */

@@ -7,7 +7,8 @@ import type { CliDeps } from '../deps.js';
 import { EXIT } from '../exit-codes.js';
 import type { Io } from '../io.js';
 import { formatTable, printJson, printStatus, type OutputFormat } from '../output.js';
-import { openSite, type RotationRuntime, type SiteOptions } from '../site/site.js';
+import { openSite } from '../site/open-site.js';
+import type { RotationRuntime, SiteOptions } from '../site/site.js';
 
 export interface BackupsOptions extends SiteOptions {
   output: OutputFormat;

@@ -5,7 +5,8 @@ import type { CliDeps } from '../deps.js';
 import { EXIT } from '../exit-codes.js';
 import type { Io } from '../io.js';
 import { printJson, printStatus, type OutputFormat } from '../output.js';
-import { openSite, type DoctorSiteOptions, type RotationRuntime } from '../site/site.js';
+import { openSite } from '../site/open-site.js';
+import type { DoctorSiteOptions, RotationRuntime } from '../site/site.js';
 import { resolveRotationPolicy } from './rotate-options.js';
 
 export interface DoctorOptions extends DoctorSiteOptions {

@@ -5,7 +5,8 @@ import { EXIT } from '../exit-codes.js';
 import { printFindingsTable } from '../findings.js';
 import type { Io } from '../io.js';
 import { printStatus } from '../output.js';
-import { openSite, type RotationRuntime, type SiteOptions } from '../site/site.js';
+import { openSite } from '../site/open-site.js';
+import type { RotationRuntime, SiteOptions } from '../site/site.js';
 
 export interface RollbackOptions extends SiteOptions {
   /** Backup name (`warden mtls backups`); default the latest. */

@@ -16,7 +16,8 @@ import type { Io } from '../io.js';
 import { printJson, printStatus } from '../output.js';
 import { inspectCurrentBundle } from '../renew/current-bundle.js';
 import { selectRenewSource } from '../renew/options.js';
-import { openSite, withInterrupt, type RotationRuntime, type Site } from '../site/site.js';
+import { openSite } from '../site/open-site.js';
+import { withInterrupt, type RotationRuntime, type Site } from '../site/site.js';
 import { checkRotateModes, toRenewOptions, type RotateOptions } from './rotate-options.js';
 import { createProgressPrinter, finishRotation, presentPlan, showRotationStatus } from './rotate-report.js';
 

@@ -6,7 +6,8 @@
 import { WardenError } from '../../core/errors.js';
 import type { Io } from '../io.js';
 import type { CredentialOptions } from '../options.js';
-import { openSite, type SiteOptions } from './site.js';
+import { openSite } from './open-site.js';
+import type { SiteOptions } from './site.js';
 
 /** Throws ERR_ROTATION_IN_PROGRESS when the site addressed by `opts` has an unfinished rotation. */
 export async function refuseDuringRotation(opts: SiteOptions & Partial<CredentialOptions>, io: Io, what: string): Promise<void> {

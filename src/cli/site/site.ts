@@ -4,9 +4,9 @@
  * `SentryBackend`). A site has the store, the journal and its lock, the backups, the restarts
  * (none for a directory; ordered waves for a cluster) and the messages: above all the printed
  * commands, which repeat the flags that address this same site so they run as printed.
- * `openSite` loads the cluster half lazily: it brings in the Kubernetes client.
+ * open-site.ts picks one from the flags.
  */
-import { WardenError } from '../../core/errors.js';
+import type { WardenError } from '../../core/errors.js';
 import type { RotationPolicy, RotationSettings } from '../../core/rotation/record.js';
 import type { RotationBackend, Sleeper } from '../../rotation/backend.js';
 import type { DoctorFacts, FixStep } from '../../rotation/diagnose.js';
@@ -14,7 +14,7 @@ import type { JournalStore } from '../../rotation/journal.js';
 import type { ProbeResult, SentryProbeTarget } from '../../rotation/sentry-compare.js';
 import type { TrustBundleStore } from '../../stores/store.js';
 import type { Io } from '../io.js';
-import { rejectKubeFlagsWithoutK, type KubeCliOptions } from '../kube-options.js';
+import type { KubeCliOptions } from '../kube-options.js';
 import type { CredentialOptions } from '../options.js';
 import type { RenewBundle } from '../renew/build-plan.js';
 import type { CurrentBundle } from '../renew/current-bundle.js';
@@ -118,25 +118,6 @@ export interface DoctorSiteOptions extends SiteOptions {
   controlPlaneNamespace?: string;
   healthzUrl?: string;
   trustAnchors?: string[];
-}
-
-/** `guard`: another command checking for an unfinished rotation (it checks its own flags). */
-export type SiteCommand = 'rotate' | 'rollback' | 'backups' | 'doctor' | 'guard';
-
-/** The site the flags address: the cluster with `-k`, else the credentials directory. */
-export async function openSite(command: SiteCommand, opts: SiteOptions, io: Io, runtime: RotationRuntime = {}): Promise<Site> {
-  if (opts.kubernetes) return (await import('./cluster-site.js')).openClusterSite(opts, io, runtime);
-  if (command !== 'guard') rejectClusterFlags(command, opts);
-  return (await import('./directory-site.js')).openDirectorySite(opts as SiteOptions & CredentialOptions, io, runtime);
-}
-
-function rejectClusterFlags(command: SiteCommand, o: SiteOptions): void {
-  // rotate's --namespace also names the issuer's namespace in a directory.
-  rejectKubeFlagsWithoutK(o, { namespace: command !== 'rotate' });
-  const kubeOnly = [['--app-namespaces', o.appNamespaces], ['--max-concurrent-restarts', o.maxConcurrentRestarts]].filter(([, v]) => v !== undefined).map(([f]) => f);
-  if (command === 'rollback' && (o.restart === false || o.restartApps === false)) kubeOnly.push('--no-restart/--no-restart-apps');
-  if (command === 'rollback' && o.timeout !== undefined) kubeOnly.push('--timeout');
-  if (kubeOnly.length > 0) throw new WardenError('ERR_USAGE', `${kubeOnly.join(', ')} only apply to the cluster's bundle: add -k/--kubernetes`);
 }
 
 /** Quotes `arg` for a POSIX shell when it needs it. */
