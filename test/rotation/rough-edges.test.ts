@@ -166,7 +166,15 @@ describe('rough edges of the site commands (issue 13)', () => {
     const doctor = e.io();
     await doctorCommand({ ...e.base, output: 'text' }, doctor);
     collect(doctor.stdoutText());
-    assert.ok(printed.length >= 5, printed.join('\n'));
+    const held = await e.journal.lock(e.clock.now());
+    try {
+      const locked = await e.rotate({ resume: true });
+      assert.equal(locked.error?.code, 'ERR_ROTATION_IN_PROGRESS');
+      collect(locked.error!.message);
+    } finally {
+      await held.release();
+    }
+    assert.ok(printed.length >= 6, printed.join('\n'));
     for (const line of printed) {
       assert.ok(line.includes(`--issuer-credentials '${e.certs}'`) && line.includes('--issuer-ca-filename anchors.pem'), `addresses this directory: ${line}`);
     }

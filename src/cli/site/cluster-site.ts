@@ -56,12 +56,12 @@ export class ClusterSite implements Site {
   private readonly flags: string[];
 
   constructor(readonly clients: KubeClients, readonly namespace: string, readonly store: KubeTrustBundleStore, private readonly opts: SiteOptions, runtime: RotationRuntime) {
-    this.journal = new KubeJournalStore({ clients, namespace });
+    this.flags = clusterArgs(opts);
+    this.journal = new KubeJournalStore({ clients, namespace, commandLine: (sub, args) => this.commandLine(sub, args) });
     this.sleeper = runtime.sleeper ?? systemTimers;
     this.journalWhere = this.journal.description;
     this.jsonWhere = { namespace, secret: store.secretName };
     this.noBackups = `No backup Secrets (${store.secretName}-backup-*) in ${namespace} (Warden backs the bundle up whenever it replaces it)`;
-    this.flags = clusterArgs(opts);
   }
 
   commandLine(sub: string, args: readonly string[] = []): string {

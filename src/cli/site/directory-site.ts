@@ -52,12 +52,12 @@ export class DirectorySite implements Site {
 
   constructor(readonly loc: BundleLocation, opts: Partial<CredentialOptions>, io: Io, private readonly runtime: RotationRuntime) {
     this.store = new FsTrustBundleStore({ dir: loc.dir, caFile: loc.caFile, issuerCertFile: loc.issuerCertFile, issuerKeyFile: loc.issuerKeyFile, clock: io.clock });
-    this.journal = new FileJournalStore(defaultJournalDir(loc.dir));
+    this.credentials = credentialArgs(loc, opts);
+    this.journal = new FileJournalStore(defaultJournalDir(loc.dir), (sub, args) => this.commandLine(sub, args));
     this.sleeper = runtime.sleeper ?? systemTimers;
     this.journalWhere = this.journal.path;
     this.jsonWhere = { directory: loc.dir };
     this.noBackups = `No backups in ${loc.dir}/.backup (Warden backs a bundle up whenever it replaces it)`;
-    this.credentials = credentialArgs(loc, opts);
   }
 
   commandLine(sub: string, args: readonly string[] = []): string {
