@@ -8,7 +8,7 @@
  *   kube     → core, packages
  *   stores   → core, kube, packages
  *   identity → core, wire, packages
- *   rotation → core, stores, kube, identity, wire, packages
+ *   rotation-engine → core, stores, kube, identity, wire, packages
  *   sentry   → core, stores, kube, identity, wire, packages
  *   cli      → everything
  */
@@ -18,7 +18,7 @@ const LAYERS = {
   kube: ['core'],
   stores: ['core', 'kube'],
   identity: ['core', 'wire'],
-  rotation: ['core', 'stores', 'kube', 'identity', 'wire'],
+  'rotation-engine': ['core', 'stores', 'kube', 'identity', 'wire'],
   sentry: ['core', 'stores', 'kube', 'identity', 'wire'],
 };
 

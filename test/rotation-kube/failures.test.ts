@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { KubeJournalStore } from '../../src/rotation/kube-journal.js';
+import { KubeJournalStore } from '../../src/rotation-engine/kube-journal.js';
 import { loadKubeClients } from '../../src/kube/client.js';
 import { clusterBundle, cluster, finalTexts, journalOf, rotateK, wardenK } from './support.js';
 

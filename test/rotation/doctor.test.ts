@@ -11,8 +11,8 @@ import { doctorCommand, type DoctorOptions } from '../../src/cli/commands/doctor
 import { rotateCommand } from '../../src/cli/commands/rotate.js';
 import { captureIo } from '../../src/cli/io.js';
 import { DEFAULT_FILE_NAMES } from '../../src/cli/options.js';
-import { FileJournalStore } from '../../src/rotation/journal.js';
-import type { ProbeResult } from '../../src/rotation/sentry-compare.js';
+import { FileJournalStore } from '../../src/rotation-engine/journal.js';
+import type { ProbeResult } from '../../src/rotation-engine/sentry-compare.js';
 import { FsTrustBundleStore } from '../../src/stores/fs-store.js';
 import { startTestSentry } from '../support/sentry-harness.js';
 import { ClockSleeper, DAY, FixedClock, HOUR, makeBundle, T0, tempDir } from './helpers.js';

@@ -10,7 +10,7 @@ import { rollbackCommand, type RollbackOptions } from '../../src/cli/commands/ro
 import { rotateCommand } from '../../src/cli/commands/rotate.js';
 import { captureIo } from '../../src/cli/io.js';
 import { DEFAULT_FILE_NAMES } from '../../src/cli/options.js';
-import { FileJournalStore } from '../../src/rotation/journal.js';
+import { FileJournalStore } from '../../src/rotation-engine/journal.js';
 import { FsTrustBundleStore } from '../../src/stores/fs-store.js';
 import { readBundle, snapshotDir } from '../cli/helpers.js';
 import { ClockSleeper, DAY, FixedClock, HOUR, makeBundle, T0, tempDir } from './helpers.js';

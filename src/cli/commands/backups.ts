@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Certificate } from '../../core/certificate.js';
 import { describeTime } from '../../core/checks/labels.js';
 import { expiryState } from '../../core/thresholds.js';
-import { inspectBackups } from '../../rotation/rollback.js';
+import { inspectBackups } from '../../rotation-engine/rollback.js';
 import type { CliDeps } from '../deps.js';
 import { EXIT } from '../exit-codes.js';
 import type { Io } from '../io.js';

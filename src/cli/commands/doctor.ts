@@ -1,6 +1,6 @@
-import { bundleFactOf, rotationFactOf } from '../../rotation/doctor-facts.js';
-import { diagnose, orderFixes, type Diagnosis, type DoctorFacts, type FixStep } from '../../rotation/diagnose.js';
-import { inspectBackups } from '../../rotation/rollback.js';
+import { bundleFactOf, rotationFactOf } from '../../rotation-engine/doctor-facts.js';
+import { diagnose, orderFixes, type Diagnosis, type DoctorFacts, type FixStep } from '../../rotation-engine/diagnose.js';
+import { inspectBackups } from '../../rotation-engine/rollback.js';
 import type { CliDeps } from '../deps.js';
 import { EXIT } from '../exit-codes.js';
 import type { Io } from '../io.js';

@@ -1,5 +1,5 @@
 import { describeTime } from '../../core/checks/labels.js';
-import { expiredBackupError, inspectBackup, restoreBundle, selectBackup } from '../../rotation/rollback.js';
+import { expiredBackupError, inspectBackup, restoreBundle, selectBackup } from '../../rotation-engine/rollback.js';
 import type { CliDeps } from '../deps.js';
 import { EXIT } from '../exit-codes.js';
 import { printFindingsTable } from '../findings.js';

@@ -7,7 +7,7 @@ import { planRotation, type RotationPlan } from '../../core/rotation/plan.js';
 import { createRotationRecord, type RotationPolicy, type RotationRecord, type RotationSettings } from '../../core/rotation/record.js';
 import { buildTimeline, oldChainEnd, timelineDurationMs, type TimelineRow } from '../../core/rotation/schedule.js';
 import type { BundleReadResult } from '../../stores/store.js';
-import { runRotation, startRotation } from '../../rotation/engine.js';
+import { runRotation, startRotation } from '../../rotation-engine/engine.js';
 import { fileIoError, writeFileAtomic } from '../atomic-file.js';
 import type { CliDeps } from '../deps.js';
 import { EXIT } from '../exit-codes.js';

@@ -10,10 +10,10 @@ import { parseCertificatesPem } from '../../core/certificate.js';
 import { WardenError } from '../../core/errors.js';
 import type { RotationSettings } from '../../core/rotation/record.js';
 import { systemTimers } from '../../identity/timers.js';
-import { SelfHostedBackend } from '../../rotation/backends/self-hosted.js';
-import type { AnchorsFileFact, DoctorFacts, FixStep, HealthFact } from '../../rotation/diagnose.js';
-import { defaultJournalDir, FileJournalStore } from '../../rotation/journal.js';
-import { anchorsPemOf, type SentryProbeTarget } from '../../rotation/sentry-compare.js';
+import { SelfHostedBackend } from '../../rotation-engine/backends/self-hosted.js';
+import type { AnchorsFileFact, DoctorFacts, FixStep, HealthFact } from '../../rotation-engine/diagnose.js';
+import { defaultJournalDir, FileJournalStore } from '../../rotation-engine/journal.js';
+import { anchorsPemOf, type SentryProbeTarget } from '../../rotation-engine/sentry-compare.js';
 import { FsTrustBundleStore } from '../../stores/fs-store.js';
 import { resolveBundleLocation, type BundleLocation } from '../bundle-source.js';
 import type { Io } from '../io.js';
@@ -140,7 +140,7 @@ export class DirectorySite implements Site {
   async doctorExtras(opts: DoctorSiteOptions, io: Io, facts: DoctorFacts, runtime: RotationRuntime): Promise<DoctorExtras> {
     if (opts.sentryAddress !== undefined && facts.bundle.state === 'complete') {
       const target = sentryTargetOf({ ...opts }) as SentryProbeTarget;
-      const probe = runtime.probe ?? this.runtime.probe ?? (await import('../../rotation/sentry-probe.js')).probeSentry;
+      const probe = runtime.probe ?? this.runtime.probe ?? (await import('../../rotation-engine/sentry-probe.js')).probeSentry;
       facts.sentry = { address: target.address, result: await probe(target, anchorsPemOf(facts.bundle.bundle)) };
     }
     if (opts.healthzUrl !== undefined) facts.health = await healthFact(opts.healthzUrl);

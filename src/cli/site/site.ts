@@ -8,10 +8,10 @@
  */
 import type { WardenError } from '../../core/errors.js';
 import type { RotationPolicy, RotationSettings } from '../../core/rotation/record.js';
-import type { RotationBackend, Sleeper } from '../../rotation/backend.js';
-import type { DoctorFacts, FixStep } from '../../rotation/diagnose.js';
-import type { JournalStore } from '../../rotation/journal.js';
-import type { ProbeResult, SentryProbeTarget } from '../../rotation/sentry-compare.js';
+import type { RotationBackend, Sleeper } from '../../rotation-engine/backend.js';
+import type { DoctorFacts, FixStep } from '../../rotation-engine/diagnose.js';
+import type { JournalStore } from '../../rotation-engine/journal.js';
+import type { ProbeResult, SentryProbeTarget } from '../../rotation-engine/sentry-compare.js';
 import type { TrustBundleStore } from '../../stores/store.js';
 import type { Io } from '../io.js';
 import type { KubeCliOptions } from '../kube-options.js';
