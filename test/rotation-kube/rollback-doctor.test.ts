@@ -69,7 +69,7 @@ describe('rollback -k, backups -k, doctor -k', { concurrency: 4 }, () => {
     assert.equal(listed[0].restorable, 'expired');
     assert.equal(listed[0].root.state, 'expired');
     const refused = await wardenK(c, 'rollback');
-    assert.equal(refused.code, 1);
+    assert.equal(refused.code, 3, 'a backup that fails its checks: exit 3 (README)');
     assert.match(refused.stderr, /its root expired at .*--force.*ERR_BACKUP_EXPIRED/);
     const forced = await wardenK(c, 'rollback', ['--force', '--no-restart']);
     assert.equal(forced.code, 0, forced.stderr);
