@@ -21,7 +21,6 @@ import { KubeJournalStore } from '../../rotation-engine/kube-journal.js';
 import type { KubeTrustBundleStore } from '../../stores/kube-store.js';
 import type { Io } from '../io.js';
 import { openKubeSession } from '../kube-bundle.js';
-import { DEFAULT_FILE_NAMES } from '../options.js';
 import { printStatus } from '../output.js';
 import { createProgressDisplay, type ProgressDisplay } from '../progress.js';
 import { buildRenewBundle } from '../renew/build-plan.js';
@@ -31,7 +30,7 @@ import { runKubeRestarts } from '../renew/kube-restart-run.js';
 import type { RenewOptions, RenewSource } from '../renew/options.js';
 import { resolveRotationPolicy, resolveSettings } from '../commands/rotate-options.js';
 import {
-  shellLine, shellQuote, type DoctorExtras, type DoctorSiteOptions, type RollbackRestarts, type RotationInputs, type RotationRuntime,
+  fileNameArgs, renderSiteFix, shellLine, shellQuote, type DoctorExtras, type DoctorSiteOptions, type RollbackRestarts, type RotationInputs, type RotationRuntime,
   type RotationSiteOptions, type Site, type SiteOptions,
 } from './site.js';
 
@@ -70,17 +69,9 @@ export class ClusterSite implements Site {
 
   renderFix(fix: FixStep): string {
     const ns = shellQuote(this.namespace);
+    const common = renderSiteFix(this, fix, ['--restart', '--restart-apps']);
+    if (common !== undefined) return common;
     switch (fix.kind) {
-      case 'wait-rotation':
-        return `wait for the running rotation (${fix.holder}) to finish; follow it with: ${this.commandLine('rotate', ['--status'])}`;
-      case 'resume':
-        return this.commandLine('rotate', ['--resume']);
-      case 'rollback':
-        return this.commandLine('rollback', [...(fix.backup ? ['--backup', fix.backup] : []), ...(fix.force ? ['--force'] : [])]);
-      case 'renew':
-        return this.commandLine('renew-certificate', [...(fix.force ? ['--force'] : []), '--restart', '--restart-apps']);
-      case 'rotate':
-        return this.commandLine('rotate');
       case 'start-sentry':
       case 'restart-sentry':
         return `kubectl rollout restart deployment/dapr-sentry -n ${ns}${this.kubectlFlags()} && kubectl rollout status deployment/dapr-sentry -n ${ns}${this.kubectlFlags()}`;
@@ -91,8 +82,7 @@ export class ClusterSite implements Site {
       }
       case 'restart-apps':
         return `kubectl rollout restart -n ${shellQuote(fix.namespace)}${this.kubectlFlags()} ${fix.workloads.map(shellQuote).join(' ')}`;
-      case 'copy-anchors':
-      case 'restart-daprd':
+      default:
         return '';
     }
   }
@@ -276,13 +266,7 @@ export function clusterArgs(opts: SiteOptions): string[] {
   if (opts.context !== undefined) args.push('--context', opts.context);
   if (opts.namespace !== undefined) args.push('--namespace', opts.namespace);
   // The Secret's keys are named after these (as Dapr's Sentry does).
-  const names: [string, string | undefined, string][] = [
-    ['--issuer-ca-filename', opts.issuerCaFilename, DEFAULT_FILE_NAMES.issuerCaFilename],
-    ['--issuer-certificate-filename', opts.issuerCertificateFilename, DEFAULT_FILE_NAMES.issuerCertificateFilename],
-    ['--issuer-key-filename', opts.issuerKeyFilename, DEFAULT_FILE_NAMES.issuerKeyFilename],
-  ];
-  for (const [flag, value, fallback] of names) if (value !== undefined && basename(value) !== fallback) args.push(flag, value);
-  return args;
+  return [...args, ...fileNameArgs(opts, basename)];
 }
 
 function pick<T extends object, K extends keyof T>(o: T, keys: readonly K[]): Partial<Pick<T, K>> {

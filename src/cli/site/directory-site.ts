@@ -17,12 +17,12 @@ import { anchorsPemOf, type SentryProbeTarget } from '../../rotation-engine/sent
 import { FsTrustBundleStore } from '../../stores/fs-store.js';
 import { resolveBundleLocation, type BundleLocation } from '../bundle-source.js';
 import type { Io } from '../io.js';
-import { DEFAULT_FILE_NAMES, type CredentialOptions } from '../options.js';
+import type { CredentialOptions } from '../options.js';
 import { printStatus } from '../output.js';
 import { buildRenewBundle } from '../renew/build-plan.js';
 import { resolveRotationPolicy, resolveSettings } from '../commands/rotate-options.js';
 import {
-  shellLine, shellQuote, type DoctorExtras, type DoctorSiteOptions, type RollbackRestarts, type RotationInputs, type RotationRuntime,
+  fileNameArgs, renderSiteFix, shellLine, shellQuote, type DoctorExtras, type DoctorSiteOptions, type RollbackRestarts, type RotationInputs, type RotationRuntime,
   type RotationSiteOptions, type Site, type SiteOptions,
 } from './site.js';
 
@@ -72,17 +72,9 @@ export class DirectorySite implements Site {
 
   renderFix(fix: FixStep): string {
     const ca = shellQuote(this.loc.caPath);
+    const common = renderSiteFix(this, fix);
+    if (common !== undefined) return common;
     switch (fix.kind) {
-      case 'wait-rotation':
-        return `wait for the running rotation (${fix.holder}) to finish; follow it with: ${this.commandLine('rotate', ['--status'])}`;
-      case 'resume':
-        return this.commandLine('rotate', ['--resume']);
-      case 'rollback':
-        return this.commandLine('rollback', [...(fix.backup ? ['--backup', fix.backup] : []), ...(fix.force ? ['--force'] : [])]);
-      case 'renew':
-        return this.commandLine('renew-certificate', fix.force ? ['--force'] : []);
-      case 'rotate':
-        return this.commandLine('rotate');
       case 'start-sentry':
         return this.sentryLine(fix);
       case 'restart-sentry':
@@ -91,8 +83,7 @@ export class DirectorySite implements Site {
         return `cp ${ca} ${shellQuote(fix.to)}`;
       case 'restart-daprd':
         return `export DAPR_TRUST_ANCHORS="$(cat ${ca})"  # then restart every daprd (it reads its trust anchors only at start)`;
-      case 'copy-configmap':
-      case 'restart-apps':
+      default:
         return '';
     }
   }
@@ -168,14 +159,7 @@ export class DirectorySite implements Site {
 
 /** `--issuer-credentials DIR` plus any non-default file-name flags. */
 export function credentialArgs(loc: BundleLocation, opts: Partial<CredentialOptions>): string[] {
-  const args = ['--issuer-credentials', loc.dir];
-  const names: [string, string | undefined, string][] = [
-    ['--issuer-ca-filename', opts.issuerCaFilename, DEFAULT_FILE_NAMES.issuerCaFilename],
-    ['--issuer-certificate-filename', opts.issuerCertificateFilename, DEFAULT_FILE_NAMES.issuerCertificateFilename],
-    ['--issuer-key-filename', opts.issuerKeyFilename, DEFAULT_FILE_NAMES.issuerKeyFilename],
-  ];
-  for (const [flag, value, fallback] of names) if (value !== undefined && value !== fallback) args.push(flag, value);
-  return args;
+  return ['--issuer-credentials', loc.dir, ...fileNameArgs(opts)];
 }
 
 async function healthFact(url: string): Promise<HealthFact> {

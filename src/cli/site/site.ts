@@ -15,7 +15,7 @@ import type { ProbeResult, SentryProbeTarget } from '../../rotation-engine/sentr
 import type { TrustBundleStore } from '../../stores/store.js';
 import type { Io } from '../io.js';
 import type { KubeCliOptions } from '../kube-options.js';
-import type { CredentialOptions } from '../options.js';
+import { DEFAULT_FILE_NAMES, type CredentialOptions } from '../options.js';
 import type { RenewBundle } from '../renew/build-plan.js';
 import type { CurrentBundle } from '../renew/current-bundle.js';
 import type { RenewOptions, RenewSource } from '../renew/options.js';
@@ -118,6 +118,39 @@ export interface DoctorSiteOptions extends SiteOptions {
   controlPlaneNamespace?: string;
   healthzUrl?: string;
   trustAnchors?: string[];
+}
+
+/**
+ * The fixes that are `warden mtls` commands, the same at every site but for `renewArgs` (a cluster
+ * also restarts); undefined for the site's own fixes.
+ */
+export function renderSiteFix(site: Pick<Site, 'commandLine'>, fix: FixStep, renewArgs: readonly string[] = []): string | undefined {
+  switch (fix.kind) {
+    case 'wait-rotation':
+      return `wait for the running rotation (${fix.holder}) to finish; follow it with: ${site.commandLine('rotate', ['--status'])}`;
+    case 'resume':
+      return site.commandLine('rotate', ['--resume']);
+    case 'rollback':
+      return site.commandLine('rollback', [...(fix.backup ? ['--backup', fix.backup] : []), ...(fix.force ? ['--force'] : [])]);
+    case 'renew':
+      return site.commandLine('renew-certificate', [...(fix.force ? ['--force'] : []), ...renewArgs]);
+    case 'rotate':
+      return site.commandLine('rotate');
+    default:
+      return undefined;
+  }
+}
+
+/** Non-default `--issuer-*-filename` flags (a directory's file names; a cluster's Secret keys). */
+export function fileNameArgs(opts: Partial<CredentialOptions>, nameOf: (value: string) => string = (v) => v): string[] {
+  const args: string[] = [];
+  const names: [string, string | undefined, string][] = [
+    ['--issuer-ca-filename', opts.issuerCaFilename, DEFAULT_FILE_NAMES.issuerCaFilename],
+    ['--issuer-certificate-filename', opts.issuerCertificateFilename, DEFAULT_FILE_NAMES.issuerCertificateFilename],
+    ['--issuer-key-filename', opts.issuerKeyFilename, DEFAULT_FILE_NAMES.issuerKeyFilename],
+  ];
+  for (const [flag, value, fallback] of names) if (value !== undefined && nameOf(value) !== fallback) args.push(flag, value);
+  return args;
 }
 
 /** Quotes `arg` for a POSIX shell when it needs it. */
