@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import type { BundleTexts } from '../core/bundle-texts.js';
 import { isWardenError, WardenError } from '../core/errors.js';
 import type { Finding } from '../core/checks/types.js';
+import type { BundleSource } from './bundle-source-shape.js';
 import type { CliDeps, BundleStore } from './deps.js';
 import type { Io } from './io.js';
 import { rejectKubeFlagsWithoutK, type KubeCliOptions } from './kube-options.js';
@@ -76,17 +77,7 @@ export function bundlePartial(loc: BundleLocation, present: string[], missing: s
 }
 
 /** A bundle as the read commands (`expiry`, `verify`, `export`) see it, from a directory or, with -k, the cluster. */
-export interface BundleSource {
-  texts: BundleTexts;
-  /** Names of the three parts for messages: file paths, or `Secret <ns>/<name> key ca.crt`. */
-  labels: BundleTexts;
-  /** Where the bundle is, for messages: a directory, or the Secret and ConfigMap. */
-  where: string;
-  /** How `-o json` names the location: `{ directory }`, or `{ namespace, secret, configMap }`. */
-  json: Record<string, string>;
-  /** Findings about how the bundle is stored (-k: ConfigMap `ca.crt` differing from the Secret's). */
-  storageFindings: Finding[];
-}
+export type { BundleSource } from './bundle-source-shape.js';
 
 /**
  * Reads a complete bundle from the directory of the credential flags or, with `-k`, from the

@@ -10,7 +10,7 @@
 import type { Clock } from '../core/clock.js';
 import { formatGoDuration } from '../core/duration.js';
 import { describeTime } from '../core/checks/labels.js';
-import type { Sleeper } from '../rotation/backend.js';
+import type { Sleeper } from '../rotation-engine/backend.js';
 import type { Io } from './io.js';
 import { STATUS_PREFIX } from './output.js';
 

@@ -10,7 +10,7 @@ import { WardenError } from '../core/errors.js';
 import { loadKubeClients, type KubeClients } from '../kube/client.js';
 import { findDaprNamespace } from '../kube/discovery.js';
 import { KubeTrustBundleStore } from '../stores/kube-store.js';
-import type { BundleSource } from './bundle-source.js';
+import type { BundleSource } from './bundle-source-shape.js';
 import type { Io } from './io.js';
 import type { KubeCliOptions } from './kube-options.js';
 import type { CredentialOptions } from './options.js';

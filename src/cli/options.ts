@@ -57,6 +57,26 @@ export function parseDurationArg(value: string): number {
   }
 }
 
+/**
+ * Commander parser for every `--timeout`: a bare number is seconds (as Dapr's `--timeout`), else a
+ * Go duration (`90s`, `5m`); positive. Returns milliseconds.
+ */
+export function parseTimeoutArg(value: string): number {
+  const text = value.trim();
+  const usage = 'expected a whole number of seconds (as Dapr\'s --timeout) or a Go duration such as 90s or 5m.';
+  let ms: number;
+  if (/^\d+$/.test(text)) ms = Number(text) * 1000;
+  else {
+    try {
+      ms = parseGoDuration(text);
+    } catch {
+      throw new InvalidArgumentError(usage);
+    }
+  }
+  if (!(ms > 0)) throw new InvalidArgumentError(usage);
+  return ms;
+}
+
 const MAX_DAYS = 36500;
 const DAY_MS = 24 * 60 * 60 * 1000;
 

@@ -10,7 +10,7 @@ import { expiryCommand, type ExpiryOptions } from './commands/expiry.js';
 import { renewCertificateCommand, type RenewOptions } from './commands/renew-certificate.js';
 import { parseConcurrencyArg, parseNamespaceListArg, parseTimeoutSecondsArg } from './renew/options.js';
 import { registerRequestCertCommand } from './commands/request-cert.js';
-import { registerRotationCommands } from './rotation/register.js';
+import { registerRotationCommands } from './commands/register-site-commands.js';
 import { sentryCommand, type SentryCommandOptions } from './commands/sentry.js';
 import { verifyCommand, type VerifyOptions } from './commands/verify.js';
 import { kubeMtlsStatusCommand } from './commands/kube-mtls-status.js';
@@ -99,7 +99,7 @@ export function buildProgram(io: Io, deps: CliDeps, sink: ExitSink): Command {
   // (src/cli/commands/request-cert.ts).
   registerRequestCertCommand(mtls, io, deps, run);
 
-  // `warden mtls rotate`, `rollback`, `backups`, `doctor` (src/cli/rotation/register.ts).
+  // `warden mtls rotate`, `rollback`, `backups`, `doctor` (src/cli/commands/register-site-commands.ts).
   registerRotationCommands(mtls, io, deps, run);
 
   program
@@ -174,7 +174,7 @@ function addRenewCommand(mtls: Command, io: Io, deps: CliDeps, run: Runner): voi
     .option('--restart-apps', '-k: then restart every Dapr-enabled app too (implies --restart)')
     .option('--app-namespaces <list>', '-k: with --restart-apps, only apps in these comma-separated namespaces (default: all)', parseNamespaceListArg)
     .option('--max-concurrent-restarts <n>', '-k: with --restart-apps, apps restarting at once (default: 5)', parseConcurrencyArg)
-    .option('--timeout <seconds>', '-k: how long to wait for each rollout (default: 300)', parseTimeoutSecondsArg)
+    .option('--timeout <duration>', '-k: how long to wait for each rollout (seconds, or a Go duration such as 5m; default: 300)', parseTimeoutSecondsArg)
     .option('--image-variant <variant>', '-k: accepted for Dapr compatibility and ignored (Warden runs no Helm)')
     .option('--backup-dir <dir>', '-k: also keep a local copy of the backup Secret in this directory')
     .option('--create', '-k: create the Secret and ConfigMap if missing (Dapr\'s Helm chart normally does)');

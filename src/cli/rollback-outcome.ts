@@ -4,7 +4,7 @@
  * calls `report` with what it did.
  */
 import type { Certificate } from '../core/certificate.js';
-import type { RestoreResult, RollbackCandidate } from '../rotation/rollback.js';
+import type { RestoreResult, RollbackCandidate } from '../rotation-engine/rollback.js';
 import type { Io } from './io.js';
 import { printJson } from './output.js';
 

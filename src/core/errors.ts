@@ -69,7 +69,7 @@ export const ERROR_CODES = [
   'ERR_ROLLOUT_FAILED', 'ERR_ROLLOUT_TIMEOUT', 'ERR_RESTART_FAILED', // kube rollouts and ordered restarts (src/kube)
   // Kubernetes (src/kube, KubeTrustBundleStore)
   'ERR_KUBE_UNREACHABLE', 'ERR_KUBE_FORBIDDEN', 'ERR_KUBE_NOT_FOUND', 'ERR_KUBE_API', 'ERR_DAPR_NOT_FOUND', 'ERR_TRUST_ANCHORS_MISMATCH',
-  // root rotation, rollback (src/rotation)
+  // root rotation, rollback (src/rotation-engine)
   'ERR_ROTATION_IN_PROGRESS', 'ERR_ROTATION_NOT_FOUND', 'ERR_ROTATION_DIVERGED', 'ERR_ROTATION_NOT_CONVERGED',
   'ERR_ROTATION_JOURNAL_INVALID', 'ERR_ROTATION_INTERRUPTED', 'ERR_BACKUP_EXPIRED',
   // fs store hardening (src/stores/fs-*.ts)

@@ -23,6 +23,18 @@ export function restartedAtValue(now: Date): string {
   return `${now.toISOString().slice(0, 19)}Z`;
 }
 
+/**
+ * kubectl's restartedAt has whole seconds, so a restart in the second of an earlier one (a phase
+ * that just restarted it, a rotation that just finished) would set the same value and roll
+ * nothing out. Waits until the clock is past the second of `at` (at once when it already is).
+ */
+export async function waitPastSecondOf(
+  at: Date, clock: { now(): Date }, sleeper: { sleep(ms: number, signal?: AbortSignal): Promise<void> }, signal?: AbortSignal,
+): Promise<void> {
+  const wait = Math.floor(at.getTime() / 1000) * 1000 + 1000 - clock.now().getTime();
+  if (wait > 0) await sleeper.sleep(wait + 5, signal);
+}
+
 export interface RestartOptions {
   /** The workload as just read or listed; saves a GET and lets the kubectl pre-checks run on it. */
   current?: Workload;

@@ -26,7 +26,6 @@ import {
   BUNDLE_KEYS_ORDER, bundlePartsOf, configMapCaOf, DEFAULT_BUNDLE_KEYS, DEFAULT_TRUST_BUNDLE_NAME, encodeBase64,
   resourceVersionOf, type KubeBundleKeys,
 } from './kube-objects.js';
-import { watchNamedSecret, type SecretWatchOptions } from './kube-secret-watch.js';
 import type { BackupRef, BundleReadResult, TrustBundleStore, WriteOptions, WriteResult } from './store.js';
 
 export { DEFAULT_BUNDLE_KEYS, DEFAULT_TRUST_BUNDLE_NAME, type KubeBundleKeys };
@@ -158,17 +157,6 @@ export class KubeTrustBundleStore implements TrustBundleStore {
     if (ca === undefined || configMapCaOf(snap.configMap, this.keys) === ca) return false;
     await this.writeConfigMapAfterSecret(ca, snap.configMap);
     return true;
-  }
-
-  /**
-   * Calls `onChange` after each change of the Secret (not for the state at the start), until the
-   * returned function is called. Re-watches from the last seen resourceVersion when the stream
-   * ends, and re-reads (then calls `onChange`) when the server has compacted that version away.
-   */
-  async watchSecret(onChange: () => void, opts: SecretWatchOptions = {}): Promise<() => void> {
-    const secret = await this.readSecret();
-    if (!secret) throw this.notFound(this.secretRef);
-    return watchNamedSecret(this.clients, { namespace: this.namespace, name: this.secretName, resourceVersion: resourceVersionOf(secret) }, onChange, opts);
   }
 
   private async fetch(): Promise<Snapshot> {

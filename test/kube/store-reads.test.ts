@@ -1,13 +1,13 @@
 /**
  * KubeTrustBundleStore reads against the API test server: missing objects (never created unless
  * `create: true`), absent/partial/complete, ConfigMap mismatches reported (never repaired
- * silently), and watchSecret across updates, dropped streams and 410 Expired.
+ * silently). Watching the Secret is the sentry's one watch loop (test/sentry-kube/object-watch.test.ts).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startKubeApiServer, type KubeApiServer } from '../support/kube-api/index.js';
 import { makeFakeBundle } from '../stores/fixtures/fake-bundles.js';
-import { assertCode, bundleData, configMapData, NAME, openStore, secretData, seedNamespace, until } from './store-fixtures.js';
+import { assertCode, bundleData, configMapData, NAME, openStore, secretData, seedNamespace } from './store-fixtures.js';
 
 const A = makeFakeBundle('A');
 const B = makeFakeBundle('B');
@@ -93,63 +93,5 @@ describe('KubeTrustBundleStore reads', () => {
     assert.deepEqual(read.texts, A);
     await store.write(B);
     assert.deepEqual(secretData(server, ns), { 'tls.crt': B.issuerCert, 'tls.key': B.issuerKey, 'ca.crt': B.ca });
-  });
-
-  it('watchSecret: fires on each change (not the initial state), survives dropped streams, stops when told', async () => {
-    const ns = seedNamespace(server, { secret: bundleData(A), configMap: { 'ca.crt': A.ca } });
-    const store = await openStore(server, ns);
-    let calls = 0;
-    const errors: unknown[] = [];
-    const stop = await store.watchSecret(() => void calls++, { onError: (e) => errors.push(e) });
-    try {
-      await new Promise((r) => setTimeout(r, 100));
-      assert.equal(calls, 0, 'no event for the state at the start');
-      await store.write(B);
-      await until(() => calls === 1);
-      server.api.mutate('configmaps', ns, NAME, (c) => {
-        c.data = { 'ca.crt': 'x' };
-      });
-      await new Promise((r) => setTimeout(r, 100));
-      assert.equal(calls, 1, 'ConfigMap changes and other Secrets are not reported');
-      assert.ok(server.dropWatches() >= 1);
-      server.api.mutate('secrets', ns, NAME, (s) => {
-        s.metadata.annotations = { touched: '1' };
-      });
-      await until(() => calls === 2);
-      assert.deepEqual(errors, []);
-    } finally {
-      stop();
-    }
-    server.api.mutate('secrets', ns, NAME, (s) => {
-      s.metadata.annotations = { touched: '2' };
-    });
-    await new Promise((r) => setTimeout(r, 150));
-    assert.equal(calls, 2, 'no calls after stop');
-  });
-
-  it('watchSecret: a resourceVersion compacted away (410) is re-listed and reported as a change', async () => {
-    const ns = seedNamespace(server, { secret: bundleData(A), configMap: { 'ca.crt': A.ca } });
-    const store = await openStore(server, ns);
-    let calls = 0;
-    const stop = await store.watchSecret(() => void calls++);
-    try {
-      // Delay re-watches, end the stream, and push the history (5 events) past our version.
-      const slow = server.faults.addLatency(300, { verb: 'watch', namespace: ns });
-      server.dropWatches();
-      for (let i = 0; i < 8; i++) {
-        server.api.mutate('configmaps', ns, NAME, (c) => {
-          c.data = { n: String(i) };
-        });
-      }
-      await until(() => server.requests.count({ verb: 'list', resource: 'secrets', namespace: ns }) >= 1, 5000);
-      slow.cancel();
-      await until(() => calls >= 1);
-      server.api.mutate('secrets', ns, NAME, (s) => {
-        s.metadata.annotations = { after: 'relist' };
-      });
-      await until(() => calls >= 2);
-    } finally {
-      stop();
-    }
   });
 });

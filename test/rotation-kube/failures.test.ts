@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { KubeJournalStore } from '../../src/rotation/kube-journal.js';
+import { KubeJournalStore } from '../../src/rotation-engine/kube-journal.js';
 import { loadKubeClients } from '../../src/kube/client.js';
 import { clusterBundle, cluster, finalTexts, journalOf, rotateK, wardenK } from './support.js';
 
@@ -61,7 +61,7 @@ describe('rotate -k: refusals and failures', { concurrency: 4 }, () => {
     const fault = c.server.faults.failNext(1000, { match: { verb: 'patch', name: 'app-1' } });
     const r = await wardenK(c, 'rotate', ['--propagation-delay', '0', '--force', '--timeout', '10s']);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /1 of 3 Dapr apps did not restart: default\/deployment\/app-1 .*The rotation stopped in phase add-anchor .*warden mtls rotate -k --resume.*\(ERR_RESTART_FAILED\)/s);
+    assert.match(r.stderr, /1 of 3 Dapr apps did not restart: default\/deployment\/app-1 .*The rotation stopped in phase add-anchor .*warden mtls rotate -k --kubeconfig \S+ --resume.*\(ERR_RESTART_FAILED\)/s);
     const j = journalOf(c)!;
     assert.equal(j.status, 'in-progress');
     assert.equal(j.phase, 'plan');

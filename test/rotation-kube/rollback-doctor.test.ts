@@ -69,7 +69,7 @@ describe('rollback -k, backups -k, doctor -k', { concurrency: 4 }, () => {
     assert.equal(listed[0].restorable, 'expired');
     assert.equal(listed[0].root.state, 'expired');
     const refused = await wardenK(c, 'rollback');
-    assert.equal(refused.code, 1);
+    assert.equal(refused.code, 3, 'a backup that fails its checks: exit 3 (README)');
     assert.match(refused.stderr, /its root expired at .*--force.*ERR_BACKUP_EXPIRED/);
     const forced = await wardenK(c, 'rollback', ['--force', '--no-restart']);
     assert.equal(forced.code, 0, forced.stderr);
@@ -88,7 +88,7 @@ describe('rollback -k, backups -k, doctor -k', { concurrency: 4 }, () => {
     const mismatch = await wardenK(c, 'doctor');
     assert.equal(mismatch.code, 1);
     assert.match(mismatch.stdout, /configmap-mismatch: ConfigMap dapr-system\/dapr-trust-bundle ca\.crt differs from Secret/);
-    assert.match(mismatch.stdout, /1\. kubectl get secret dapr-trust-bundle -n dapr-system -o jsonpath='\{\.data\.ca\\\.crt\}' \| base64 -d > ca\.crt && kubectl create configmap dapr-trust-bundle -n dapr-system --from-file=ca\.crt=ca\.crt --dry-run=client -o yaml \| kubectl apply -f -/);
+    assert.match(mismatch.stdout, /1\. kubectl get secret dapr-trust-bundle -n dapr-system --kubeconfig \S+ -o jsonpath='\{\.data\.ca\\\.crt\}' \| base64 -d > ca\.crt && kubectl create configmap dapr-trust-bundle -n dapr-system --from-file=ca\.crt=ca\.crt --dry-run=client -o yaml \| kubectl apply --kubeconfig \S+ -f -/);
 
     c.server.api.patch('configmaps', c.namespace, 'dapr-trust-bundle', 'application/merge-patch+json', { data: { 'ca.crt': c.old.texts.ca } });
     c.server.api.patch('secrets', c.namespace, 'dapr-trust-bundle', 'application/merge-patch+json', { data: { 'issuer.key': null } });
@@ -108,7 +108,7 @@ describe('rollback -k, backups -k, doctor -k', { concurrency: 4 }, () => {
     const sick = await wardenK(c, 'doctor');
     assert.equal(sick.code, 1);
     assert.match(sick.stdout, /sentry-unhealthy: Deployment dapr-sentry in dapr-system is not rolled out and ready/);
-    assert.match(sick.stdout, /1\. kubectl rollout restart deployment\/dapr-sentry -n dapr-system && kubectl rollout status deployment\/dapr-sentry -n dapr-system/);
+    assert.match(sick.stdout, /1\. kubectl rollout restart deployment\/dapr-sentry -n dapr-system --kubeconfig \S+ && kubectl rollout status deployment\/dapr-sentry -n dapr-system --kubeconfig \S+/);
 
     // renew-certificate -k without --restart-apps: ca.crt changes, the apps keep their old anchors.
     assert.equal((await wardenK(c, 'renew-certificate', ['--restart'])).code, 0);
@@ -116,8 +116,8 @@ describe('rollback -k, backups -k, doctor -k', { concurrency: 4 }, () => {
     const stale = await wardenK(c, 'doctor');
     assert.equal(stale.code, 1, stale.stdout);
     assert.match(stale.stdout, /apps-on-old-anchors: 3 Dapr app\(s\) have not been restarted since ca\.crt last changed/);
-    assert.match(stale.stdout, /1\. kubectl rollout restart -n a deployment\/app-0 deployment\/app-2/);
-    assert.match(stale.stdout, /2\. kubectl rollout restart -n b deployment\/app-1/);
+    assert.match(stale.stdout, /1\. kubectl rollout restart -n a --kubeconfig \S+ deployment\/app-0 deployment\/app-2/);
+    assert.match(stale.stdout, /2\. kubectl rollout restart -n b --kubeconfig \S+ deployment\/app-1/);
     assert.ok(!writeLog(c).some((w) => w.startsWith('patch deployments/app')), 'doctor only reads');
   });
 });

@@ -3,9 +3,9 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { captureIo } from '../../src/cli/io.js';
 import { main } from '../../src/cli/main.js';
-import { rotateKubernetes } from '../../src/cli/rotation/kube-rotate.js';
-import type { RotateOptions } from '../../src/cli/rotation/rotate-options.js';
-import type { RotationRuntime } from '../../src/cli/rotation/rotate-setup.js';
+import { rotateCommand } from '../../src/cli/commands/rotate.js';
+import type { RotateOptions } from '../../src/cli/commands/rotate-options.js';
+import type { RotationRuntime } from '../../src/cli/site/site.js';
 import type { BundleTexts } from '../../src/core/bundle-texts.js';
 import type { RotationRecord } from '../../src/core/rotation/record.js';
 import { REPO } from '../cli/helpers.js';
@@ -36,7 +36,7 @@ export async function wardenK(c: Cluster, sub: string, args: string[] = []): Pro
 export async function rotateK(c: Cluster, opts: Partial<RotateOptions>, runtime: RotationRuntime = {}): Promise<CliResult & { error?: Error }> {
   const io = captureIo({ env: { HOME: '/nonexistent' } });
   try {
-    const code = await rotateKubernetes({ kubernetes: true, kubeconfig: c.server.kubeconfigPath, propagationDelay: 0, timeout: 10_000, ...opts } as RotateOptions, io, runtime);
+    const code = await rotateCommand({ kubernetes: true, kubeconfig: c.server.kubeconfigPath, propagationDelay: 0, timeout: 10_000, ...opts } as RotateOptions, io, undefined, runtime);
     return { code, stdout: io.stdoutText(), stderr: io.stderrText() };
   } catch (error) {
     return { code: 1, stdout: io.stdoutText(), stderr: io.stderrText(), error: error as Error };

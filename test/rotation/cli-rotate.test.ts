@@ -13,7 +13,7 @@ import { generatePrivateKey, parsePrivateKeyPem, privateKeyToPkcs8Pem, publicKey
 import { rotateCommand, type RotateOptions } from '../../src/cli/commands/rotate.js';
 import { captureIo } from '../../src/cli/io.js';
 import { DEFAULT_FILE_NAMES } from '../../src/cli/options.js';
-import { FileJournalStore } from '../../src/rotation/journal.js';
+import { FileJournalStore } from '../../src/rotation-engine/journal.js';
 import { generateTrustBundle } from '../../src/core/bundle.js';
 import { readBundle, snapshotDir, writeBundle } from '../cli/helpers.js';
 import { ClockSleeper, DAY, FixedClock, HOUR, makeBundle, T0, tempDir } from './helpers.js';

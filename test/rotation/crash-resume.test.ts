@@ -8,8 +8,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FixedClock } from '../../src/core/clock.js';
-import { runRotation, startRotation } from '../../src/rotation/engine.js';
-import { defaultJournalDir, FileJournalStore, type JournalStore } from '../../src/rotation/journal.js';
+import { runRotation, startRotation } from '../../src/rotation-engine/engine.js';
+import { defaultJournalDir, FileJournalStore, type JournalStore } from '../../src/rotation-engine/journal.js';
 import { FsTrustBundleStore } from '../../src/stores/fs-store.js';
 import type { TrustBundleStore } from '../../src/stores/store.js';
 import { ClockSleeper, HOUR, makeBundle, planRecord, RecordingBackend, setupStore, T0, tempDir } from './helpers.js';

@@ -11,8 +11,8 @@ import { doctorCommand, type DoctorOptions } from '../../src/cli/commands/doctor
 import { rotateCommand } from '../../src/cli/commands/rotate.js';
 import { captureIo } from '../../src/cli/io.js';
 import { DEFAULT_FILE_NAMES } from '../../src/cli/options.js';
-import { FileJournalStore } from '../../src/rotation/journal.js';
-import type { ProbeResult } from '../../src/rotation/sentry-compare.js';
+import { FileJournalStore } from '../../src/rotation-engine/journal.js';
+import type { ProbeResult } from '../../src/rotation-engine/sentry-compare.js';
 import { FsTrustBundleStore } from '../../src/stores/fs-store.js';
 import { startTestSentry } from '../support/sentry-harness.js';
 import { ClockSleeper, DAY, FixedClock, HOUR, makeBundle, T0, tempDir } from './helpers.js';
@@ -155,12 +155,12 @@ describe('warden mtls doctor', () => {
     await e.store.write(current.toTexts());
     const unreachable = await e.doctor({ sentryAddress: '127.0.0.1:1' }, { ok: false, failure: 'unreachable', message: 'the sentry at 127.0.0.1:1 is not reachable (connection refused)' });
     assert.deepEqual(unreachable.report.diagnoses.map((d) => d.id), ['sentry-unreachable']);
-    assert.deepEqual(steps(unreachable.out), [`warden sentry --issuer-credentials ${e.certs}`]);
+    assert.deepEqual(steps(unreachable.out), [`warden sentry --issuer-credentials ${e.certs} --port 1`]);
 
     const old = makeBundle(e.clock);
     const stale = await e.doctor({ sentryAddress: 'x:1' }, { ok: true, observation: { chain: [old.issuer, old.issuer], trustAnchors: old.anchors } });
     assert.deepEqual(stale.report.diagnoses.map((d) => d.id), ['sentry-stale']);
-    assert.deepEqual(steps(stale.out), [`restart the sentry (stop it, then: warden sentry --issuer-credentials ${e.certs})`]);
+    assert.deepEqual(steps(stale.out), [`restart the sentry (stop it, then: warden sentry --issuer-credentials ${e.certs} --port 1)`]);
 
     const refusing = await e.doctor({ sentryAddress: 'x:1' }, { ok: false, failure: 'refused', status: 'FAILED_PRECONDITION', message: 'the sentry refused to sign: FAILED_PRECONDITION: issuer expired' });
     assert.deepEqual(refusing.report.diagnoses.map((d) => d.id), ['sentry-cannot-sign']);

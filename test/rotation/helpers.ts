@@ -9,8 +9,8 @@ import { FixedClock, type Clock } from '../../src/core/clock.js';
 import type { WritePhase } from '../../src/core/rotation/phases.js';
 import { createRotationRecord, type RotationRecord, type RotationSettings } from '../../src/core/rotation/record.js';
 import type { PhaseEstimate } from '../../src/core/rotation/schedule.js';
-import type { ConvergenceResult, PhaseContext, RotationBackend, Sleeper } from '../../src/rotation/backend.js';
-import { defaultJournalDir, FileJournalStore, type JournalStore } from '../../src/rotation/journal.js';
+import type { ConvergenceResult, PhaseContext, RotationBackend, Sleeper } from '../../src/rotation-engine/backend.js';
+import { defaultJournalDir, FileJournalStore, type JournalStore } from '../../src/rotation-engine/journal.js';
 import { FsTrustBundleStore } from '../../src/stores/fs-store.js';
 import type { TrustBundleStore } from '../../src/stores/store.js';
 

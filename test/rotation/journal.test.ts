@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { FixedClock } from '../../src/core/clock.js';
 import { isWardenError } from '../../src/core/errors.js';
 import { recordIntent } from '../../src/core/rotation/record.js';
-import { FileJournalStore } from '../../src/rotation/journal.js';
+import { FileJournalStore } from '../../src/rotation-engine/journal.js';
 import { makeBundle, planRecord, T0, tempDir } from './helpers.js';
 
 const clock = new FixedClock(T0);

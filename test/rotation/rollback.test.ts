@@ -10,7 +10,7 @@ import { rollbackCommand, type RollbackOptions } from '../../src/cli/commands/ro
 import { rotateCommand } from '../../src/cli/commands/rotate.js';
 import { captureIo } from '../../src/cli/io.js';
 import { DEFAULT_FILE_NAMES } from '../../src/cli/options.js';
-import { FileJournalStore } from '../../src/rotation/journal.js';
+import { FileJournalStore } from '../../src/rotation-engine/journal.js';
 import { FsTrustBundleStore } from '../../src/stores/fs-store.js';
 import { readBundle, snapshotDir } from '../cli/helpers.js';
 import { ClockSleeper, DAY, FixedClock, HOUR, makeBundle, T0, tempDir } from './helpers.js';
@@ -148,7 +148,7 @@ describe('warden mtls rollback', () => {
     assert.equal(await backupsCommand({ ...e.base, output: 'text' }, i), 0);
     const lines = i.stdoutText().split('\n');
     assert.match(lines[0]!, /^NAME +ROOT +ROOT EXPIRES +ISSUER EXPIRES +RESTORABLE$/);
-    assert.match(lines[1]!, /^20260601T120002Z +O=cluster.local +2027-06-01 \d\d:\d\d:\d\d \+0000 UTC \(valid\) .* yes$/);
+    assert.match(lines[1]!, /^20260601T120002Z +O=cluster.local sha256 [0-9A-F]{2}(:[0-9A-F]{2}){7}… +2027-06-01 \d\d:\d\d:\d\d \+0000 UTC \(valid\) .* yes$/);
     assert.match(lines[2]!, /^20260601T120001Z /);
     assert.match(i.stdoutText(), /default: the newest, 20260601T120002Z/);
   });

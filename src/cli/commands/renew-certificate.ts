@@ -11,6 +11,7 @@ import { rejectKubernetesFlags, selectRenewSource, type RenewOptions as BaseRene
 import { renewOutcome } from '../renew/outcome.js';
 import { keyAlgorithmChange, printRenewPlan, printRestartAdvice, renewSuccessLine, reportCurrentBundle } from '../renew/report.js';
 import type { Finding } from '../../core/checks/index.js';
+import { refuseDuringRotation } from '../site/rotation-guard.js';
 
 export interface RenewOptions extends BaseRenewOptions {
   /** `-o json`: the status lines go to stderr and the outcome (renew/outcome.ts) to stdout. */
@@ -34,6 +35,7 @@ export async function renewCertificateCommand(opts: RenewOptions, io: Io, deps: 
   const json = opts.output === 'json';
   // With -o json the human lines go to stderr so stdout holds only the JSON document.
   const text: Io = json ? { ...io, stdout: io.stderr } : io;
+  if (!opts.dryRun) await refuseDuringRotation(opts, io, 'renewing');
   if (opts.kubernetes) {
     const { renewCertificateKubernetes } = await import('../renew/kube-renew.js');
     return renewCertificateKubernetes(opts, text, json ? (outcome) => printJson(io, outcome) : undefined);

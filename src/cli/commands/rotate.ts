@@ -1,34 +1,33 @@
 import { countdownSleeper, isInteractive } from '../countdown.js';
-import { dispatchKube } from '../rotation/kube-dispatch.js';
+import { randomBytes, type KeyObject } from 'node:crypto';
 import { TrustBundle } from '../../core/bundle.js';
 import { WardenError } from '../../core/errors.js';
+import { privateKeyToPkcs8Pem } from '../../core/keys.js';
+import { WRITE_PHASES } from '../../core/rotation/phases.js';
 import { planRotation, type RotationPlan } from '../../core/rotation/plan.js';
 import { createRotationRecord, type RotationPolicy, type RotationRecord, type RotationSettings } from '../../core/rotation/record.js';
-import { buildTimeline, oldChainEnd, timelineDurationMs } from '../../core/rotation/schedule.js';
-import { WRITE_PHASES } from '../../core/rotation/phases.js';
-import { runRotation, startRotation } from '../../rotation/engine.js';
-import { bundleNotFound, bundlePartial, resolveBundleLocation, type BundleLocation } from '../bundle-source.js';
+import { buildTimeline, oldChainEnd, timelineDurationMs, type TimelineRow } from '../../core/rotation/schedule.js';
+import type { BundleReadResult } from '../../stores/store.js';
+import { runRotation, startRotation } from '../../rotation-engine/engine.js';
+import { fileIoError, writeFileAtomic } from '../atomic-file.js';
 import type { CliDeps } from '../deps.js';
 import { EXIT } from '../exit-codes.js';
 import { printFindingsTable } from '../findings.js';
 import type { Io } from '../io.js';
 import { printJson, printStatus } from '../output.js';
-import { buildRenewPlan } from '../renew/build-plan.js';
 import { inspectCurrentBundle } from '../renew/current-bundle.js';
 import { selectRenewSource } from '../renew/options.js';
-import { credentialArgs, mtlsCommandLine } from '../rotation/command-line.js';
-import {
-  checkRotateModes, resolveRotationPolicy, resolveSettings, toRenewOptions, type RotateOptions,
-} from '../rotation/rotate-options.js';
-import { createProgressPrinter, finishRotation, presentPlan, showRotationStatus } from '../rotation/rotate-report.js';
-import { createBackend, openSelfHosted, withInterrupt, type RotationRuntime, type SelfHostedSetup } from '../rotation/rotate-setup.js';
-import { rotationId, saveRootKey } from '../rotation/new-rotation.js';
+import { openSite } from '../site/open-site.js';
+import { withInterrupt, type RotationRuntime, type Site } from '../site/site.js';
+import { checkRotateModes, toRenewOptions, type RotateOptions } from './rotate-options.js';
+import { createProgressPrinter, finishRotation, presentPlan, showRotationStatus } from './rotate-report.js';
 
-export type { RotateOptions } from '../rotation/rotate-options.js';
+export type { RotateOptions } from './rotate-options.js';
 
 /**
  * `warden mtls rotate`: a zero-downtime root rotation in phases (plan → add-anchor →
- * switch-issuer → retire-old-root), journalled so it can be stopped and resumed at any point.
+ * switch-issuer → retire-old-root), journalled so it can be stopped and resumed at any point, of a
+ * directory's bundle or (`-k`) the cluster's, whose site restarts what each phase needs.
  *  - new (default): pick the new root and issuer as renew-certificate does (fresh / --private-key /
  *    provided files), plan every phase and check every target bundle, then run; `--dry-run`
  *    prints the plan and the expected timeline and writes nothing.
@@ -39,43 +38,39 @@ export type { RotateOptions } from '../rotation/rotate-options.js';
  * checks; 1 otherwise (ERR_ROTATION_* codes).
  */
 export async function rotateCommand(opts: RotateOptions, io: Io, _deps?: CliDeps, runtime: RotationRuntime = {}): Promise<number> {
-  const kube = await dispatchKube('rotate', opts, io, runtime);
-  if (kube !== undefined) return kube;
+  const site = await openSite('rotate', opts, io, runtime);
   const mode = checkRotateModes(opts);
-  const loc = resolveBundleLocation(opts, io);
-  const setup = openSelfHosted(loc, io, runtime);
-  const resume = mtlsCommandLine('rotate', ['--resume'], credentialArgs(loc, opts));
-  if (mode === 'status') return showRotationStatus(opts.output, io, setup.journal, setup.journal.path, resume);
-  if (mode === 'resume') return resumeRotation(opts, io, setup, loc, runtime, resume);
-  return newRotation(opts, io, setup, loc, runtime, resume);
+  const resume = site.commandLine('rotate', ['--resume']);
+  if (mode === 'status') return showRotationStatus(opts.output, io, site.journal, site.journalWhere, resume);
+  if (mode === 'resume') return resumeRotation(opts, io, site, runtime, resume);
+  return newRotation(opts, io, site, runtime, resume);
 }
 
-async function resumeRotation(
-  opts: RotateOptions, io: Io, setup: SelfHostedSetup, loc: BundleLocation, runtime: RotationRuntime, resume: string,
-): Promise<number> {
-  const lock = await setup.journal.lock(io.clock.now());
+async function resumeRotation(opts: RotateOptions, io: Io, site: Site, runtime: RotationRuntime, resume: string): Promise<number> {
+  const lock = await site.journal.lock(io.clock.now());
   try {
-    const found = await setup.journal.read();
+    const found = await site.journal.read();
     if (found === undefined || found.status !== 'in-progress') {
       throw new WardenError(
         'ERR_ROTATION_NOT_FOUND',
         found === undefined
-          ? `There is no rotation to resume in ${setup.journal.path}; start one with \`${mtlsCommandLine('rotate', [], credentialArgs(loc, opts))}\``
-          : `The last rotation (${found.id}) is ${found.status}; there is nothing to resume. Start a new one without --resume.`,
+          ? `There is no rotation to resume in ${site.journalWhere}; start one with \`${site.commandLine('rotate')}\``
+          : `The last rotation (${found.id}) is ${found.status}; there is nothing to resume. Start a new one with \`${site.commandLine('rotate')}\`.`,
       );
     }
     let record = found;
-    const settings = resolveSettings(opts, found.settings);
+    const settings = site.resumeSettings(opts, found.settings);
     if (JSON.stringify(settings) !== JSON.stringify(found.settings)) {
       record = { ...found, settings, updatedAt: io.clock.now().toISOString() };
-      await setup.journal.write(record);
+      await site.journal.write(record);
     }
-    printStatus(io, 'pending', `Resuming rotation ${record.id} (last completed phase: ${record.phase})`);
-    const backend = createBackend(setup, loc, io, settings, runtime);
+    printStatus(io, 'pending', `Resuming rotation ${record.id} of ${site.store.description} (last completed phase: ${record.phase})`);
+    const backend = site.createBackend(settings, io, runtime);
     const outcome = await withInterrupt(io, runtime, (signal) =>
       runRotation(record, {
-        backend, clock: io.clock, sleeper: countdownSleeper(setup.sleeper, io, { clock: io.clock, interactive: isInteractive(io), label: '[retire-old-root]' }), signal, report: createProgressPrinter(io, resume),
+        backend, clock: io.clock, sleeper: countdownSleeper(site.sleeper, io, { clock: io.clock, interactive: isInteractive(io), label: '[retire-old-root]' }), signal, report: createProgressPrinter(io, resume),
         ...(opts.until ? { until: opts.until } : {}),
+        ...(opts.force ? { force: true } : {}),
       }));
     return finishRotation(io, outcome);
   } finally {
@@ -83,64 +78,62 @@ async function resumeRotation(
   }
 }
 
-async function newRotation(
-  opts: RotateOptions, io: Io, setup: SelfHostedSetup, loc: BundleLocation, runtime: RotationRuntime, resume: string,
-): Promise<number> {
+async function newRotation(opts: RotateOptions, io: Io, site: Site, runtime: RotationRuntime, resume: string): Promise<number> {
   const renewOpts = toRenewOptions(opts);
   const source = selectRenewSource(renewOpts);
-  const policy = await resolveRotationPolicy(opts, io);
-  const settings = resolveSettings(opts);
-  const lock = opts.dryRun ? undefined : await setup.journal.lock(io.clock.now());
+  const inputs = await site.rotationInputs(opts, io, renewOpts, source);
+  const { policy, settings } = inputs;
+  const lock = opts.dryRun ? undefined : await site.journal.lock(io.clock.now());
   try {
-    const existing = await setup.journal.read();
+    const existing = await site.journal.read();
     if (existing?.status === 'in-progress') {
-      const message = `An unfinished rotation (${existing.id}, last completed phase: ${existing.phase}) exists in ${setup.journal.path}. ` +
-        `Continue it with \`${resume}\`, or abandon it with \`${mtlsCommandLine('rollback', [], credentialArgs(loc, opts))}\``;
+      const message = `An unfinished rotation (${existing.id}, last completed phase: ${existing.phase}) exists in ${site.journalWhere}. ` +
+        `Continue it with \`${resume}\`, or abandon it with \`${site.commandLine('rollback', existing.backup ? ['--backup', existing.backup.name] : [])}\``;
       if (!opts.dryRun) throw new WardenError('ERR_ROTATION_IN_PROGRESS', message);
       if (opts.output !== 'json') printStatus(io, 'warning', message);
     }
-    const { original, version, texts } = await readOriginal(setup, loc);
+    const read = await site.store.read();
+    if ('anchorsMismatch' in read && opts.output !== 'json') {
+      const mismatch = (read as { anchorsMismatch: { message: string } }).anchorsMismatch;
+      printStatus(io, 'warning', `${mismatch.message.split(':')[0]}; the rotation writes both byte-identical from its first phase`);
+    }
+    const original = readOriginal(read, site);
     const now = io.clock.now();
-    if (opts.output !== 'json') printStatus(io, 'pending', `Planning a root rotation of ${setup.store.description}`);
-    const renewPlan = await buildRenewPlan(renewOpts, source, loc, await inspectCurrentBundle(setup.store), io);
-    if (renewPlan.bundle === undefined) {
-      printFindingsTable(io, renewPlan.parseFindings);
+    if (opts.output !== 'json') printStatus(io, 'pending', `Planning a root rotation of ${site.store.description}`);
+    const current = await inspectCurrentBundle({ read: () => Promise.resolve(read), write: (t, o) => site.store.write(t, o) });
+    const material = await inputs.buildMaterial(current);
+    if (material.bundle === undefined) {
+      printFindingsTable(io, material.parseFindings);
       printStatus(io, 'failure', 'The provided certificates do not parse; nothing was written');
       return EXIT.checksFailed;
     }
-    const plan = planRotation({ original, material: renewPlan.bundle, now, policy });
-    const backend = createBackend(setup, loc, io, settings, runtime);
+    const plan = planRotation({ original: original.bundle, material: material.bundle, now, policy });
+    const backend = site.createBackend(settings, io, runtime, inputs.appCount === undefined ? {} : { appCount: inputs.appCount });
     const rows = buildTimeline({
       now,
       estimates: Object.fromEntries(WRITE_PHASES.map((p) => [p, backend.estimate(p, settings)])) as Parameters<typeof buildTimeline>[0]['estimates'],
       skips: Object.fromEntries(plan.phases.filter((p) => p.skip !== undefined).map((p) => [p.phase, p.skip])),
       policy,
       force: settings.force,
-      oldChainEndsAt: oldChainEnd(original),
+      oldChainEndsAt: oldChainEnd(original.bundle),
     });
     if (opts.output === 'json') {
-      printJson(io, dryRunJson(plan, rows, policy, settings));
+      printJson(io, { ...dryRunJson(plan, rows, policy, settings), ...inputs.json });
       return plan.invalid ? EXIT.checksFailed : EXIT.ok;
     }
-    const stop = presentPlan(io, plan, rows, opts.dryRun === true);
+    const stop = presentPlan(io, plan, rows, opts.dryRun === true, inputs.restartsNote);
     if (stop !== undefined) return stop;
-    const rootKeyPath = await saveRootKey(renewPlan);
-    const material = renewPlan.bundle.toTexts();
+    const rootKeyPath = await saveRootKey(material);
+    const texts = material.bundle.toTexts();
     const record = createRotationRecord({
-      id: rotationId(now), now, store: setup.store.description, policy, settings,
-      original: { texts, version },
-      material: {
-        source,
-        anchorsPem: material.ca,
-        issuerCertPem: material.issuerCert,
-        issuerKeyPem: material.issuerKey,
-        ...(rootKeyPath ? { rootKeyPath } : {}),
-      },
+      id: rotationId(now), now, store: site.store.description, policy, settings,
+      original: { texts: original.texts, version: original.version },
+      material: { source, anchorsPem: texts.ca, issuerCertPem: texts.issuerCert, issuerKeyPem: texts.issuerKey, ...(rootKeyPath ? { rootKeyPath } : {}) },
     });
-    printStatus(io, 'info', `Rotation ${record.id} recorded in ${setup.journal.path}`);
+    printStatus(io, 'info', `Rotation ${record.id} recorded in ${site.journalWhere}`);
     const outcome = await withInterrupt(io, runtime, (signal) =>
       startRotation(record, {
-        backend, clock: io.clock, sleeper: countdownSleeper(setup.sleeper, io, { clock: io.clock, interactive: isInteractive(io), label: '[retire-old-root]' }), signal, report: createProgressPrinter(io, resume),
+        backend, clock: io.clock, sleeper: countdownSleeper(site.sleeper, io, { clock: io.clock, interactive: isInteractive(io), label: '[retire-old-root]' }), signal, report: createProgressPrinter(io, resume),
         ...(opts.until ? { until: opts.until } : {}),
       }));
     return finishRotation(io, outcome);
@@ -150,23 +143,33 @@ async function newRotation(
 }
 
 /** The bundle before the rotation: it must exist, be complete and parse (the old issuer is kept in add-anchor). */
-async function readOriginal(setup: SelfHostedSetup, loc: BundleLocation): Promise<{ original: TrustBundle; texts: RotationRecord['original']['texts']; version: string }> {
-  const read = await setup.store.read();
-  if (read.state === 'absent') throw bundleNotFound(loc);
-  if (read.state === 'partial') throw bundlePartial(loc, read.present, read.missing);
+function readOriginal(read: BundleReadResult, site: Site): { bundle: TrustBundle; texts: RotationRecord['original']['texts']; version: string } {
+  if (read.state === 'absent') throw site.describeBundleProblem('absent', '');
+  if (read.state === 'partial') throw site.describeBundleProblem('partial', `${read.missing.join(', ')} missing (${read.present.join(', ')} present)`);
   try {
-    return { original: TrustBundle.fromTexts(read.texts), texts: read.texts, version: read.version };
+    return { bundle: TrustBundle.fromTexts(read.texts), texts: read.texts, version: read.version };
   } catch (error) {
-    throw new WardenError(
-      'ERR_BUNDLE_INVALID',
-      `The current bundle in ${loc.dir} does not parse (${(error as Error).message}), so there is no old issuer to keep while the new root ` +
-        'spreads: replace it in one step with `warden mtls renew-certificate`, or restore a backup with `warden mtls rollback`.',
-      { cause: error },
-    );
+    const wrapped = site.describeBundleProblem('invalid', (error as Error).message);
+    throw new WardenError(wrapped.code, wrapped.message, { cause: error });
   }
 }
 
-function dryRunJson(plan: RotationPlan, rows: ReturnType<typeof buildTimeline>, policy: RotationPolicy, settings: RotationSettings): Record<string, unknown> {
+/** `20261130T035623Z-66c6d6`: the start time (sortable) and 3 random bytes. */
+export function rotationId(now: Date): string {
+  return `${now.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '')}-${randomBytes(3).toString('hex')}`;
+}
+
+/** Writes the new root's key (PKCS#8, 0600, never over an existing file); the path, or undefined when not asked. */
+async function saveRootKey(plan: { rootKeyOut?: string | undefined; rootKey?: KeyObject | undefined }): Promise<string | undefined> {
+  if (plan.rootKeyOut === undefined || plan.rootKey === undefined) return undefined;
+  const path = plan.rootKeyOut;
+  await writeFileAtomic(path, privateKeyToPkcs8Pem(plan.rootKey), 0o600, { exclusive: true }).catch((error: unknown) => {
+    throw fileIoError(`cannot write --root-key-out file ${path}`, error);
+  });
+  return path;
+}
+
+function dryRunJson(plan: RotationPlan, rows: readonly TimelineRow[], policy: RotationPolicy, settings: RotationSettings): Record<string, unknown> {
   return {
     valid: !plan.invalid,
     notes: plan.notes,
@@ -180,6 +183,6 @@ function dryRunJson(plan: RotationPlan, rows: ReturnType<typeof buildTimeline>, 
       findings: p.findings.map(({ severity, code, subject, message }) => ({ severity, code, subject, message })),
     })),
     timeline: rows.map((r) => ({ phase: r.phase, step: r.step, durationMs: r.durationMs, startsAt: r.startsAt.toISOString() })),
-    totalMs: timelineDurationMs(rows),
+    totalMs: timelineDurationMs([...rows]),
   };
 }

@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from 'commander';
 import { WardenError } from '../../core/errors.js';
-import type { CredentialOptions } from '../options.js';
+import { parseTimeoutArg, type CredentialOptions } from '../options.js';
 
 /**
  * `warden mtls renew-certificate` options. Dapr's flags keep Dapr's names (spec 6.4); optional
@@ -139,11 +139,9 @@ export function rejectKubernetesFlags(opts: RenewOptions): void {
   }
 }
 
-/** Commander parser for `--timeout`: whole seconds, 1 to 86400 (Dapr: uint seconds). */
+/** Commander parser for `--timeout`, in seconds: the one rule of every `--timeout` (seconds, or a Go duration). */
 export function parseTimeoutSecondsArg(value: string): number {
-  const n = /^\d+$/.test(value.trim()) ? Number(value.trim()) : NaN;
-  if (!(n >= 1 && n <= 86_400)) throw new InvalidArgumentError('expected a whole number of seconds between 1 and 86400, e.g. 300.');
-  return n;
+  return parseTimeoutArg(value) / 1000;
 }
 
 /** Commander parser for `--max-concurrent-restarts`: 1 to 100. */

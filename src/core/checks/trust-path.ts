@@ -5,8 +5,13 @@
  * Only names and signatures count here; validity, CA flags and EKUs are separate checks, so each
  * problem is reported once under its own code. Memoised per bundle (bundles are immutable).
  */
-import type { TrustBundle } from '../bundle.js';
 import { isIssuedBy, isSelfSigned, type Certificate } from '../certificate.js';
+
+/** What a path is built from: a TrustBundle's anchors and issuer chain (structural, so bundle.ts can use this file). */
+export interface ChainParts {
+  readonly anchors: readonly Certificate[];
+  readonly issuerChain: readonly Certificate[];
+}
 
 export interface TrustPath {
   /** Indexes into `bundle.issuerChain`, issuer (0) first, then each intermediate used, upwards. */
@@ -35,10 +40,10 @@ export function safeIsSelfSigned(cert: Certificate): boolean {
   }
 }
 
-const cache = new WeakMap<TrustBundle, TrustPath | null>();
+const cache = new WeakMap<ChainParts, TrustPath | null>();
 
 /** The issuer's path to an anchor, or undefined when it chains to none (ERR_ISSUER_NOT_FROM_ANCHORS). */
-export function resolveTrustPath(bundle: TrustBundle): TrustPath | undefined {
+export function resolveTrustPath(bundle: ChainParts): TrustPath | undefined {
   let path = cache.get(bundle);
   if (path === undefined) {
     path = buildPath(bundle) ?? null;
@@ -47,7 +52,7 @@ export function resolveTrustPath(bundle: TrustBundle): TrustPath | undefined {
   return path ?? undefined;
 }
 
-function buildPath(bundle: TrustBundle): TrustPath | undefined {
+function buildPath(bundle: ChainParts): TrustPath | undefined {
   const chain = bundle.issuerChain;
   if (chain.length === 0) return undefined;
   const found = extend(bundle, [0]);
@@ -59,7 +64,7 @@ function buildPath(bundle: TrustBundle): TrustPath | undefined {
 }
 
 /** Depth-first, anchors first; `used` never repeats an index, so the search ends. */
-function extend(bundle: TrustBundle, used: number[]): Omit<TrustPath, 'certificates'> | undefined {
+function extend(bundle: ChainParts, used: number[]): Omit<TrustPath, 'certificates'> | undefined {
   const current = bundle.issuerChain[used.at(-1) as number] as Certificate;
   const anchorIndex = bundle.anchors.findIndex((anchor) => safeIsIssuedBy(current, anchor));
   if (anchorIndex >= 0) return { chainIndexes: used, anchorIndex };
@@ -75,13 +80,13 @@ function extend(bundle: TrustBundle, used: number[]): Omit<TrustPath, 'certifica
  * The anchors that count as "the root" for the root checks: the one the path ends at, or every
  * anchor when there is no path (the bundle is broken anyway; report on all of them).
  */
-export function rootAnchorIndexes(bundle: TrustBundle): number[] {
+export function rootAnchorIndexes(bundle: ChainParts): number[] {
   const path = resolveTrustPath(bundle);
   return path ? [path.anchorIndex] : bundle.anchors.map((_, i) => i);
 }
 
 /** Anchors the issuer does not chain to (old or future roots kept for peers during a rotation). */
-export function extraAnchorIndexes(bundle: TrustBundle): number[] {
+export function extraAnchorIndexes(bundle: ChainParts): number[] {
   const roots = new Set(rootAnchorIndexes(bundle));
   return bundle.anchors.map((_, i) => i).filter((i) => !roots.has(i));
 }

@@ -14,7 +14,7 @@ import type { WritePhase } from '../../core/rotation/phases.js';
 import type { RotationSettings } from '../../core/rotation/record.js';
 import type { PhaseEstimate } from '../../core/rotation/schedule.js';
 import type { TrustBundleStore } from '../../stores/store.js';
-import type { ConvergenceResult, PhaseContext, RotationBackend, Sleeper } from '../backend.js';
+import { commandOf, type ConvergenceResult, type PhaseContext, type RotationBackend, type Sleeper } from '../backend.js';
 import type { JournalStore } from '../journal.js';
 import { anchorsPemOf, compareWithBundle, type ProbeResult, type SentryProbeTarget } from '../sentry-compare.js';
 
@@ -36,6 +36,8 @@ export interface SelfHostedBackendOptions {
   pollIntervalMs?: number;
   /** The probe (default: a real SignCertificate call, loaded lazily with gRPC). */
   probe?: (target: SentryProbeTarget, anchorsPem: string) => Promise<ProbeResult>;
+  /** Printed commands with the operator's --issuer-credentials (default: bare `warden mtls <sub>`). */
+  commandLine?: (sub: string, args?: readonly string[]) => string;
 }
 
 export class SelfHostedBackend implements RotationBackend {
@@ -46,6 +48,10 @@ export class SelfHostedBackend implements RotationBackend {
   constructor(private readonly opts: SelfHostedBackendOptions) {
     this.store = opts.store;
     this.journal = opts.journal;
+  }
+
+  commandLine(sub: string, args: readonly string[] = []): string {
+    return this.opts.commandLine?.(sub, args) ?? ['warden', 'mtls', sub, ...args].join(' ');
   }
 
   async waitForPropagation(phase: WritePhase, ctx: PhaseContext): Promise<void> {
@@ -63,7 +69,7 @@ export class SelfHostedBackend implements RotationBackend {
   }
 
   async restartApps(phase: WritePhase, ctx: PhaseContext): Promise<void> {
-    ctx.report({ kind: 'advice', phase, message: appAdvice(phase, this.opts.caPath) });
+    ctx.report({ kind: 'advice', phase, message: appAdvice(phase, this.opts.caPath, ctx.record.phases['add-anchor'].skipped !== undefined) });
   }
 
   async confirmConverged(phase: WritePhase, expected: TrustBundle, ctx: PhaseContext): Promise<ConvergenceResult> {
@@ -97,7 +103,7 @@ export class SelfHostedBackend implements RotationBackend {
         throw new WardenError(
           'ERR_ROTATION_NOT_CONVERGED',
           `${phase} was written, but the sentry at ${target.address} did not take it up within ${formatGoDuration(ctx.record.settings.timeoutMs)}: ${last}. ` +
-            'Check the sentry\'s log (it refuses a bundle that fails its checks, and must watch this directory), then continue with `warden mtls rotate --resume`.',
+            `Check the sentry's log (it refuses a bundle that fails its checks, and must watch this directory), then continue with \`${commandOf(this, 'rotate', ['--resume'])}\`.`,
         );
       }
       await this.opts.sleeper.sleep(this.opts.pollIntervalMs ?? 500, ctx.signal);
@@ -115,14 +121,22 @@ export class SelfHostedBackend implements RotationBackend {
   }
 }
 
-/** What the operator must restart after each phase in self-hosted mode. */
-export function appAdvice(phase: WritePhase, caPath: string): string {
+/**
+ * What the operator must restart after each phase in self-hosted mode. When add-anchor was skipped
+ * (the old root had expired), daprd has never seen the new root: switch-issuer is when it must
+ * restart, or it keeps trusting only the dead root.
+ */
+export function appAdvice(phase: WritePhase, caPath: string, addAnchorSkipped = false): string {
   const env = `export DAPR_TRUST_ANCHORS="$(cat ${caPath})"`;
   switch (phase) {
     case 'add-anchor':
       return 'Workloads that watch ca.crt trust the new root now. daprd reads DAPR_TRUST_ANCHORS only at start: restart ' +
         `every daprd with \`${env}\` before the issuer is switched (stop here with \`--until add-anchor\` if that takes a while).`;
     case 'switch-issuer':
+      if (addAnchorSkipped) {
+        return 'add-anchor was skipped, so every daprd still trusts only the old (expired) root: restart every daprd now with ' +
+          `\`${env}\`; until then its mTLS fails.`;
+      }
       return 'No restarts needed: workloads get certificates from the new issuer at their next renewal (at half the workload TTL).';
     case 'retire-old-root':
       return `daprd processes restarted after add-anchor keep working; restart them again at your convenience with \`${env}\` ` +

@@ -1,20 +1,21 @@
 /**
- * Registers `warden mtls rotate`, `rollback`, `backups` and `doctor` (program.ts calls this once).
- * Actions only map flags onto the command functions, as everywhere in the CLI.
+ * Registers `warden mtls rotate`, `rollback`, `backups` and `doctor`, the commands over a site (a
+ * directory, or the cluster with `-k`); program.ts calls this once. Actions only map flags onto
+ * the command functions, as everywhere in the CLI.
  */
 import { Option, type Command } from 'commander';
 import { ROTATION_PHASES } from '../../core/rotation/phases.js';
-import { backupsCommand, type BackupsOptions } from '../commands/backups.js';
-import { doctorCommand, type DoctorOptions } from '../commands/doctor.js';
-import { rollbackCommand, type RollbackOptions } from '../commands/rollback.js';
-import { rotateCommand, type RotateOptions } from '../commands/rotate.js';
+import { backupsCommand, type BackupsOptions } from './backups.js';
+import { doctorCommand, type DoctorOptions } from './doctor.js';
+import { rollbackCommand, type RollbackOptions } from './rollback.js';
+import { rotateCommand, type RotateOptions } from './rotate.js';
 import type { CliDeps } from '../deps.js';
 import type { Io } from '../io.js';
 import { addCredentialOptions, parseDaysArg, parseDurationArg } from '../options.js';
 import { OUTPUT_FORMATS } from '../output.js';
+import { addKubeOptions, kubeOptionsOf } from '../kube-options.js';
+import { parseConcurrencyArg, parseNamespaceListArg } from '../renew/options.js';
 import { parseTimeoutArg } from './rotate-options.js';
-import { kubeOptionsOf } from '../kube-options.js';
-import { addKubeRotationFlags } from './kube-register.js';
 
 type Runner = (fn: () => Promise<number>) => () => Promise<void>;
 
@@ -65,7 +66,7 @@ export function registerRotationCommands(mtls: Command, io: Io, deps: CliDeps, r
     return run(() => doctorCommand({ ...this.opts<DoctorOptions>(), ...kubeOptionsOf(this) }, io, deps))();
   });
 
-  addKubeRotationFlags(mtls);
+  addClusterFlags(mtls);
 }
 
 function addRotate(mtls: Command, io: Io, deps: CliDeps, run: Runner): void {
@@ -98,4 +99,34 @@ function addRotate(mtls: Command, io: Io, deps: CliDeps, run: Runner): void {
   addCredentialOptions(cmd).action(function (this: Command) {
     return run(() => rotateCommand({ ...this.opts<RotateOptions>(), ...kubeOptionsOf(this) }, io, deps))();
   });
+}
+
+function sub(mtls: Command, name: string): Command | undefined {
+  return mtls.commands.find((c) => c.name() === name);
+}
+
+const APP_NAMESPACES = '-k: only Dapr apps in these comma-separated namespaces (default: all)';
+const MAX_CONCURRENT = '-k: Dapr apps restarting at once (default: 5)';
+
+/** The `-k` flags; rotate keeps its own `--namespace` (with -k: Dapr's namespace, as renew-certificate's). */
+function addClusterFlags(mtls: Command): void {
+  const rotate = sub(mtls, 'rotate');
+  if (rotate) {
+    addKubeOptions(rotate, { namespace: false })
+      .option('--app-namespaces <list>', APP_NAMESPACES, parseNamespaceListArg)
+      .option('--max-concurrent-restarts <n>', MAX_CONCURRENT, parseConcurrencyArg);
+  }
+  const rollback = sub(mtls, 'rollback');
+  if (rollback) {
+    addKubeOptions(rollback)
+      .option('--no-restart', '-k: write the backup but restart nothing (print what to restart)')
+      .option('--no-restart-apps', '-k: restart the control plane only, not the Dapr apps')
+      .option('--app-namespaces <list>', APP_NAMESPACES, parseNamespaceListArg)
+      .option('--max-concurrent-restarts <n>', MAX_CONCURRENT, parseConcurrencyArg)
+      .option('--timeout <duration>', '-k: how long to wait for each rollout (Go duration or seconds; default: "5m")', parseTimeoutArg);
+  }
+  const backups = sub(mtls, 'backups');
+  if (backups) addKubeOptions(backups);
+  const doctor = sub(mtls, 'doctor');
+  if (doctor) addKubeOptions(doctor).option('--app-namespaces <list>', APP_NAMESPACES, parseNamespaceListArg);
 }

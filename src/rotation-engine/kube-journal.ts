@@ -18,7 +18,7 @@ import type { RotationRecord } from '../core/rotation/record.js';
 import { httpStatusOf, kubeError, kubeFind, type KubeClients } from '../kube/client.js';
 import { MANAGED_BY_LABEL } from '../stores/kube-backup.js';
 import { decodeSecretData, encodeBase64, resourceVersionOf } from '../stores/kube-objects.js';
-import { parseRotationRecord, type JournalStore, type RotationLock } from './journal.js';
+import { bareCommandLine, parseRotationRecord, type CommandLine, type JournalStore, type RotationLock } from './journal.js';
 
 export const DEFAULT_JOURNAL_SECRET = 'dapr-trust-bundle-rotation';
 export const JOURNAL_KEY = 'journal.json';
@@ -37,6 +37,8 @@ export interface KubeJournalOptions {
   owner?: { pid: number; hostname: string };
   /** Whether a pid on this host runs (default: `process.kill(pid, 0)`). */
   isAlive?: (pid: number) => boolean;
+  /** Printed commands with the operator's cluster flags (default: `warden mtls <sub> -k`). */
+  commandLine?: CommandLine;
 }
 
 interface LockOwner {
@@ -55,6 +57,7 @@ export class KubeJournalStore implements JournalStore {
   private readonly isAlive: (pid: number) => boolean;
   /** The journal Secret's resourceVersion as this process last saw it (null: known absent). */
   private lastRv: string | null | undefined;
+  private readonly commandLine: CommandLine;
 
   constructor(opts: KubeJournalOptions) {
     this.clients = opts.clients;
@@ -65,6 +68,7 @@ export class KubeJournalStore implements JournalStore {
     this.owner = opts.owner ?? { pid: process.pid, hostname: hostname() };
     this.isAlive = opts.isAlive ?? pidAlive;
     this.description = `Secret ${this.namespace}/${this.secretName}`;
+    this.commandLine = opts.commandLine ?? bareCommandLine(['-k']);
   }
 
   async read(): Promise<RotationRecord | undefined> {
@@ -75,10 +79,10 @@ export class KubeJournalStore implements JournalStore {
     if (text === undefined) {
       throw new WardenError(
         'ERR_ROTATION_JOURNAL_INVALID',
-        `${this.description} has no ${JOURNAL_KEY} key: it is not a Warden rotation journal. Rename or delete it (keep a copy) and run \`warden mtls doctor -k\`.`,
+        `${this.description} has no ${JOURNAL_KEY} key: it is not a Warden rotation journal. Rename or delete it (keep a copy) and run \`${this.commandLine('doctor')}\`.`,
       );
     }
-    return parseRotationRecord(text, `${this.description} key ${JOURNAL_KEY}`);
+    return parseRotationRecord(text, `${this.description} key ${JOURNAL_KEY}`, this.commandLine);
   }
 
   async write(record: RotationRecord): Promise<void> {
@@ -108,7 +112,7 @@ export class KubeJournalStore implements JournalStore {
         throw new WardenError(
           'ERR_STORE_CONFLICT',
           `${this.description} was changed by another writer since this rotation read it; nothing was written. ` +
-            'Check what runs (`warden mtls rotate -k --status`), then continue with `warden mtls rotate -k --resume`.',
+            `Check what runs (\`${this.commandLine('rotate', ['--status'])}\`), then continue with \`${this.commandLine('rotate', ['--resume'])}\`.`,
           { cause: err },
         );
       }
@@ -129,7 +133,7 @@ export class KubeJournalStore implements JournalStore {
       throw new WardenError(
         'ERR_ROTATION_IN_PROGRESS',
         `Another rotation or rollback is running on this cluster's bundle (${holderText(existing, this.owner.hostname)}; lock Secret ${this.namespace}/${this.lockName}). ` +
-          'Wait for it to finish (`warden mtls rotate -k --status` shows where it stands); if no such process runs any more, ' +
+          `Wait for it to finish (\`${this.commandLine('rotate', ['--status'])}\` shows where it stands); if no such process runs any more, ` +
           `its lock expires ${Math.round(this.leaseMs / 1000)}s after its last renewal, or delete it with \`kubectl delete secret -n ${this.namespace} ${this.lockName}\`.`,
       );
     }

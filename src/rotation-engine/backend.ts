@@ -57,4 +57,11 @@ export interface RotationBackend {
   confirmConverged(phase: WritePhase, expected: TrustBundle, ctx: PhaseContext): Promise<ConvergenceResult>;
   /** Expected durations, for the dry-run timeline. */
   estimate(phase: WritePhase, settings: RotationRecord['settings']): PhaseEstimate;
+  /** `warden mtls <sub> …` with the flags that address this site, for messages (runnable as printed). */
+  commandLine?(sub: string, args?: readonly string[]): string;
+}
+
+/** The backend's printed command, or the bare one when it has no site flags to add. */
+export function commandOf(backend: Pick<RotationBackend, 'commandLine'>, sub: string, args: readonly string[] = []): string {
+  return backend.commandLine?.(sub, args) ?? ['warden', 'mtls', sub, ...args].join(' ');
 }

@@ -4,12 +4,10 @@
  * journal (on --resume) or the --config Configuration.
  */
 import { resolve } from 'node:path';
-import { InvalidArgumentError } from 'commander';
-import { parseGoDuration } from '../../core/duration.js';
 import { WardenError } from '../../core/errors.js';
 import type { RotationPhase } from '../../core/rotation/phases.js';
 import type { RotationPolicy, RotationSettings } from '../../core/rotation/record.js';
-import { SELF_HOSTED_PROPAGATION_DELAY_MS } from '../../rotation/backends/self-hosted.js';
+import { SELF_HOSTED_PROPAGATION_DELAY_MS } from '../../rotation-engine/backends/self-hosted.js';
 import { loadSentryConfig, DEFAULT_SENTRY_CONFIG } from '../../sentry/config.js';
 import type { Io } from '../io.js';
 import type { OutputFormat } from '../output.js';
@@ -42,19 +40,8 @@ export const ROTATE_DEFAULTS = {
   propagationDelayMs: SELF_HOSTED_PROPAGATION_DELAY_MS,
 } as const;
 
-/** Commander parser for --timeout: a Go duration, or a bare number of seconds (as Dapr's --timeout). */
-export function parseTimeoutArg(value: string): number {
-  const text = value.trim();
-  if (/^\d+$/.test(text)) return Number(text) * 1000;
-  try {
-    const ms = parseGoDuration(text);
-    if (ms <= 0) throw new InvalidArgumentError('expected a positive duration.');
-    return ms;
-  } catch (error) {
-    if (error instanceof InvalidArgumentError) throw error;
-    throw new InvalidArgumentError((error as Error).message);
-  }
-}
+/** One `--timeout` rule for every command (options.ts). */
+export { parseTimeoutArg } from '../options.js';
 
 const SOURCE_FLAGS: [string, keyof RotateOptions][] = [
   ['--valid-until', 'validUntil'], ['--private-key', 'privateKey'], ['--ca-root-certificate', 'caRootCertificate'],
@@ -82,7 +69,7 @@ export function checkRotateModes(opts: RotateOptions): 'status' | 'resume' | 'ne
 }
 
 /** The workload policy: flags, else the --config Configuration, else Dapr's defaults (24h, 15m). */
-export async function resolveRotationPolicy(opts: RotateOptions, io: Io): Promise<RotationPolicy> {
+export async function resolveRotationPolicy(opts: Pick<RotateOptions, 'config' | 'workloadTtl' | 'allowedClockSkew'>, io: Io): Promise<RotationPolicy> {
   const config = opts.config === undefined ? DEFAULT_SENTRY_CONFIG : await loadSentryConfig(resolve(io.cwd, opts.config));
   return {
     workloadTtlMs: opts.workloadTtl ?? config.workloadCertTtlMs,
@@ -91,7 +78,9 @@ export async function resolveRotationPolicy(opts: RotateOptions, io: Io): Promis
 }
 
 /** Settings for a new rotation, or `base` (the journal's) with the flags given now on top. */
-export function resolveSettings(opts: RotateOptions, base?: RotationSettings): RotationSettings {
+export function resolveSettings(
+  opts: Pick<RotateOptions, 'propagationDelay' | 'timeout' | 'force' | 'sentryAddress' | 'controlPlaneTrustDomain' | 'controlPlaneNamespace'>, base?: RotationSettings,
+): RotationSettings {
   const settings: RotationSettings = {
     ...(base ?? {}),
     propagationDelayMs: opts.propagationDelay ?? base?.propagationDelayMs ?? ROTATE_DEFAULTS.propagationDelayMs,

@@ -35,6 +35,12 @@ export interface JournalStore {
   lockHolder(): Promise<string | undefined>;
 }
 
+/** `warden mtls <sub> …` with the flags that address the journal's site, for messages (default: bare). */
+export type CommandLine = (sub: string, args?: readonly string[]) => string;
+
+export const bareCommandLine = (prefix: readonly string[] = []): CommandLine =>
+  (sub, args = []) => ['warden', 'mtls', sub, ...prefix, ...args].join(' ');
+
 /** The journal directory for a credentials directory. */
 export function defaultJournalDir(credentialsDir: string): string {
   return join(credentialsDir, '.rotation');
@@ -46,7 +52,7 @@ export class FileJournalStore implements JournalStore {
   readonly description: string;
 
   /** `dir` holds `journal.json` and `lock` (created 0700 on first write or lock). */
-  constructor(readonly dir: string) {
+  constructor(readonly dir: string, private readonly commandLine: CommandLine = bareCommandLine()) {
     this.path = join(dir, 'journal.json');
     this.lockPath = join(dir, 'lock');
     this.description = `journal ${this.path}`;
@@ -58,9 +64,9 @@ export class FileJournalStore implements JournalStore {
       text = await readFile(this.path, 'utf8');
     } catch (err) {
       if (errnoOf(err) === 'ENOENT') return undefined;
-      throw invalidJournal(this.path, `cannot be read (${errnoOf(err) ?? 'error'}: ${(err as Error).message})`, err);
+      throw invalidJournal(this.path, `cannot be read (${errnoOf(err) ?? 'error'}: ${(err as Error).message})`, this.commandLine, err);
     }
-    return parseRotationRecord(text, this.path);
+    return parseRotationRecord(text, this.path, this.commandLine);
   }
 
   async write(record: RotationRecord): Promise<void> {
@@ -89,7 +95,7 @@ export class FileJournalStore implements JournalStore {
       throw new WardenError(
         'ERR_ROTATION_IN_PROGRESS',
         `Another rotation or rollback is running on this bundle (${holder}; lock ${this.lockPath}). Wait for it to finish ` +
-          '(`warden mtls rotate --status` shows where it stands); if no such process runs, remove the lock file.',
+          `(\`${this.commandLine('rotate', ['--status'])}\` shows where it stands); if no such process runs, remove the lock file.`,
       );
     }
     return held;
@@ -106,10 +112,10 @@ export class FileJournalStore implements JournalStore {
   }
 }
 
-function invalidJournal(path: string, why: string, cause?: unknown): WardenError {
+function invalidJournal(path: string, why: string, commandLine: CommandLine, cause?: unknown): WardenError {
   return new WardenError(
     'ERR_ROTATION_JOURNAL_INVALID',
-    `The rotation journal ${path} ${why}. Move it away (keep it: it holds the new issuer key) and run \`warden mtls doctor\`.`,
+    `The rotation journal ${path} ${why}. Move it away (keep it: it holds the new issuer key) and run \`${commandLine('doctor')}\`.`,
     cause === undefined ? undefined : { cause },
   );
 }
@@ -118,15 +124,15 @@ const isString = (v: unknown): v is string => typeof v === 'string';
 const isRecordObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Parses and validates a journal's JSON (`source` names it in errors). */
-export function parseRotationRecord(text: string, source: string): RotationRecord {
+export function parseRotationRecord(text: string, source: string, commandLine: CommandLine = bareCommandLine()): RotationRecord {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw invalidJournal(source, `is not valid JSON (${(err as Error).message})`, err);
+    throw invalidJournal(source, `is not valid JSON (${(err as Error).message})`, commandLine, err);
   }
   const problem = describeRecordProblem(value);
-  if (problem !== undefined) throw invalidJournal(source, `is not a Warden rotation journal: ${problem}`);
+  if (problem !== undefined) throw invalidJournal(source, `is not a Warden rotation journal: ${problem}`, commandLine);
   return value as RotationRecord;
 }
 

@@ -18,7 +18,7 @@ import {
 import { computeRetireAfter, nextStep, oldChainEnd } from '../core/rotation/schedule.js';
 import { computePhaseTargets, type PhaseTargets } from '../core/rotation/targets.js';
 import type { BackupRef, BundleReadResult } from '../stores/store.js';
-import type { PhaseContext, RotationBackend, Sleeper } from './backend.js';
+import { commandOf, type PhaseContext, type RotationBackend, type Sleeper } from './backend.js';
 import type { RotationEvent } from './events.js';
 
 export interface EngineOptions {
@@ -225,12 +225,7 @@ class RotationRun {
     const expected = expectedBefore(this.record, this.bundles.targets, phase);
     if (read.state === 'complete' && sameTexts(read.texts, expected)) return read.version;
     const found = read.state === 'complete' ? 'a different bundle' : `a ${read.state} bundle`;
-    throw new WardenError(
-      'ERR_ROTATION_DIVERGED',
-      `The trust bundle in ${this.backend.store.description} is not what the rotation left there before ${phase}: found ${found}. ` +
-        'Someone changed it meanwhile; nothing was written. Inspect it with `warden mtls doctor`, restore the bundle from ' +
-        'before the rotation with `warden mtls rollback`, then start the rotation again.',
-    );
+    throw divergedError(this.record, this.backend, `before ${phase}: found ${found}`);
   }
 
   /** The backup the first write took, found by content (a crash lost its name). */
@@ -254,7 +249,7 @@ class RotationRun {
     const where = step.kind === 'done' || step.kind === 'finish' ? 'at the end' : `before ${step.kind} of ${step.phase}`;
     throw new WardenError(
       'ERR_ROTATION_INTERRUPTED',
-      `Rotation stopped ${where}; the journal (${this.backend.journal.description}) is consistent. Continue with \`warden mtls rotate --resume\`.`,
+      `Rotation stopped ${where}; the journal (${this.backend.journal.description}) is consistent. Continue with \`${commandOf(this.backend, 'rotate', ['--resume'])}\`.`,
     );
   }
 }
@@ -270,4 +265,20 @@ export function explainableStoreTexts(record: RotationRecord, targets: PhaseTarg
   const texts = [expectedBefore(record, targets, next.phase)];
   if (next.kind === 'reconcile') texts.push(targets[next.phase].toTexts());
   return texts;
+}
+
+/**
+ * The store no longer holds what the rotation left there. The way back is the backup of the bundle
+ * from before the rotation, named: the newest backup is whatever the other writer replaced.
+ */
+export function divergedError(record: RotationRecord, backend: Pick<RotationBackend, 'store' | 'commandLine'>, found: string): WardenError {
+  const rollback = commandOf(backend, 'rollback', record.backup ? ['--backup', record.backup.name] : []);
+  const restore = record.backup
+    ? `restore the bundle from before the rotation with \`${rollback}\``
+    : `restore the bundle from before the rotation (the backup whose root is the old one; \`${commandOf(backend, 'backups')}\` lists them) with \`${rollback} --backup NAME\``;
+  return new WardenError(
+    'ERR_ROTATION_DIVERGED',
+    `The trust bundle in ${backend.store.description} is not what rotation ${record.id} left there ${found}. ` +
+      `Someone changed it meanwhile; nothing was written. Inspect it with \`${commandOf(backend, 'doctor')}\`, ${restore}, then start the rotation again.`,
+  );
 }

@@ -30,8 +30,40 @@ export interface RollbackCandidate {
   broken: boolean;
 }
 
-/** The named backup, or the latest; `ERR_BUNDLE_NOT_FOUND` when there is none. */
-export async function selectBackup(store: TrustBundleStore, name: string | undefined): Promise<BackupRef> {
+export type Restorable = 'ok' | 'expired' | 'broken' | 'unreadable';
+
+/** Whether a backup can be restored: the one rule for rollback, backups and doctor. */
+export function restorableOf(candidate: RollbackCandidate | undefined): Restorable {
+  if (candidate === undefined || candidate.bundle === undefined) return 'unreadable';
+  return candidate.broken ? 'broken' : candidate.expired ? 'expired' : 'ok';
+}
+
+export interface InspectedBackup {
+  ref: BackupRef;
+  /** Undefined when the backup could not be read at all (see `error`). */
+  candidate: RollbackCandidate | undefined;
+  restorable: Restorable;
+  error?: string;
+}
+
+/** Every backup, newest first, read and checked at `now`; one that cannot be read is `unreadable`, not an error. */
+export async function inspectBackups(store: TrustBundleStore, now: Date): Promise<InspectedBackup[]> {
+  const out: InspectedBackup[] = [];
+  for (const ref of await store.listBackups()) {
+    try {
+      const candidate = await inspectBackup(store, ref, now);
+      const error = candidate.bundle === undefined ? { error: candidate.findings[0]?.message ?? 'does not parse' } : {};
+      out.push({ ref, candidate, restorable: restorableOf(candidate), ...error });
+    } catch (error) {
+      if (!(error instanceof WardenError)) throw error;
+      out.push({ ref, candidate: undefined, restorable: 'unreadable', error: error.message });
+    }
+  }
+  return out;
+}
+
+/** The named backup, or the latest; `ERR_BUNDLE_NOT_FOUND` when there is none. `backups` is the command that lists them. */
+export async function selectBackup(store: TrustBundleStore, name: string | undefined, backups = 'warden mtls backups'): Promise<BackupRef> {
   const refs = await store.listBackups();
   if (name === undefined) {
     const latest = refs[0];
@@ -44,7 +76,7 @@ export async function selectBackup(store: TrustBundleStore, name: string | undef
   if (ref === undefined) {
     throw new WardenError(
       'ERR_BUNDLE_NOT_FOUND',
-      `There is no backup named "${name}" in ${store.description}; \`warden mtls backups\` lists them (${refs.length} found).`,
+      `There is no backup named "${name}" in ${store.description}; \`${backups}\` lists them (${refs.length} found).`,
     );
   }
   return ref;
@@ -68,7 +100,7 @@ export async function inspectBackup(store: TrustBundleStore, ref: BackupRef, now
 }
 
 /** The refusal for an expired backup without --force. */
-export function expiredBackupError(candidate: RollbackCandidate, now: Date): WardenError {
+export function expiredBackupError(candidate: RollbackCandidate, now: Date, backups = 'warden mtls backups'): WardenError {
   const b = candidate.bundle;
   const parts: string[] = [];
   if (b !== undefined && b.root.notAfter.getTime() < now.getTime()) parts.push(`its root expired at ${describeTime(b.root.notAfter)}`);
@@ -76,7 +108,7 @@ export function expiredBackupError(candidate: RollbackCandidate, now: Date): War
   return new WardenError(
     'ERR_BACKUP_EXPIRED',
     `Backup ${candidate.ref.name} cannot bring mTLS back: ${parts.join(' and ') || 'it has expired'}. Pick another one ` +
-      '(`warden mtls backups`), or restore it anyway with --force.',
+      `(\`${backups}\`), or restore it anyway with --force.`,
   );
 }
 

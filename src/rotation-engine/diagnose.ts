@@ -11,6 +11,7 @@ import { describeTime } from '../core/checks/labels.js';
 import type { Finding } from '../core/checks/index.js';
 import { nextStep } from '../core/rotation/schedule.js';
 import type { RotationRecord } from '../core/rotation/record.js';
+import type { Restorable } from './rollback.js';
 import { compareWithBundle, type ProbeResult } from './sentry-compare.js';
 
 export type BundleFact =
@@ -21,7 +22,7 @@ export type BundleFact =
 
 export interface BackupFact {
   name: string;
-  restorable: 'ok' | 'expired' | 'broken' | 'unreadable';
+  restorable: Restorable;
 }
 
 export interface RotationFact {
@@ -78,12 +79,67 @@ export type FixStep =
   | { kind: 'rollback'; backup?: string; force?: boolean }
   | { kind: 'renew'; force?: boolean }
   | { kind: 'rotate' }
-  | { kind: 'start-sentry' }
-  | { kind: 'restart-sentry' }
+  | { kind: 'start-sentry'; port?: number }
+  | { kind: 'restart-sentry'; port?: number }
   | { kind: 'copy-anchors'; to: string }
-  | { kind: 'restart-daprd' };
+  | { kind: 'restart-daprd' }
+  /** Cluster: write the Secret's ca.crt into the ConfigMap. */
+  | { kind: 'copy-configmap' }
+  /** Cluster: restart these Dapr apps (`deployment/name`, …) in `namespace`. */
+  | { kind: 'restart-apps'; namespace: string; workloads: string[] };
 
-const FIX_ORDER: FixStep['kind'][] = ['wait-rotation', 'resume', 'rollback', 'renew', 'rotate', 'start-sentry', 'restart-sentry', 'copy-anchors', 'restart-daprd'];
+/** Tie-break between fixes that do not depend on each other: the usual order. */
+const USUAL_ORDER: FixStep['kind'][] = [
+  'wait-rotation', 'rollback', 'renew', 'rotate', 'copy-configmap', 'start-sentry', 'restart-sentry', 'copy-anchors', 'restart-daprd', 'restart-apps', 'resume',
+];
+/** Fixes that bring workloads' trust anchors up to date with ca.crt. */
+const ANCHOR_FIXES = new Set<FixStep['kind']>(['copy-anchors', 'restart-daprd', 'copy-configmap', 'restart-apps']);
+const BUNDLE_FIXES = new Set<FixStep['kind']>(['rollback', 'renew', 'rotate']);
+const SENTRY_FIXES = new Set<FixStep['kind']>(['start-sentry', 'restart-sentry']);
+
+/**
+ * `before(a, b)`: fix `a` must run before `b`, from what each does and where the rotation stands.
+ *  - a running rotation is waited for before anything else;
+ *  - the bundle is repaired (rollback, renew, rotate) before anything reads it: the sentry, anchors
+ *    copies, restarts;
+ *  - anchors are copied (file, ConfigMap) before what reads them restarts;
+ *  - `rotate --resume` moves on to switching the issuer: once ca.crt holds the new root (add-anchor
+ *    written), every workload must trust it first, so the anchor fixes go before it, and a running
+ *    sentry too (the rotation confirms each phase with it). Before add-anchor, resuming first is
+ *    what changes ca.crt, so the anchor fixes follow it.
+ */
+function dependencies(facts: DoctorFacts): (a: FixStep, b: FixStep) => boolean {
+  const newRootInStore = rotationWroteNewRoot(facts);
+  return (a, b) => {
+    if (a.kind === 'wait-rotation') return b.kind !== 'wait-rotation';
+    if (BUNDLE_FIXES.has(a.kind)) return SENTRY_FIXES.has(b.kind) || ANCHOR_FIXES.has(b.kind);
+    if (a.kind === 'copy-anchors') return b.kind === 'restart-daprd';
+    if (a.kind === 'copy-configmap') return b.kind === 'restart-apps' || SENTRY_FIXES.has(b.kind);
+    if (b.kind === 'resume') return newRootInStore ? ANCHOR_FIXES.has(a.kind) || SENTRY_FIXES.has(a.kind) : false;
+    if (a.kind === 'resume') return !newRootInStore && ANCHOR_FIXES.has(b.kind);
+    return false;
+  };
+}
+
+/** Whether the unfinished rotation has written add-anchor (ca.crt holds the new root). */
+function rotationWroteNewRoot(facts: DoctorFacts): boolean {
+  const record = facts.rotation.record;
+  if (record === undefined || record.status !== 'in-progress') return false;
+  return record.phases['add-anchor'].writtenAt !== undefined || record.phases['switch-issuer'].writtenAt !== undefined;
+}
+
+/** Orders `steps` so every dependency runs first; independent ones keep the usual order. */
+export function orderFixes(steps: FixStep[], facts: DoctorFacts): FixStep[] {
+  const before = dependencies(facts);
+  const left = dedupe(steps).sort((a, b) => USUAL_ORDER.indexOf(a.kind) - USUAL_ORDER.indexOf(b.kind));
+  const out: FixStep[] = [];
+  while (left.length > 0) {
+    // The first step nothing left must precede (a cycle cannot arise from `before`; guard anyway).
+    const i = Math.max(0, left.findIndex((s) => !left.some((o) => o !== s && before(o, s))));
+    out.push(...left.splice(i, 1));
+  }
+  return out;
+}
 
 export interface DoctorReport {
   diagnoses: Diagnosis[];
@@ -107,8 +163,7 @@ export function diagnose(facts: DoctorFacts): DoctorReport {
   const bundleOk = diagnoseBundle(facts, add, rotationOwnsFix);
   diagnoseSentry(facts, add, bundleOk);
   diagnoseAnchorsFiles(facts, add);
-  const ordered = dedupe(fixes).sort((a, b) => FIX_ORDER.indexOf(a.kind) - FIX_ORDER.indexOf(b.kind));
-  return { diagnoses, fixes: ordered, healthy: !diagnoses.some((d) => d.severity !== 'info') };
+  return { diagnoses, fixes: orderFixes(fixes, facts), healthy: !diagnoses.some((d) => d.severity !== 'info') };
 }
 
 type Add = (id: string, severity: Severity, message: string, ...steps: FixStep[]) => void;
@@ -203,9 +258,16 @@ function diagnoseBundle(facts: DoctorFacts, add: Add, rotationOwnsFix: boolean):
 
 function diagnoseSentry(facts: DoctorFacts, add: Add, bundleOk: boolean): void {
   const s = facts.sentry;
+  const port = s === undefined ? {} : portOf(s.address);
   // When the bundle is broken, the sentry refusing it is expected: fixing the bundle fixes both.
-  const restart: FixStep[] = bundleOk ? [{ kind: 'restart-sentry' }] : [];
-  if (s !== undefined) {
+  const restart: FixStep[] = bundleOk ? [{ kind: 'restart-sentry', ...port }] : [];
+  const expired = expiryOf(facts);
+  if (s !== undefined && !s.result.ok && s.result.failure !== 'unreachable' && expired !== undefined) {
+    // TLS to the sentry fails before its FAILED_PRECONDITION: its certificate chains to the dead
+    // root or issuer. That is the expiry, not a trust-domain mismatch or a stale bundle.
+    add('sentry-expired', 'error', `The sentry at ${s.address} cannot be used because ${expired}: ${s.result.message}. ` +
+      'Renewing the bundle fixes the sentry too (it reloads the directory by itself).');
+  } else if (s !== undefined) {
     const r = s.result;
     if (r.ok) {
       if (facts.bundle.state === 'complete') {
@@ -216,7 +278,7 @@ function diagnoseSentry(facts: DoctorFacts, add: Add, bundleOk: boolean): void {
         }
       }
     } else if (r.failure === 'unreachable') {
-      add('sentry-unreachable', 'error', `${r.message}.`, { kind: 'start-sentry' });
+      add('sentry-unreachable', 'error', `${r.message}.`, { kind: 'start-sentry', ...port });
     } else if (r.failure === 'refused' && r.status === 'FAILED_PRECONDITION') {
       add('sentry-cannot-sign', 'error', `${r.message}. Its issuer has expired or is not yet valid.`, ...restart);
     } else if (r.failure === 'identity') {
@@ -231,6 +293,22 @@ function diagnoseSentry(facts: DoctorFacts, add: Add, bundleOk: boolean): void {
     if (h.error !== undefined) add('sentry-health-unreachable', 'error', `The sentry's health endpoint ${h.url} does not answer: ${h.error}.`, { kind: 'start-sentry' });
     else if (h.status !== 200) add('sentry-unhealthy', 'error', `The sentry's health endpoint ${h.url} answers ${h.status}: ${(h.body ?? '').trim()}.`, ...restart);
   }
+}
+
+/** `the root expired at …` when the bundle's root or issuer has expired. */
+function expiryOf(facts: DoctorFacts): string | undefined {
+  const b = facts.bundle;
+  if (b.state !== 'complete') return undefined;
+  const parts: string[] = [];
+  if (b.bundle.root.notAfter.getTime() < facts.now.getTime()) parts.push(`the root expired at ${describeTime(b.bundle.root.notAfter)}`);
+  if (b.bundle.issuer.notAfter.getTime() < facts.now.getTime()) parts.push(`the issuer expired at ${describeTime(b.bundle.issuer.notAfter)}`);
+  return parts.length === 0 ? undefined : parts.join(' and ');
+}
+
+/** The port of `host:port`, for the printed `warden sentry --port`. */
+function portOf(address: string): { port?: number } {
+  const m = /:(\d+)$/.exec(address);
+  return m ? { port: Number(m[1]) } : {};
 }
 
 function diagnoseAnchorsFiles(facts: DoctorFacts, add: Add): void {

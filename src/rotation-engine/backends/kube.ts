@@ -24,10 +24,10 @@ import {
   DEFAULT_MAX_CONCURRENT_RESTARTS, findControlPlane, findDaprApps, restartControlPlane, restartDaprApps,
   type AppRestartProgress, type ControlPlaneWave, type RestartEvent, type RestartTarget, type WorkloadRef,
 } from '../../kube/restarts.js';
-import { RESTARTED_AT_ANNOTATION, refName, waitForRollout } from '../../kube/rollouts.js';
+import { RESTARTED_AT_ANNOTATION, refName, waitForRollout, waitPastSecondOf } from '../../kube/rollouts.js';
 import { rolloutVerdict, type WorkloadLike } from '../../kube/rollout-status.js';
 import type { KubeTrustBundleStore } from '../../stores/kube-store.js';
-import type { ConvergenceResult, PhaseContext, RotationBackend, Sleeper } from '../backend.js';
+import { commandOf, type ConvergenceResult, type PhaseContext, type RotationBackend, type Sleeper } from '../backend.js';
 import type { JournalStore } from '../journal.js';
 
 /** Default `--propagation-delay` in Kubernetes: the kubelet's volume sync period plus its cache TTL. */
@@ -65,6 +65,8 @@ export interface KubeBackendOptions {
   onApps?: (phase: WritePhase, what: { state: 'start'; total: number; skipped: number } | { state: 'end'; restarted: number; failed: number; durationMs: number }) => void;
   /** Poll interval while the bundle has not converged (default 1000 ms). */
   pollIntervalMs?: number;
+  /** Printed commands with the operator's cluster flags (default: bare `warden mtls <sub> -k`). */
+  commandLine?: (sub: string, args?: readonly string[]) => string;
   /** For the dry-run estimate: how many apps a phase restarts (found before planning). */
   appCount?: number;
   controlPlaneWaves?: number;
@@ -105,6 +107,10 @@ export class KubeRotationBackend implements RotationBackend {
     this.journal = opts.journal;
   }
 
+  commandLine(sub: string, args: readonly string[] = []): string {
+    return this.opts.commandLine?.(sub, args) ?? ['warden', 'mtls', sub, '-k', ...args].join(' ');
+  }
+
   private tally(phase: WritePhase): { controlPlane: WorkloadRef[]; apps: number } {
     let t = this.restarted.get(phase);
     if (!t) {
@@ -131,7 +137,6 @@ export class KubeRotationBackend implements RotationBackend {
     if (!restartsOf(phase, addAnchorSkipped(ctx)).controlPlane) return;
     const { clients, namespace } = this.opts;
     const waves = await findControlPlane(clients, namespace);
-    await this.waitPastLastRestart(waves.flatMap((w) => w.targets), ctx.signal);
     const timeoutMs = ctx.record.settings.timeoutMs;
     const emit = (e: RestartEvent): void => this.opts.onRestartEvent?.(phase, e);
     const toRestart: ControlPlaneWave[] = [];
@@ -151,7 +156,7 @@ export class KubeRotationBackend implements RotationBackend {
       this.tally(phase).controlPlane.push(...result.restarted);
     } catch (err) {
       if (ctx.signal.aborted) return;
-      throw stoppedIn(phase, err, this.journal.description);
+      throw stoppedIn(phase, err, this.journal.description, this);
     }
   }
 
@@ -164,7 +169,6 @@ export class KubeRotationBackend implements RotationBackend {
     // the run stopped): restarted again, so its rollout is driven and waited for like the others.
     const pending = found.filter((a) => !restartedSince(a.current, ctx.writtenAt) || !rolloutVerdict(a.ref.kind, a.current as WorkloadLike).done);
     this.opts.onApps?.(phase, { state: 'start', total: pending.length, skipped: found.length - pending.length });
-    await this.waitPastLastRestart(pending, ctx.signal);
     const summary = await restartDaprApps(clients, pending, {
       maxConcurrent, timeoutMs: ctx.record.settings.timeoutMs, clock: this.opts.clock, signal: ctx.signal,
       onProgress: (p) => this.opts.onAppProgress?.(phase, p),
@@ -178,7 +182,7 @@ export class KubeRotationBackend implements RotationBackend {
     if (summary.failed.length > 0) {
       const names = summary.failed.map((f) => `${f.ref.namespace}/${refName(f.ref)}`).join(', ');
       const first = summary.failed[0]?.error.message ?? '';
-      throw stoppedIn(phase, new WardenError('ERR_RESTART_FAILED', `${summary.failed.length} of ${summary.total} Dapr apps did not restart: ${names} (${first})`), this.journal.description);
+      throw stoppedIn(phase, new WardenError('ERR_RESTART_FAILED', `${summary.failed.length} of ${summary.total} Dapr apps did not restart: ${names} (${first})`), this.journal.description, this);
     }
   }
 
@@ -194,7 +198,7 @@ export class KubeRotationBackend implements RotationBackend {
       else if ('anchorsMismatch' in read) last = read.anchorsMismatch.message.split(':')[0] ?? 'the ConfigMap differs';
       else if (read.texts.ca !== want.ca || read.texts.issuerCert !== want.issuerCert || read.texts.issuerKey !== want.issuerKey) last = 'the Secret holds another bundle';
       else break;
-      if (this.opts.clock.now().getTime() >= deadline) throw notConverged(phase, last, ctx.record.settings.timeoutMs);
+      if (this.opts.clock.now().getTime() >= deadline) throw notConverged(phase, last, ctx.record.settings.timeoutMs, this);
       await this.opts.sleeper.sleep(this.opts.pollIntervalMs ?? 1000, ctx.signal);
       if (ctx.signal.aborted) return { confirmed: false, note: 'interrupted' };
     }
@@ -203,14 +207,13 @@ export class KubeRotationBackend implements RotationBackend {
     if (sentry !== undefined) {
       const remaining = Math.max(1000, deadline - this.opts.clock.now().getTime());
       await this.waitRolledOut(phase, sentry.ref, remaining, ctx.signal).catch((err: unknown) => {
-        throw notConverged(phase, `dapr-sentry is not rolled out and ready: ${(err as Error).message}`, ctx.record.settings.timeoutMs);
+        throw notConverged(phase, `dapr-sentry is not rolled out and ready: ${(err as Error).message}`, ctx.record.settings.timeoutMs, this);
       });
     }
     const t = this.tally(phase);
     if (t.controlPlane.length > 0 || t.apps > 0) {
       // The next phase's write must fall in a later second than these restarts (see restartedSince).
-      const now = this.opts.clock.now().getTime();
-      await this.opts.sleeper.sleep(Math.floor(now / 1000) * 1000 + 1000 - now + 5, ctx.signal);
+      await waitPastSecondOf(this.opts.clock.now(), this.opts.clock, this.opts.sleeper, ctx.signal);
     }
     const parts = ['Secret and ConfigMap hold the target byte-identically'];
     if (restarts.controlPlane) parts.push(`${t.controlPlane.length} control-plane workload(s) rolled out (${t.controlPlane.map((r) => r.name).join(', ') || 'none'})`);
@@ -227,24 +230,12 @@ export class KubeRotationBackend implements RotationBackend {
     return { propagationMs: settings.propagationDelayMs, restartMs: cp + apps, convergenceMs: 1000 };
   }
 
-  /**
-   * kubectl's restartedAt has whole seconds: a restart in the same second as the workload's last
-   * one sets the same value, which changes nothing (no rollout). When a target was restarted in
-   * the current second (fast phases one after another), wait for the next second.
-   */
-  private async waitPastLastRestart(targets: readonly RestartTarget[], signal: AbortSignal): Promise<void> {
-    const now = this.opts.clock.now().getTime();
-    const second = Math.floor(now / 1000) * 1000;
-    const collides = targets.some((t) => Date.parse(t.current?.spec?.template?.metadata?.annotations?.[RESTARTED_AT_ANNOTATION] ?? '') >= second);
-    if (collides) await this.opts.sleeper.sleep(second + 1000 - now + 5, signal);
-  }
-
   private async waitRolledOut(phase: WritePhase, ref: WorkloadRef, timeoutMs: number, signal: AbortSignal): Promise<void> {
     try {
       await waitForRollout(this.opts.clients, ref, { timeoutMs, signal });
     } catch (err) {
       if (signal.aborted) return;
-      throw stoppedIn(phase, err, this.journal.description);
+      throw stoppedIn(phase, err, this.journal.description, this);
     }
   }
 }
@@ -254,20 +245,20 @@ function addAnchorSkipped(ctx: PhaseContext): boolean {
 }
 
 /** A restart failure, with where the rotation stopped and how to continue. */
-function stoppedIn(phase: WritePhase, err: unknown, journal: string): WardenError {
+function stoppedIn(phase: WritePhase, err: unknown, journal: string, backend: RotationBackend): WardenError {
   const base = isWardenError(err) ? err : new WardenError('ERR_RESTART_FAILED', (err as Error).message, { cause: err });
   return new WardenError(
     base.code,
     `${base.message.replace(/[.;\s]+$/, '')}. The rotation stopped in phase ${phase} (its bundle is written; the journal in ${journal} says so). ` +
-      'Fix the cause, then continue with `warden mtls rotate -k --resume` (workloads already restarted after the write are not restarted again).',
+      `Fix the cause, then continue with \`${commandOf(backend, 'rotate', ['--resume'])}\` (workloads already restarted after the write are not restarted again).`,
     { cause: err },
   );
 }
 
-function notConverged(phase: WritePhase, why: string, timeoutMs: number): WardenError {
+function notConverged(phase: WritePhase, why: string, timeoutMs: number, backend: RotationBackend): WardenError {
   return new WardenError(
     'ERR_ROTATION_NOT_CONVERGED',
     `${phase} was written, but the cluster did not converge within ${formatGoDuration(timeoutMs)}: ${why}. ` +
-      'Check with `warden mtls doctor -k`, then continue with `warden mtls rotate -k --resume`.',
+      `Check with \`${commandOf(backend, 'doctor')}\`, then continue with \`${commandOf(backend, 'rotate', ['--resume'])}\`.`,
   );
 }

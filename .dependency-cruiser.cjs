@@ -1,0 +1,62 @@
+/**
+ * The layering of src/ as an import matrix (docs/architecture.md): each layer may import only the
+ * layers listed for it. Static imports, type-only imports (tsPreCompilationDeps) and dynamic
+ * import() all count, and no module may be part of an import cycle. `npm run lint` runs it.
+ *
+ *   core     → (node built-ins only)
+ *   wire     → packages
+ *   kube     → core, packages
+ *   stores   → core, kube, packages
+ *   identity → core, wire, packages
+ *   rotation-engine → core, stores, kube, identity, wire, packages
+ *   sentry   → core, stores, kube, identity, wire, packages
+ *   cli      → everything
+ */
+const LAYERS = {
+  core: [],
+  wire: [],
+  kube: ['core'],
+  stores: ['core', 'kube'],
+  identity: ['core', 'wire'],
+  'rotation-engine': ['core', 'stores', 'kube', 'identity', 'wire'],
+  sentry: ['core', 'stores', 'kube', 'identity', 'wire'],
+};
+
+const layerRules = Object.entries(LAYERS).map(([layer, allowed]) => ({
+  name: `layer-${layer}`,
+  comment: `src/${layer} may import only ${allowed.length === 0 ? 'itself' : `itself and ${allowed.join(', ')}`} (docs/architecture.md)`,
+  severity: 'error',
+  from: { path: `^src/${layer}/` },
+  to: { path: '^src/', pathNot: [`^src/${layer}/`, ...allowed.map((l) => `^src/${l}/`)] },
+}));
+
+module.exports = {
+  forbidden: [
+    ...layerRules,
+    {
+      name: 'core-node-builtins-only',
+      comment: 'src/core uses node built-ins only: no packages (design §2)',
+      severity: 'error',
+      from: { path: '^src/core/' },
+      to: { dependencyTypes: ['npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-no-pkg', 'npm-unknown'] },
+    },
+    {
+      name: 'no-circular',
+      comment: 'import cycles (type-only and dynamic ones too) make the layers meaningless',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { circular: true },
+    },
+    {
+      name: 'not-to-unresolvable',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { couldNotResolve: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+  },
+};
