@@ -91,7 +91,14 @@ interface StreamContext {
   options: UnaryServerOptions;
   limits: ServerLimits;
   budget: ConnectionBudget;
+  /** The connection's TCP socket: node:http2 hides it, and only it can be cut while a write is blocked. */
+  tcp: Socket | undefined;
   refused: (reason: RefusalReason) => void;
+}
+
+/** A connection's name: its peer address and port, unique among open connections to one port. */
+function peerKey(socket: { remoteAddress?: string | undefined; remotePort?: number | undefined }): string {
+  return `${socket.remoteAddress ?? ''}|${socket.remotePort ?? ''}`;
 }
 
 export function createUnaryServer(options: UnaryServerOptions): UnaryServer {
@@ -101,6 +108,8 @@ export function createUnaryServer(options: UnaryServerOptions): UnaryServer {
   const buffers = new BufferBudget(limits);
   const sessions = new Set<Http2Session>();
   const budgets = new WeakMap<Http2Session, ConnectionBudget>();
+  const tcpSockets = new Map<string, Socket>();
+  const tcpOfSession = new WeakMap<Http2Session, Socket>();
   let streams = 0;
   let closing = false;
   const server: Http2SecureServer = createSecureServer({
@@ -126,6 +135,8 @@ export function createUnaryServer(options: UnaryServerOptions): UnaryServer {
     }
     sessions.add(session);
     budgets.set(session, buffers.connection());
+    const tcp = tcpSockets.get(peerKey(session.socket));
+    if (tcp !== undefined) tcpOfSession.set(session, tcp);
     session.on('error', () => {});
     watchSession(session, options, limits, refused);
     session.once('close', () => sessions.delete(session));
@@ -139,7 +150,8 @@ export function createUnaryServer(options: UnaryServerOptions): UnaryServer {
     }
     streams++;
     stream.once('close', () => streams--);
-    serveStream(stream, headers, { options, limits, budget: budgets.get(stream.session!)!, refused });
+    const session = stream.session!;
+    serveStream(stream, headers, { options, limits, budget: budgets.get(session)!, tcp: tcpOfSession.get(session), refused });
   });
 
   return {
@@ -151,6 +163,9 @@ export function createUnaryServer(options: UnaryServerOptions): UnaryServer {
         socket.resetAndDestroy();
         return;
       }
+      const key = peerKey(socket);
+      tcpSockets.set(key, socket);
+      socket.once('close', () => tcpSockets.delete(key));
       server.emit('connection', socket);
     },
     setTlsIdentity: (tls) => server.setSecureContext({ ...tls }),
@@ -326,8 +341,13 @@ function serveStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, ct
 function watchDrain(stream: ServerHttp2Stream, ctx: StreamContext): void {
   if (stream.closed) return;
   const timer = setTimeout(() => {
+    const session = stream.session;
+    if (session === undefined || session.destroyed) return;
     ctx.refused('unread_responses');
-    stream.session?.destroy(new Error('the peer does not read its responses'), h2.NGHTTP2_ENHANCE_YOUR_CALM);
+    // The GOAWAY goes out if the socket still takes bytes; the TCP socket is destroyed either way,
+    // as node:http2 would otherwise wait for its blocked write to finish before letting go.
+    session.destroy(new Error('the peer does not read its responses'), h2.NGHTTP2_ENHANCE_YOUR_CALM);
+    ctx.tcp?.destroy();
   }, ctx.limits.drainTimeoutMs);
   timer.unref();
   stream.once('close', () => clearTimeout(timer));
