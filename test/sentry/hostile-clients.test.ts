@@ -22,6 +22,8 @@ const ECHO = '/test.Echo/Echo';
 const BIG = '/test.Echo/Big';
 const BIG_REPLY = Buffer.alloc(4 * 1024 * 1024, 0x42);
 const WAIT_MS = 10_000;
+/** Every test ends by itself: a server that never answers fails it instead of hanging the run. */
+const TEST = { timeout: 30_000 };
 
 const text = { serialize: (r: unknown) => Buffer.from(r as string), deserialize: (b: Buffer) => b.toString('utf8') };
 const METHODS = new Map<string, UnaryMethod>([
@@ -121,7 +123,7 @@ function partialCall(port: number, chunks: Buffer[], opts: { end?: boolean; head
 const grpcStatus = (r: { headers: IncomingHttpHeaders; trailers: IncomingHttpHeaders }): string => String(r.trailers['grpc-status'] ?? r.headers['grpc-status']);
 
 describe('hostile clients: streams and messages', () => {
-  it('streams beyond 100 per connection are refused (REFUSED_STREAM); messages never completed are cut after the message timeout', async () => {
+  it('streams beyond 100 per connection are refused (REFUSED_STREAM); messages never completed are cut after the message timeout', TEST, async () => {
     const server = await startServer({ messageTimeoutMs: 300 });
     const client = await RawH2Client.connect(server.port);
     try {
@@ -146,7 +148,7 @@ describe('hostile clients: streams and messages', () => {
     }
   });
 
-  it('an incomplete message gets DEADLINE_EXCEEDED after the message timeout, and the stream is reset with NO_ERROR', async () => {
+  it('an incomplete message gets DEADLINE_EXCEEDED after the message timeout, and the stream is reset with NO_ERROR', TEST, async () => {
     const server = await startServer({ messageTimeoutMs: 300 });
     const call = partialCall(server.port, [grpcMessage(100, Buffer.from('only part'))]);
     try {
@@ -161,7 +163,7 @@ describe('hostile clients: streams and messages', () => {
     }
   });
 
-  it('request bytes buffered beyond the per-connection and the total budget are refused with RESOURCE_EXHAUSTED and given back', async () => {
+  it('request bytes buffered beyond the per-connection and the total budget are refused with RESOURCE_EXHAUSTED and given back', TEST, async () => {
     const server = await startServer({ maxBufferedBytesPerConnection: 5100, maxBufferedBytes: 7168 });
     const part = grpcMessage(3000, Buffer.alloc(2000, 0x61)); // 2,005 bytes of a 3,005-byte message
     const rest = Buffer.alloc(1000, 0x61);
@@ -200,7 +202,7 @@ describe('hostile clients: streams and messages', () => {
     }
   });
 
-  it('a peer that does not read its responses is cut with GOAWAY ENHANCE_YOUR_CALM after the drain timeout', async () => {
+  it('a peer that does not read its responses is cut with GOAWAY ENHANCE_YOUR_CALM after the drain timeout', TEST, async () => {
     const server = await startServer({ drainTimeoutMs: 300 });
     // Unbounded HTTP/2 windows, so only TCP stops the server: 8 calls for 4 MiB each, never read.
     const client = await RawH2Client.connect(server.port, { settings: [[SETTING.INITIAL_WINDOW_SIZE, 2 ** 31 - 1]] });
@@ -231,7 +233,7 @@ describe('hostile clients: connections', () => {
     }));
   }
 
-  it('caps connections per peer address and in total at accept; another peer is still served', async () => {
+  it('caps connections per peer address and in total at accept; another peer is still served', TEST, async () => {
     const server = await startServer({ maxConnectionsPerPeer: 5, maxConnections: 8, handshakeTimeoutMs: 60_000 });
     const sockets: Socket[] = [];
     try {
@@ -256,7 +258,7 @@ describe('hostile clients: connections', () => {
     }
   });
 
-  it('a connection that never completes its TLS handshake is closed after the handshake timeout', async () => {
+  it('a connection that never completes its TLS handshake is closed after the handshake timeout', TEST, async () => {
     const server = await startServer({ handshakeTimeoutMs: 300 });
     try {
       const [socket] = await halfOpen(server.port, '127.0.0.1', 1);
@@ -267,7 +269,7 @@ describe('hostile clients: connections', () => {
     }
   });
 
-  it('a connection that completes TLS but never sends a request is closed after the same time', async () => {
+  it('a connection that completes TLS but never sends a request is closed after the same time', TEST, async () => {
     const server = await startServer({ handshakeTimeoutMs: 300 });
     try {
       const socket = tlsConnect({ host: '127.0.0.1', port: server.port, ALPNProtocols: ['h2'], rejectUnauthorized: false });
@@ -283,7 +285,7 @@ describe('hostile clients: connections', () => {
 });
 
 describe('grpc-timeout', () => {
-  it('a timeout past setTimeout\'s range (99999999H) is served as no deadline, without a TimeoutOverflowWarning', async () => {
+  it('a timeout past setTimeout\'s range (99999999H) is served as no deadline, without a TimeoutOverflowWarning', TEST, async () => {
     const server = await startServer({});
     const warnings: Error[] = [];
     const onWarning = (w: Error): void => void warnings.push(w);
