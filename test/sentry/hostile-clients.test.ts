@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
+import { connectionCap, FD_RESERVE, openFileLimit } from '../../src/sentry/grpc-server.js';
 import type { RefusalReason, ServerLimits } from '../../src/sentry/grpc/limits.js';
 import { createUnaryServer, type UnaryMethod, type UnaryServer } from '../../src/sentry/grpc/unary-server.js';
 import { ERROR_CODE, FLAG, FRAME, grpcMessage, grpcRequestHeaders, RawH2Client, SETTING, frame, windowUpdateFrame } from '../support/raw-h2.js';
@@ -302,5 +303,17 @@ describe('grpc-timeout', () => {
       process.off('warning', onWarning);
       await server.close();
     }
+  });
+});
+
+describe('connection cap and the open-file limit', () => {
+  it('the total cap leaves FD_RESERVE descriptors of the soft open-file limit for everything else', () => {
+    const limits = 'Limit                     Soft Limit           Hard Limit           Units     \nMax open files            256                  4096                 files     \n';
+    assert.equal(openFileLimit(limits), 256);
+    assert.equal(openFileLimit('Max open files            unlimited            unlimited            files'), undefined);
+    assert.equal(connectionCap(8192, 256), 256 - FD_RESERVE);
+    assert.equal(connectionCap(100, 1_048_576), 100);
+    assert.equal(connectionCap(8192, undefined), 8192);
+    assert.equal(connectionCap(8192, 64), 1, 'never zero');
   });
 });
