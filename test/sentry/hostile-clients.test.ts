@@ -221,6 +221,23 @@ describe('hostile clients: streams and messages', () => {
       await server.close();
     }
   });
+  it('close(grace) ends even a connection whose peer stopped reading', TEST, async () => {
+    const server = await startServer({ drainTimeoutMs: 60_000 });
+    const client = await RawH2Client.connect(server.port, { settings: [[SETTING.INITIAL_WINDOW_SIZE, 2 ** 31 - 1]] });
+    try {
+      client.send(Buffer.concat([
+        windowUpdateFrame(0, 2 ** 31 - 1 - 65_535),
+        ...[1, 3, 5, 7].flatMap((id) => [grpcRequestHeaders(id, BIG), frame(FRAME.DATA, FLAG.END_STREAM, id, grpcMessage(0, Buffer.alloc(0)))]),
+      ]));
+      client.socket.pause();
+      // 16 MiB of answers cannot all fit in the socket buffers: some calls stay under way.
+      await waitUntil(() => server.unary.stats().sessions === 1 && server.unary.stats().streams > 0, 'answers to be stuck');
+      await server.close();
+      assert.equal(server.unary.stats().sessions, 0);
+    } finally {
+      client.close();
+    }
+  });
 });
 
 describe('hostile clients: connections', () => {

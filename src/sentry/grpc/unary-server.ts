@@ -160,7 +160,12 @@ export function createUnaryServer(options: UnaryServerOptions): UnaryServer {
       if (closing || refusal !== undefined) {
         if (refusal !== undefined) refused(refusal);
         socket.on('error', () => {});
-        socket.resetAndDestroy();
+        // A reset frees the port at once (no TIME_WAIT here); only a TCP socket can be reset.
+        try {
+          socket.resetAndDestroy();
+        } catch {
+          socket.destroy();
+        }
         return;
       }
       const key = peerKey(socket);
@@ -170,7 +175,7 @@ export function createUnaryServer(options: UnaryServerOptions): UnaryServer {
     },
     setTlsIdentity: (tls) => server.setSecureContext({ ...tls }),
     stats: () => ({ connections: gate.connections, sessions: sessions.size, streams, bufferedBytes: buffers.bufferedBytes }),
-    close: (graceMs) => closeSessions(sessions, graceMs, () => (closing = true)),
+    close: (graceMs) => closeSessions(sessions, graceMs, () => (closing = true), (session) => tcpOfSession.get(session)?.destroy()),
   };
 }
 
@@ -221,12 +226,21 @@ function pingOrDrop(session: Http2Session, timeoutMs: number): void {
   }
 }
 
-async function closeSessions(sessions: Set<Http2Session>, graceMs: number, markClosing: () => void): Promise<void> {
+async function closeSessions(
+  sessions: Set<Http2Session>,
+  graceMs: number,
+  markClosing: () => void,
+  destroyTcp: (session: Http2Session) => void,
+): Promise<void> {
   markClosing();
   const open = [...sessions];
   const ended = open.map((s) => new Promise<void>((resolve) => (s.destroyed ? resolve() : s.once('close', () => resolve()))));
   for (const s of open) s.close();
-  const force = setTimeout(() => open.forEach((s) => s.destroy()), graceMs);
+  // Past the grace, the TCP socket too: a session whose peer stopped reading never finishes its write.
+  const force = setTimeout(() => open.forEach((s) => {
+    s.destroy();
+    destroyTcp(s);
+  }), graceMs);
   await Promise.all(ended);
   clearTimeout(force);
 }
