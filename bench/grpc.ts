@@ -39,6 +39,11 @@ export const TARGET_CERTS_PER_S = 2000;
 export const STORM_TARGET_MS = 3000;
 /** Storms per run; the report shows the median one (the machine is shared and noisy) and all times. */
 export const STORM_RUNS = 3;
+/** Memory targets against the floor in the same run (issue 12): storm peak and RSS after the settle delay. */
+export const PEAK_OVER_FLOOR_TARGET = 1.15;
+export const SETTLED_OVER_IDLE_TARGET = 1.5;
+/** How long after the last storm the sentry's RSS is read again (what it gave back). */
+export const SETTLE_MS = 60_000;
 const SERVER_ID = 'spiffe://localhost/ns/default/dapr-sentry';
 /** P-256 CSRs, Ed25519 issuer: Dapr's default today. */
 const GRPC_CASE: IssueCase = ISSUE_CASES[0]!;
@@ -99,6 +104,8 @@ export interface GrpcSuiteResult {
   storms?: StormResult[];
   /** The same storms against bare node:http2 + TLS with a fixed reply (no signing), same worker count. */
   floorStorms?: StormResult[];
+  /** The sentry's RSS (KiB, primary + workers) at rest after start-up and one call, and `settleMs` after the last storm. */
+  memory?: { idleKiB: number; settledKiB: number; settleMs: number };
 }
 
 /**
@@ -200,6 +207,8 @@ export async function runGrpcSuite(opts: {
   load?: LoadGenerator;
   /** `warden sentry --workers` (default 1, the sentry's own default). */
   sentryWorkers?: number;
+  /** Wait this long after the last storm before reading the sentry's RSS again (default SETTLE_MS). */
+  settleMs?: number;
   log: (line: string) => void;
 }): Promise<GrpcSuiteResult> {
   const storm = opts.storm ?? { clients: STORM_CLIENTS, processes: STORM_PROCESSES, transport: STORM_TRANSPORT };
@@ -232,6 +241,7 @@ export async function runGrpcSuite(opts: {
     try {
       const base: BaseConfig = { target: `127.0.0.1:${sentry.port}`, caFile: join(dir, 'ca.crt'), serverId: SERVER_ID, csrFile };
       await verifyOneIssuance(base, csrPems[0]!);
+      const idleKiB = readTreeMemoryKiB(sentry.pid).rss;
       opts.log(`  sentry pid ${sentry.pid} (${sentry.workers} worker${sentry.workers === 1 ? '' : 's'}) on 127.0.0.1:${sentry.port}; ${load} load; throughput at ${LEVELS.join(' and ')} in flight…`);
       const h2 = { sentry, dir, bodyFile, callTimeoutMs: 20_000 };
       result.levels = load === 'h2load'
@@ -247,6 +257,11 @@ export async function runGrpcSuite(opts: {
       }
       result.storms = storms;
       result.storm = [...storms].sort((a, b) => a.totalMs - b.totalMs)[Math.floor(storms.length / 2)];
+      const settleMs = opts.settleMs ?? SETTLE_MS;
+      opts.log(`  waiting ${settleMs / 1000} s after the last storm for the sentry's memory to settle…`);
+      await sleep(settleMs);
+      sentry.assertRunning('the settle period');
+      result.memory = { idleKiB, settledKiB: readTreeMemoryKiB(sentry.pid).rss, settleMs };
     } catch (error) {
       throw new Error(`${error instanceof Error ? error.message : String(error)}\n--- sentry output (last lines) ---\n${sentry.outputTail()}`, { cause: error });
     } finally {
@@ -282,7 +297,24 @@ function floorLines(r: GrpcSuiteResult, s: StormResult): string[] {
   return [
     `    floor (same h2load storm, bare node:http2 + TLS in ${r.sentryWorkers} processes, fixed reply, no signing): ${int(floor.totalMs)} ms ` +
       `(${floors.map((x) => int(x.totalMs)).join(', ')}), server ${int((floor.serverCpuSeconds * 1e6) / floor.clients)} µs per client; ratio floor/sentry ${fixed(floor.totalMs / s.totalMs, 2)}`,
+    peakLine(r.storms ?? [s], floors),
   ];
+}
+
+/** Highest storm peak RSS of the sentry over the floor server's, same storms, same run. */
+function peakLine(storms: readonly StormResult[], floors: readonly StormResult[]): string {
+  const sentryPeak = Math.max(...storms.map((x) => x.serverPeakRssKiB));
+  const floorPeak = Math.max(...floors.map((x) => x.serverPeakRssKiB));
+  const ratio = sentryPeak / floorPeak;
+  return `    peak RSS in the storms (highest of each): sentry ${fixed(sentryPeak / 1024, 0)} MiB, floor ${fixed(floorPeak / 1024, 0)} MiB; ` +
+    `ratio sentry/floor ${fixed(ratio, 2)} — target ≤ ${PEAK_OVER_FLOOR_TARGET}: ${verdict(ratio <= PEAK_OVER_FLOOR_TARGET)}`;
+}
+
+/** RSS after the settle delay over RSS at rest before any load. */
+function settledLine(memory: NonNullable<GrpcSuiteResult['memory']>): string {
+  const ratio = memory.settledKiB / memory.idleKiB;
+  return `    RSS at rest ${fixed(memory.idleKiB / 1024, 0)} MiB (after start-up and one call), ${memory.settleMs / 1000} s after the last storm ` +
+    `${fixed(memory.settledKiB / 1024, 0)} MiB; ratio ${fixed(ratio, 2)} — target ≤ ${SETTLED_OVER_IDLE_TARGET}: ${verdict(ratio <= SETTLED_OVER_IDLE_TARGET)}`;
 }
 
 const STORM_CLIENT_TEXT: Record<StormResult['transport'], string> = {
@@ -332,6 +364,7 @@ export function formatGrpcReport(r: GrpcSuiteResult): string {
       `    CPU until the last answer: server ${fixed(s.serverCpuSeconds, 2)} s (${int((s.serverCpuSeconds * 1e6) / s.clients)} µs per client), load generator ${fixed(s.clientCpuSeconds, 2)} s`,
       `    listen-queue overflows (kernel TcpExt ListenOverflows): ${int(s.listenOverflows)}${s.listenOverflows > 0 ? ' — dropped SYNs, retried by the clients after 1 s, 3 s, 7 s, …' : ''}`,
       `    server RSS${r.sentryWorkers > 1 ? ' (primary + workers, peaks summed)' : ''} ${fixed(s.serverRssBeforeKiB / 1024, 0)} MiB before, peak ${fixed(s.serverPeakRssKiB / 1024, 0)} MiB${s.peakIsStormOnly ? ' during the storm' : ' over the process lifetime (VmHWM could not be reset)'}`,
+      ...(r.memory ? [settledLine(r.memory)] : []),
     );
     for (const [why, n] of Object.entries(s.failures)) lines.push(`    failure × ${n}: ${why}`);
   }

@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- SUITE…] [--json FILE] [--runs N] [--seconds S] [--storm-clients N] [--storm-processes N]
- * [--storm-transport http2|grpc-js] [--load h2load|node] [--sentry-workers N]`: runs the selected suites in
+ * [--storm-transport http2|grpc-js] [--load h2load|node] [--sentry-workers N] [--settle-seconds S]`: runs the selected suites in
  * order (all by default) and prints a compact report; figures are ratios against a ceiling measured
  * in the same run (DEVELOPERS.md). `--json FILE` also writes every figure as JSON. Child processes
  * are killed on the way out, whatever happens.
@@ -19,7 +19,7 @@ type SuiteName = (typeof SUITES)[number];
 const ISSUE_TIMING: TimingOptions = { runs: 3, runMs: 1000, warmupMs: 500 };
 
 function usage(): string {
-  return `usage: npm run bench [-- [${SUITES.join('|')}]… [--json FILE] [--runs N] [--seconds S] [--storm-clients N] [--storm-processes N] [--storm-transport http2|grpc-js] [--load h2load|node] [--sentry-workers N]]`;
+  return `usage: npm run bench [-- [${SUITES.join('|')}]… [--json FILE] [--runs N] [--seconds S] [--storm-clients N] [--storm-processes N] [--storm-transport http2|grpc-js] [--load h2load|node] [--sentry-workers N] [--settle-seconds S]]`;
 }
 
 interface CliOptions {
@@ -30,6 +30,8 @@ interface CliOptions {
   storm: StormShape;
   load?: LoadGenerator;
   sentryWorkers?: number;
+  /** grpc: seconds to wait after the last storm before reading the sentry's RSS again. */
+  settleSeconds?: number;
 }
 
 function parseCli(argv: string[]): CliOptions {
@@ -39,7 +41,7 @@ function parseCli(argv: string[]): CliOptions {
     options: {
       json: { type: 'string' }, runs: { type: 'string' }, seconds: { type: 'string' },
       'storm-clients': { type: 'string' }, 'storm-processes': { type: 'string' }, 'storm-transport': { type: 'string' },
-      load: { type: 'string' }, 'sentry-workers': { type: 'string' },
+      load: { type: 'string' }, 'sentry-workers': { type: 'string' }, 'settle-seconds': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -62,6 +64,7 @@ function parseCli(argv: string[]): CliOptions {
   const sentryWorkers = positive(values['sentry-workers'], 'sentry-workers');
   const runs = positive(values.runs, 'runs');
   const seconds = positive(values.seconds, 'seconds');
+  const settleSeconds = positive(values['settle-seconds'], 'settle-seconds');
   return {
     suites: positionals.length === 0 ? [...SUITES] : SUITES.filter((s) => positionals.includes(s)),
     ...(values.json ? { json: values.json } : {}),
@@ -69,6 +72,7 @@ function parseCli(argv: string[]): CliOptions {
     ...(seconds ? { seconds } : {}),
     ...(values.load ? { load: values.load as LoadGenerator } : {}),
     ...(sentryWorkers ? { sentryWorkers: Math.round(sentryWorkers) } : {}),
+    ...(settleSeconds ? { settleSeconds } : {}),
     storm: {
       clients: Math.round(positive(values['storm-clients'], 'storm-clients') ?? STORM_CLIENTS),
       processes: Math.round(positive(values['storm-processes'], 'storm-processes') ?? STORM_PROCESSES),
@@ -110,7 +114,8 @@ async function main(): Promise<void> {
     results.grpc = [];
     for (const sentryWorkers of configurations) {
       log(`grpc: starting warden sentry (${sentryWorkers} worker${sentryWorkers === 1 ? '' : 's'}) and load processes…`);
-      const result = await runGrpcSuite({ timing, issueResults: results.issue, storm: cli.storm, load: cli.load, sentryWorkers, log });
+      const result = await runGrpcSuite({ timing, issueResults: results.issue, storm: cli.storm, load: cli.load, sentryWorkers, log,
+        ...(cli.settleSeconds ? { settleMs: cli.settleSeconds * 1000 } : {}) });
       results.grpc.push(result);
       reports.push(formatGrpcReport(result));
     }

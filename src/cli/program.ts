@@ -216,7 +216,9 @@ function addSentryCommand(program: Command, io: Io, deps: CliDeps, run: Runner):
       new Option('--sign-threads <n|auto>', `threads per process that check CSRs and sign leaves, so the main thread only serves TLS and gRPC; auto = one per core beyond the first, up to 4, here ${parseSignThreadsArg('auto')} (Warden addition)`)
         .argParser(parseSignThreadsArg)
         .default(parseSignThreadsArg('auto'), 'auto'),
-    );
+    )
+    .option('--max-connections <n>', 'gRPC connections one process holds at once; never more than the open-file limit allows (Warden addition)', parseConnectionCapArg, d.maxConnections)
+    .option('--max-connections-per-peer <n>', 'gRPC connections one process holds from one client address (Warden addition)', parseConnectionCapArg, d.maxConnectionsPerPeer);
   addCredentialOptions(cmd).action(function (this: Command) {
     return run(() => sentryCommand(this.opts<SentryCommandOptions>(), io, deps))();
   });
@@ -226,6 +228,14 @@ function addSentryCommand(program: Command, io: Io, deps: CliDeps, run: Runner):
 function parseSignThreadsArg(value: string): number {
   if (value === 'auto') return Math.min(4, Math.max(0, availableParallelism() - 1));
   if (!/^\d+$/.test(value) || Number(value) > 64) throw new InvalidArgumentError(`a whole number from 0 to 64 or auto is wanted, got "${value}"`);
+  return Number(value);
+}
+
+/** Commander argument parser for `--max-connections` and `--max-connections-per-peer`: 1 to 1,000,000. */
+function parseConnectionCapArg(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 1_000_000) {
+    throw new InvalidArgumentError(`a whole number from 1 to 1000000 is wanted, got "${value}"`);
+  }
   return Number(value);
 }
 

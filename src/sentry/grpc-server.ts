@@ -7,9 +7,11 @@
  * of 2,000 sidecars (the kernel dropped over 5,000 SYNs, each costing its client a 1-3-7 s
  * retransmission wait; bench/grpc.ts). Ours asks for LISTEN_BACKLOG.
  */
+import { readFileSync } from 'node:fs';
 import { createServer, type Server as NetServer } from 'node:net';
 import { WardenError } from '../core/errors.js';
 import { loadCaServiceDefinition, SIGN_CERTIFICATE_PATH, type SignCertificateRequest, type SignCertificateResponse } from '../wire/sentry-proto.js';
+import type { RefusalReason, ServerLimits } from './grpc/limits.js';
 import { createUnaryServer, type UnaryMethod } from './grpc/unary-server.js';
 
 /** The serving key and certificate chain (PEM), and a way to hear about new ones. */
@@ -25,6 +27,13 @@ export interface GrpcListenOptions {
   maxReceiveMessageBytes: number;
   identity: TlsIdentitySource;
   signCertificate: (request: SignCertificateRequest) => Promise<SignCertificateResponse>;
+  /** Connections held at once, in total (further capped by the open-file limit) and per peer address. */
+  maxConnections: number;
+  maxConnectionsPerPeer: number;
+  /** The server's other limits (grpc/limits.ts), for tests. */
+  limits?: Partial<ServerLimits> | undefined;
+  /** Told about every connection, stream or call refused at a limit (the metric). */
+  onRefused?: ((reason: RefusalReason) => void) | undefined;
   /** Told about handler failures that were not a refusal (bugs), for the log. */
   onInternalError?: (err: unknown) => void;
 }
@@ -44,6 +53,31 @@ const KEEPALIVE_TIMEOUT_MS = 20_000;
 /** daprd calls about twice a day; idle connections are closed (clients reconnect transparently). */
 const IDLE_TIMEOUT_MS = 30 * 60_000;
 
+/**
+ * File descriptors kept for everything but gRPC connections: the health and metrics listeners and
+ * their clients, bundle files, watches, sign threads, the Kubernetes client.
+ */
+export const FD_RESERVE = 128;
+
+/** The soft open-file limit (Linux /proc/self/limits); undefined when unknown or unlimited. */
+export function openFileLimit(limitsText = readProcLimits()): number | undefined {
+  const soft = /^Max open files\s+(\d+)/m.exec(limitsText)?.[1];
+  return soft === undefined ? undefined : Number(soft);
+}
+
+function readProcLimits(): string {
+  try {
+    return readFileSync('/proc/self/limits', 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** `wanted`, but never so many that gRPC connections alone exhaust the open-file limit. */
+export function connectionCap(wanted: number, fdLimit = openFileLimit()): number {
+  return fdLimit === undefined ? wanted : Math.max(1, Math.min(wanted, fdLimit - FD_RESERVE));
+}
+
 export async function listenGrpc(options: GrpcListenOptions): Promise<GrpcListener> {
   const initial = options.identity.keyPair();
   if (initial === undefined) throw new Error('listenGrpc: the serving identity has no certificate yet');
@@ -60,7 +94,13 @@ export async function listenGrpc(options: GrpcListenOptions): Promise<GrpcListen
     idleTimeoutMs: IDLE_TIMEOUT_MS,
     keepaliveMs: KEEPALIVE_MS,
     keepaliveTimeoutMs: KEEPALIVE_TIMEOUT_MS,
-    ...(options.onInternalError ? { onInternalError: options.onInternalError } : {}),
+    limits: {
+      ...options.limits,
+      maxConnections: connectionCap(options.maxConnections),
+      maxConnectionsPerPeer: options.maxConnectionsPerPeer,
+    },
+    onRefused: options.onRefused,
+    onInternalError: options.onInternalError,
   });
   const unsubscribe = options.identity.onRenewed(() => {
     const next = options.identity.keyPair();

@@ -10,6 +10,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Aggregator } from 'prom-client';
 import type { Certificate } from '../core/certificate.js';
+import { REFUSAL_REASONS } from './grpc/limits.js';
 
 /**
  * Why a SignCertificate call failed (`warden_sentry_sign_failures_total{reason}`); a closed set.
@@ -98,6 +99,12 @@ export class SentryMetrics {
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
+  readonly grpcRefused = new Counter({
+    name: 'warden_sentry_grpc_refused_total',
+    help: 'Connections, streams and calls the gRPC server refused or cut at one of its limits, by reason.',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
   readonly reloadFailures = new Counter({
     name: 'warden_sentry_reload_failures_total',
     help: 'Reloads of the trust bundle that were refused; the previous CA kept serving.',
@@ -115,6 +122,7 @@ export class SentryMetrics {
     // Expose every labelled series from the start, at zero, so dashboards and alerts see them.
     this.signFailure.inc({ reason: 'sign' }, 0);
     for (const reason of SIGN_FAILURE_REASONS) this.signFailures.inc({ reason }, 0);
+    for (const reason of REFUSAL_REASONS) this.grpcRefused.inc({ reason }, 0);
     this.serverCertIssueFailed.inc({ reason: 'ca_error' }, 0);
   }
 

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import type { SerialSource } from '../core/serial.js';
 import type { KubeClients } from '../kube/client.js';
+import { DEFAULT_SERVER_LIMITS, type ServerLimits } from './grpc/limits.js';
 
 export type SentryMode = 'standalone' | 'kubernetes';
 
@@ -54,6 +55,15 @@ export interface SentryOptions {
   reloadDebounceMs: number;
   /** Largest gRPC message accepted (bytes). */
   maxReceiveMessageBytes: number;
+  /**
+   * `--max-connections`: gRPC connections one process holds at once (Warden addition; grpc/limits.ts).
+   * Never more than the open-file limit leaves after a reserve for health, metrics and files.
+   */
+  maxConnections: number;
+  /** `--max-connections-per-peer`: gRPC connections one process holds from one peer address (Warden addition). */
+  maxConnectionsPerPeer: number;
+  /** Tests: the gRPC server's other limits (grpc/limits.ts), e.g. short timeouts. */
+  grpcLimits?: Partial<ServerLimits> | undefined;
   /**
    * `--workers`: processes serving gRPC (Warden addition). 1 runs today's single process; more runs
    * a primary that forks that many node:cluster workers sharing the port (cluster/; self-hosted only).
@@ -109,6 +119,8 @@ export const DEFAULT_SENTRY_OPTIONS: Readonly<SentryOptions> = Object.freeze({
   shutdownGraceMs: 10_000,
   reloadDebounceMs: 2_000,
   maxReceiveMessageBytes: 64 * 1024,
+  maxConnections: DEFAULT_SERVER_LIMITS.maxConnections,
+  maxConnectionsPerPeer: DEFAULT_SERVER_LIMITS.maxConnectionsPerPeer,
   workers: 1,
   signThreads: 0,
 });

@@ -204,6 +204,10 @@ async function serve(
       listenAddress: options.listenAddress,
       port: options.port,
       maxReceiveMessageBytes: options.maxReceiveMessageBytes,
+      maxConnections: options.maxConnections,
+      maxConnectionsPerPeer: options.maxConnectionsPerPeer,
+      limits: options.grpcLimits,
+      onRefused: (reason) => metrics.grpcRefused.inc({ reason }),
       identity,
       onInternalError: (err) => logger.error({ err: err instanceof Error ? err.message : String(err) }, 'Unexpected error in the gRPC handler'),
       signCertificate: createSignCertificateHandler({

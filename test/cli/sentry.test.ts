@@ -135,6 +135,19 @@ describe('warden sentry flag mapping (in-process)', () => {
     assert.equal(await main(['sentry', '--expiry-warning-window', 'soon'], io, deps), 2);
   });
 
+  test('--max-connections and --max-connections-per-peer (Warden additions): defaults, values, bad values', async () => {
+    const defaults = (await startedWith([])).opts;
+    assert.deepEqual([defaults.maxConnections, defaults.maxConnectionsPerPeer], [8192, 2048]);
+    const { opts } = await startedWith(['--max-connections', '500', '--max-connections-per-peer', '64']);
+    assert.deepEqual([opts.maxConnections, opts.maxConnectionsPerPeer], [500, 64]);
+    const deps = { openStore: () => { throw new Error(); }, startSentry: () => { throw new Error(); }, waitForShutdown: () => Promise.resolve('') };
+    for (const bad of [['--max-connections', '0'], ['--max-connections-per-peer', 'many'], ['--max-connections', '1.5']]) {
+      const io = captureIo();
+      assert.equal(await main(['sentry', ...bad], io, deps), 2, bad.join(' '));
+      assert.match(io.stderrText(), /a whole number from 1 to 1000000/);
+    }
+  });
+
   test('--enable-metrics accepts Go\'s boolean spellings', async () => {
     assert.equal((await startedWith(['--enable-metrics'])).opts.enableMetrics, true);
     assert.equal((await startedWith(['--enable-metrics=0'])).opts.enableMetrics, false);

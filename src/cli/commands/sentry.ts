@@ -32,6 +32,8 @@ export interface SentryCommandOptions {
   workers: number;
   /** `--sign-threads`, already parsed (`auto` resolved). */
   signThreads: number;
+  maxConnections: number;
+  maxConnectionsPerPeer: number;
 }
 
 /**
@@ -69,6 +71,8 @@ export async function sentryCommand(opts: SentryCommandOptions, io: Io, deps: Cl
     keyAlgorithm: opts.keyAlgorithm,
     workers: opts.workers,
     signThreads: opts.signThreads,
+    maxConnections: opts.maxConnections,
+    maxConnectionsPerPeer: opts.maxConnectionsPerPeer,
     namespace: io.env.NAMESPACE || 'default',
     clock: io.clock,
     // The CLI owns the signals: it waits for one below, then closes.

@@ -1,0 +1,36 @@
+/**
+ * Admission of TCP connections: at most `maxConnections` open at once, and at most
+ * `maxConnectionsPerPeer` from one remote address. Checked at accept, before any TLS work, so a
+ * flood of half-open connections costs a file descriptor for an instant, not for a handshake timeout.
+ */
+import type { Socket } from 'node:net';
+
+export type GateRefusal = 'connections' | 'connections_per_peer';
+
+export class ConnectionGate {
+  private open = 0;
+  private readonly perPeer = new Map<string, number>();
+
+  constructor(private readonly limits: { maxConnections: number; maxConnectionsPerPeer: number }) {}
+
+  get connections(): number {
+    return this.open;
+  }
+
+  /** Counts `socket` until it closes, or says why it is refused (the caller closes it). */
+  admit(socket: Socket): GateRefusal | undefined {
+    const peer = socket.remoteAddress ?? '';
+    const fromPeer = this.perPeer.get(peer) ?? 0;
+    if (this.open >= this.limits.maxConnections) return 'connections';
+    if (fromPeer >= this.limits.maxConnectionsPerPeer) return 'connections_per_peer';
+    this.open++;
+    this.perPeer.set(peer, fromPeer + 1);
+    socket.once('close', () => {
+      this.open--;
+      const left = (this.perPeer.get(peer) ?? 1) - 1;
+      if (left === 0) this.perPeer.delete(peer);
+      else this.perPeer.set(peer, left);
+    });
+    return undefined;
+  }
+}
