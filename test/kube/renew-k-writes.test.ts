@@ -28,12 +28,8 @@ async function tempDir(t: { after(fn: () => Promise<void>): void }): Promise<str
 }
 
 /** Resolves once a request matching `verb`/`resource` has reached the server (the log records arrival). */
-async function requestArrived(c: Cluster, verb: string, resource: string, name?: string): Promise<void> {
-  for (let i = 0; i < 500; i++) {
-    if (c.server.requests.count({ verb, resource, ...(name ? { name } : {}) }) > 0) return;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  throw new Error(`no ${verb} ${resource} request arrived`);
+function requestArrived(c: Cluster, verb: string, resource: string, name?: string): Promise<void> {
+  return c.server.requests.until(() => c.server.requests.count({ verb, resource, ...(name ? { name } : {}) }) > 0, `a ${verb} ${resource} request`);
 }
 
 describe('renew-certificate -k: writes', { concurrency: 3 }, () => {

@@ -141,7 +141,7 @@ describe('KubeTrustBundleStore reads', () => {
           c.data = { n: String(i) };
         });
       }
-      await until(() => server.requests.count({ verb: 'list', resource: 'secrets', namespace: ns }) >= 1, 5000);
+      await until(() => server.requests.count({ verb: 'list', resource: 'secrets', namespace: ns }) >= 1);
       slow.cancel();
       await until(() => calls >= 1);
       server.api.mutate('secrets', ns, NAME, (s) => {

@@ -79,6 +79,8 @@ export interface KubeApiServer {
    * must re-watch from their last resourceVersion (or relist on 410). Returns how many ended.
    */
   dropWatches(): number;
+  /** Watch streams open right now. */
+  readonly openWatches: number;
   /** A kubeconfig text for other contexts on this server (e.g. `{ name: 'bad', token: 'nope' }`). */
   kubeconfigWith(contexts: readonly (Partial<KubeconfigContext> & { name: string })[], current?: string): string;
   close(): Promise<void>;
@@ -243,6 +245,9 @@ export async function startKubeApiServer(opts: KubeApiServerOptions = {}): Promi
       const open = [...watches];
       for (const stop of open) stop();
       return open.length;
+    },
+    get openWatches() {
+      return watches.size;
     },
     kubeconfigWith: (contexts, current) => renderKubeconfig(contexts.map((c) => ({ ...base, ...c })), current),
     close: async () => {
