@@ -167,9 +167,9 @@ describe('Kubernetes API test server: fault injection and the request log', () =
 
   it('addLatency delays matching requests until cancelled', async () => {
     const rule = server.faults.addLatency(250, { verb: 'list' });
-    let t = Date.now();
+    const t0 = Date.now();
     await call(server, 'GET', '/api/v1/namespaces/default/secrets');
-    assert.ok(Date.now() - t >= 240, 'list delayed');
+    assert.ok(Date.now() - t0 >= 240, 'list delayed');
     assert.equal(rule.hits, 1);
     // Whether a request was delayed is read from the rule, not from a stopwatch (a loaded machine is slow anyway).
     await call(server, 'GET', '/api/v1/namespaces/default/secrets/target');
