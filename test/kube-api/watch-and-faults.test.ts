@@ -165,6 +165,23 @@ describe('Kubernetes API test server: fault injection and the request log', () =
     assert.equal((await call(server, 'PUT', '/api/v1/namespaces/default/secrets/target', { body })).status, 200);
   });
 
+  it('hold keeps matching requests waiting until released; others pass meanwhile', async () => {
+    const held = server.faults.hold({ verb: 'get', name: 'target' });
+    let answered = false;
+    const pending = call(server, 'GET', '/api/v1/namespaces/default/secrets/target').then((r) => {
+      answered = true;
+      return r;
+    });
+    await held.arrived;
+    assert.equal((await call(server, 'GET', '/api/v1/namespaces/default/secrets')).status, 200, 'a list is not held');
+    assert.equal(answered, false, 'still held');
+    held.release();
+    assert.equal((await pending).status, 200);
+    assert.equal(held.hits, 1);
+    assert.equal((await call(server, 'GET', '/api/v1/namespaces/default/secrets/target')).status, 200, 'released for good');
+    assert.equal(held.hits, 1);
+  });
+
   it('addLatency delays matching requests until cancelled', async () => {
     const rule = server.faults.addLatency(250, { verb: 'list' });
     const t0 = Date.now();

@@ -169,6 +169,7 @@ export async function startKubeApiServer(opts: KubeApiServerOptions = {}): Promi
     const method = req.method ?? 'GET';
     const latency = faults.latencyFor(method, info);
     if (latency > 0) await new Promise((r) => setTimeout(r, latency));
+    await faults.heldUntilReleased(method, info);
     const authorized = tokenMatches(req.headers.authorization, token);
     if (authorized === false || (authorized === undefined && !PUBLIC_PATHS.has(info.path))) throw unauthorized();
     const injected = faults.take(method, info);
