@@ -42,7 +42,7 @@ export function runWarden(
   const env: Record<string, string | undefined> = { ...process.env, HOME: opts.home, ...opts.env };
   if (!opts.env || !('NAMESPACE' in opts.env)) delete env.NAMESPACE;
   return new Promise((resolvePromise) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? opts.home, env, timeout: 20_000 }, (error, stdout, stderr) => {
+    execFile(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? opts.home, env, timeout: 300_000 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
       resolvePromise({ code, signal: (error?.signal as NodeJS.Signals | undefined) ?? null, stdout, stderr });
     });

@@ -19,9 +19,11 @@ import { opensslVerify } from '../support/openssl.js';
 const APP = fileURLToPath(new URL('./fixtures/app.ts', import.meta.url));
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const APPS = ['alpha', 'beta', 'gamma'];
-// 8 s of calls: two to three renewals per workload at a 6 s TTL (renewal every ~3 s), which keeps
-// the file inside the 20 s test budget (starting three tsx processes on 2 cores takes ~5 s).
-const CALL_PHASE_MS = 8_000;
+// Calls run until each workload has seen every peer renew (10 s TTL: a renewal every ~5 s, leaving 5 s for a late one on a loaded machine). A call
+// gets 10 s before it counts as failed: only a hang takes that long, however loaded the machine.
+const CALL_TIMEOUT_MS = 10_000;
+// The bound on every wait: reached only by a hang.
+const HANG_MS = 120_000;
 
 interface AppEvent {
   app: string;
@@ -79,7 +81,7 @@ describe('identity client end to end with warden sentry', () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'warden-e2e-identity-'));
     const config = join(dir, 'config.yaml');
-    writeFileSync(config, 'kind: Configuration\nspec:\n  mtls:\n    workloadCertTTL: 6s\n    allowedClockSkew: 1s\n');
+    writeFileSync(config, 'kind: Configuration\nspec:\n  mtls:\n    workloadCertTTL: 10s\n    allowedClockSkew: 1s\n');
     sentry = await runSentry({
       issuerCredentials: join(dir, 'credentials'),
       port: 0,
@@ -99,14 +101,14 @@ describe('identity client end to end with warden sentry', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('three workloads call each other across renewals without a single failed call', async () => {
+  it('three workloads call each other across renewals without a single failed call', async (t) => {
     const anchorsFile = join(dir, 'credentials', 'ca.crt');
-    const env = { SENTRY_ADDRESS: `127.0.0.1:${sentry.port}`, TRUST_ANCHORS_FILE: anchorsFile, CALL_INTERVAL_MS: '100', CALL_TIMEOUT_MS: '1000' };
+    const env = { SENTRY_ADDRESS: `127.0.0.1:${sentry.port}`, TRUST_ANCHORS_FILE: anchorsFile, CALL_INTERVAL_MS: '100', CALL_TIMEOUT_MS: String(CALL_TIMEOUT_MS) };
     for (const name of APPS) apps.push(startApp(name, env));
 
     const listening = await Promise.all(
       apps.map((app) =>
-        waitFor(`${app.name} to listen (stderr: ${app.stderr.join(' | ')})`, () => app.events.find((e) => e.event === 'listening'), 15_000),
+        waitFor(`${app.name} to listen (stderr: ${app.stderr.join(' | ')})`, () => app.events.find((e) => e.event === 'listening'), HANG_MS),
       ),
     );
     const peers = listening.map((e) => ({ port: e.port as number, id: e.spiffeId as string }));
@@ -115,11 +117,15 @@ describe('identity client end to end with warden sentry', () => {
       app.child.stdin!.write(`${JSON.stringify({ peers: peers.filter((p) => p.id !== `spiffe://public/ns/default/${app.name}`) })}\n`);
     }
 
-    await new Promise((resolve) => setTimeout(resolve, CALL_PHASE_MS));
+    // Call until every workload has seen each peer present two different certificates (a renewal
+    // in between): the events decide, not a fixed time, so a loaded machine only makes it slower.
+    const renewedPeers = (app: RunningApp): boolean => APPS.filter((p) => p !== app.name).every((peer) =>
+      new Set(app.events.filter((e) => e.event === 'call' && e.ok === true && e.peer === `spiffe://public/ns/default/${peer}`).map((e) => e.peerSerial)).size >= 2);
+    await waitFor('every workload to see each peer renewed', () => (apps.every(renewedPeers) ? true : undefined), HANG_MS);
 
-    // Stop calling first (so no call races a peer's exit), then stop the processes.
+    // Stop calling first (so no call races a peer's exit), wait until the calls in flight have ended, then stop the processes.
     for (const app of apps) app.child.stdin!.write('{"peers":[]}\n');
-    await new Promise((resolve) => setTimeout(resolve, 1200)); // > CALL_TIMEOUT_MS: in-flight calls have ended
+    await Promise.all(apps.map((app) => waitFor(`${app.name} to finish its calls`, () => app.events.find((e) => e.event === 'idle'), CALL_TIMEOUT_MS + HANG_MS)));
     for (const app of apps) app.child.kill('SIGTERM');
     const codes = await Promise.all(apps.map((a) => a.exited));
     assert.deepEqual(codes, [0, 0, 0]);
@@ -134,13 +140,15 @@ describe('identity client end to end with warden sentry', () => {
       assert.equal(summary.ok, calls.length);
       for (const peer of APPS.filter((p) => p !== app.name)) {
         const toPeer = calls.filter((e) => e.peer === `spiffe://public/ns/default/${peer}`);
-        assert.ok(toPeer.length >= 15, `${app.name} called ${peer} ${toPeer.length} times`);
+        t.diagnostic(`${app.name} called ${peer} ${toPeer.length} times`);
+        assert.ok(toPeer.length >= 2, `${app.name} called ${peer} ${toPeer.length} times`);
         const serials = new Set(toPeer.map((e) => e.peerSerial));
         assert.ok(serials.size >= 2, `${app.name} saw ${peer} present ${serials.size} different certificates (renewals)`);
       }
       assert.ok((summary.renewals as number) >= 1, `${app.name} renewed ${String(summary.renewals)} times`);
       assert.equal(summary.renewalFailures, 0);
-      assert.ok((summary.served as number) >= 30, `${app.name} served ${String(summary.served)} calls`);
+      t.diagnostic(`${app.name} served ${String(summary.served)} calls, renewed ${String(summary.renewals)} times`);
+      assert.ok((summary.served as number) >= 4, `${app.name} served ${String(summary.served)} calls`);
     }
 
     // Every leaf a peer presented was issued by the sentry's issuer; check them all in-process

@@ -77,7 +77,7 @@ function call(port: number, client: WorkloadIdentity, expected: ExpectedPeer, ho
       res.on('end', () => resolve({ body, serverSerial }));
       res.on('error', reject);
     });
-    req.setTimeout(3000, () => req.destroy(new Error('timeout')));
+    req.setTimeout(30_000, () => req.destroy(new Error('timeout'))); // a hang, not a slow machine
     req.on('error', reject);
     req.end();
   });

@@ -40,7 +40,7 @@ function subjects(anchors: TrustAnchors): string[] {
  * Waits for the next 'changed' event, failing after `ms`. The timer is a referenced one: the source
  * itself deliberately does not keep the process alive.
  */
-async function nextChange(source: FileTrustAnchorSource, ms = 3000): Promise<TrustAnchors> {
+async function nextChange(source: FileTrustAnchorSource, ms = 60_000): Promise<TrustAnchors> {
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(new Error(`no 'changed' event within ${ms} ms`)), ms);
   try {
@@ -98,7 +98,8 @@ describe('FileTrustAnchorSource', () => {
     const logger = recordingLogger();
     const source = open({ logger });
     assert.throws(() => source.current(), (e: unknown) => isWardenError(e, 'ERR_TRUST_ANCHORS_INVALID'));
-    await delay(180);
+    const notFound = `warn Trust anchors file '${path}' not found, waiting...`;
+    await waitUntil(() => logger.lines.filter((l) => l === notFound).length >= 2);
     writeFileSync(path, caA.anchorsPem);
     const anchors = await source.ready();
     assert.deepEqual(subjects(anchors), ['O=td-a']);
@@ -210,7 +211,8 @@ describe('StaticTrustAnchorSource and readTrustAnchorsFile', () => {
   });
 });
 
-async function waitUntil(condition: () => boolean, ms = 3000): Promise<void> {
+/** Waits for `condition`; the bound only catches a hang (a loaded machine is slow, never wrong). */
+async function waitUntil(condition: () => boolean, ms = 60_000): Promise<void> {
   const deadline = performance.now() + ms;
   while (!condition()) {
     if (performance.now() > deadline) assert.fail('condition not met in time');

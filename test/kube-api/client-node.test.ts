@@ -12,7 +12,7 @@ import { isApiException, makeClients, patchOptions, PatchStrategy, statusOf, typ
 const NS = 'dapr-system';
 const BUNDLE = { ca: 'root-pem\n', issuerCert: 'issuer-pem\n', issuerKey: 'key-pem\n' };
 
-async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+async function until(condition: () => boolean, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error('condition not met in time');

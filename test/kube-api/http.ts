@@ -91,7 +91,7 @@ export function openWatch(server: KubeApiServer, path: string, headers: Record<s
       res.on('close', endResolve);
       resolve({
         status: res.statusCode ?? 0, events, ended,
-        waitFor: (n, timeoutMs = 3000) => new Promise((ok, fail) => {
+        waitFor: (n, timeoutMs = 120_000) => new Promise((ok, fail) => {
           const check = () => {
             if (events.length < n) return;
             waiters.delete(check);

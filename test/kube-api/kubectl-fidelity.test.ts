@@ -16,7 +16,7 @@ import { kubectl } from './http.js';
 const NS = 'dapr-system';
 const ROLLOUT_MS = 200;
 
-async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+async function until(condition: () => boolean, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error('condition not met in time');
@@ -125,7 +125,7 @@ describe('kubectl against the Kubernetes API test server', () => {
       assert.equal(restart.code, 0, restart.stderr);
       assert.match(restart.stdout, new RegExp(`${name} restarted`));
       const watching = () => server.requests.filter({ verb: 'watch', resource, namespace: ns }).some((r) => r.query.fieldSelector === `metadata.name=${name}`);
-      const statusRun = k('rollout', 'status', `${kind}/${name}`, '-n', ns, '--timeout=20s');
+      const statusRun = k('rollout', 'status', `${kind}/${name}`, '-n', ns, '--timeout=120s');
       await until(watching);
       server.rollout.configure(ref, { outcome: 'succeed', delayMs: ROLLOUT_MS });
       const status = await statusRun;
@@ -152,7 +152,7 @@ describe('kubectl against the Kubernetes API test server', () => {
   it('a rollout told to fail makes rollout status exit non-zero with the progress-deadline error', async () => {
     server.rollout.configure({ resource: 'deployments', namespace: NS, name: 'dapr-operator' }, { outcome: 'fail', delayMs: 300 });
     assert.equal((await k('rollout', 'restart', 'deploy/dapr-operator', '-n', NS)).code, 0);
-    const status = await k('rollout', 'status', 'deploy/dapr-operator', '-n', NS, '--timeout=20s');
+    const status = await k('rollout', 'status', 'deploy/dapr-operator', '-n', NS, '--timeout=120s');
     assert.equal(status.code, 1);
     assert.match(status.stderr, /error: deployment "dapr-operator" exceeded its progress deadline/);
   });

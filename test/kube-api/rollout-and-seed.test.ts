@@ -1,13 +1,13 @@
 /** The rollout controller's stages, outcomes and restart log, and the Dapr seeding helpers. */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { rolloutVerdict, type WorkloadLike } from '../../src/kube/rollout-status.js';
 import {
-  RESTARTED_AT, seedDaprApps, seedDaprControlPlane, startKubeApiServer, type KubeApiServer, type KubeObject,
+  ManualServerClock, RESTARTED_AT, seedDaprApps, seedDaprControlPlane, startKubeApiServer, type KubeApiServer, type KubeObject, type ServerTimers,
 } from '../support/kube-api/index.js';
 import { call } from './http.js';
 
 const NS = 'dapr-system';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const statusOf = (o: KubeObject) => (o.status ?? {}) as Record<string, unknown>;
 
 function restart(server: KubeApiServer, resource: string, name: string, at: string, namespace = NS): KubeObject {
@@ -54,31 +54,6 @@ describe('rollout controller', () => {
     assert.equal(r.status, 409);
   });
 
-  it('label-only changes start no rollout; per-workload delays apply', async () => {
-    const events = server.rollout.events.length;
-    server.api.patch('deployments', NS, 'dapr-sidecar-injector', 'application/merge-patch+json', { metadata: { labels: { extra: 'x' } } });
-    await sleep(150);
-    assert.equal(server.rollout.events.length, events);
-    server.rollout.configure({ resource: 'deploy', namespace: NS, name: 'dapr-sidecar-injector' }, { delayMs: 400 });
-    const t = Date.now();
-    const { generation } = restart(server, 'deployments', 'dapr-sidecar-injector', '2026-01-01T00:00:02Z').metadata;
-    await server.rollout.waitFor({ type: 'completed', name: 'dapr-sidecar-injector', resource: 'deployments', generation });
-    assert.ok(Date.now() - t >= 380, `completed after ${Date.now() - t} ms`);
-  });
-
-  it('a hanging rollout is never observed until told to proceed', async () => {
-    const ref = { resource: 'statefulsets', namespace: NS, name: 'dapr-scheduler-server' };
-    server.rollout.configure(ref, { outcome: 'hang' });
-    const patched = restart(server, 'statefulsets', 'dapr-scheduler-server', '2026-01-01T00:00:03Z');
-    await sleep(250);
-    assert.notEqual(statusOf(server.api.get('statefulsets', NS, 'dapr-scheduler-server')).observedGeneration, patched.metadata.generation);
-    server.rollout.configure(ref, { outcome: 'succeed' });
-    await server.rollout.waitFor({ type: 'completed', name: 'dapr-scheduler-server', resource: 'statefulsets', generation: patched.metadata.generation });
-    const sts = statusOf(server.api.get('statefulsets', NS, 'dapr-scheduler-server'));
-    assert.equal(sts.currentRevision, sts.updateRevision);
-    assert.equal(sts.readyReplicas, 1);
-  });
-
   it('failed rollouts: deployments report ProgressDeadlineExceeded, statefulsets stay short of ready', async () => {
     server.rollout.configure({ resource: 'deployments', namespace: NS, name: 'dapr-operator' }, { outcome: 'fail' });
     restart(server, 'deployments', 'dapr-operator', '2026-01-01T00:00:04Z');
@@ -111,6 +86,125 @@ describe('rollout controller', () => {
       await assert.rejects(fresh.rollout.waitFor({ type: 'completed', name: 'dapr-nothing' }, 50), /no rollout event matching/);
     } finally {
       await fresh.close();
+    }
+  });
+});
+
+/** Timers as a badly loaded event loop runs them: nothing until `flush`, then every due callback in one turn, newest first. */
+class LateTimers implements ServerTimers {
+  private queue: (() => void)[] = [];
+  after(_ms: number, fn: () => void): () => void {
+    this.queue.push(fn);
+    return () => {
+      this.queue = this.queue.filter((f) => f !== fn);
+    };
+  }
+
+  flush(): void {
+    for (let turns = 0; this.queue.length > 0 && turns < 100; turns++) {
+      const due = this.queue.reverse();
+      this.queue = [];
+      for (const fn of due) fn();
+    }
+  }
+}
+
+/** kubectl's verdict (the product's copy of rollout_status.go) on a workload as stored. */
+const verdictOf = (server: KubeApiServer, resource: string, name: string) =>
+  rolloutVerdict(resource === 'deployments' ? 'Deployment' : 'StatefulSet', server.api.get(resource, NS, name) as WorkloadLike);
+
+describe('rollout controller on the server clock (no real waiting)', () => {
+  let server: KubeApiServer;
+  let clock: ManualServerClock;
+  before(async () => {
+    clock = new ManualServerClock(new Date('2026-03-01T00:00:00Z'));
+    server = await startKubeApiServer({ clock, rolloutDelayMs: 100 });
+    seedDaprControlPlane(server);
+  });
+  after(() => server.close());
+
+  it('a rollout takes rolloutDelayMs of the server clock: observed after 20 ms, complete at 100 ms, not a tick earlier', () => {
+    const t0 = clock.now().getTime();
+    const { generation } = restart(server, 'deployments', 'dapr-sentry', 'm1').metadata;
+    clock.advance(19);
+    assert.equal(verdictOf(server, 'deployments', 'dapr-sentry').message, 'Waiting for deployment spec update to be observed...');
+    clock.advance(1);
+    assert.equal(verdictOf(server, 'deployments', 'dapr-sentry').message, 'Waiting for deployment "dapr-sentry" rollout to finish: 1 old replicas are pending termination...');
+    clock.advance(79);
+    assert.equal(verdictOf(server, 'deployments', 'dapr-sentry').done, false);
+    clock.advance(1);
+    assert.equal(verdictOf(server, 'deployments', 'dapr-sentry').message, 'deployment "dapr-sentry" successfully rolled out');
+    const log = server.rollout.events.filter((e) => e.name === 'dapr-sentry' && e.generation === generation);
+    assert.deepEqual(log.map((e) => [e.type, e.at - t0]), [['restarted', 0], ['started', 20], ['completed', 100]]);
+    assert.equal(clock.pending, 0, 'nothing left scheduled');
+  });
+
+  it('label-only changes start no rollout; per-workload delays apply', () => {
+    const events = server.rollout.events.length;
+    server.api.patch('deployments', NS, 'dapr-sidecar-injector', 'application/merge-patch+json', { metadata: { labels: { extra: 'x' } } });
+    clock.advance(60_000);
+    assert.equal(server.rollout.events.length, events);
+    server.rollout.configure({ resource: 'deploy', namespace: NS, name: 'dapr-sidecar-injector' }, { delayMs: 400 });
+    restart(server, 'deployments', 'dapr-sidecar-injector', 'm2');
+    clock.advance(399);
+    assert.equal(verdictOf(server, 'deployments', 'dapr-sidecar-injector').done, false);
+    clock.advance(1);
+    assert.equal(verdictOf(server, 'deployments', 'dapr-sidecar-injector').done, true);
+  });
+
+  it('a hanging rollout is never observed until told to proceed', () => {
+    const ref = { resource: 'statefulsets', namespace: NS, name: 'dapr-scheduler-server' };
+    server.rollout.configure(ref, { outcome: 'hang' });
+    const patched = restart(server, 'statefulsets', 'dapr-scheduler-server', 'm3');
+    clock.advance(3_600_000);
+    assert.notEqual(statusOf(server.api.get('statefulsets', NS, 'dapr-scheduler-server')).observedGeneration, patched.metadata.generation);
+    server.rollout.configure(ref, { outcome: 'succeed' });
+    clock.advance(100);
+    const sts = statusOf(server.api.get('statefulsets', NS, 'dapr-scheduler-server'));
+    assert.equal(sts.observedGeneration, patched.metadata.generation);
+    assert.equal(sts.currentRevision, sts.updateRevision);
+    assert.equal(sts.readyReplicas, 1);
+    assert.equal(verdictOf(server, 'statefulsets', 'dapr-scheduler-server').done, true);
+  });
+
+  it('a restart that supersedes one in flight: the newer generation rolls out completely, the superseded one never completes', () => {
+    for (const [resource, name] of [['deployments', 'dapr-operator'], ['statefulsets', 'dapr-placement-server']] as const) {
+      const first = restart(server, resource, name, `${name}-a`).metadata.generation!;
+      clock.advance(50); // observed and progressing
+      const second = restart(server, resource, name, `${name}-b`).metadata.generation!;
+      assert.equal(second, first + 1);
+      clock.advance(60); // past the first rollout's completion time
+      assert.equal(server.rollout.events.some((e) => e.name === name && e.type === 'completed' && e.generation === first), false, 'the superseded rollout does not complete');
+      assert.equal(statusOf(server.api.get(resource, NS, name)).observedGeneration, second);
+      assert.equal(verdictOf(server, resource, name).done, false);
+      clock.advance(40);
+      assert.equal(verdictOf(server, resource, name).done, true, verdictOf(server, resource, name).message);
+      // Superseded before it was even observed: only the newest generation is.
+      const third = restart(server, resource, name, `${name}-c`).metadata.generation!;
+      clock.advance(5);
+      const fourth = restart(server, resource, name, `${name}-d`).metadata.generation!;
+      clock.advance(1000);
+      const log = server.rollout.events.filter((e) => e.name === name && e.type !== 'restarted' && e.generation >= third);
+      assert.deepEqual(log.map((e) => [e.type, e.generation]), [['started', fourth], ['completed', fourth]]);
+      assert.equal(verdictOf(server, resource, name).done, true);
+    }
+  });
+
+  it('stages never go backwards when the event loop runs the timers late and together (the "1 old replicas are pending termination" forever flake)', async () => {
+    const timers = new LateTimers();
+    const late = await startKubeApiServer({ timers, rolloutDelayMs: 30 });
+    try {
+      seedDaprControlPlane(late);
+      const names = ['dapr-sentry', 'dapr-operator', 'dapr-sidecar-injector'];
+      for (const name of names) restart(late, 'deployments', name, 'late-1');
+      timers.flush();
+      for (const name of names) {
+        assert.equal(verdictOf(late, 'deployments', name).message, `deployment "${name}" successfully rolled out`);
+        const types = late.rollout.events.filter((e) => e.name === name && e.generation === 2).map((e) => e.type);
+        assert.deepEqual(types, ['restarted', 'started', 'completed']);
+      }
+    } finally {
+      await late.close();
     }
   });
 });

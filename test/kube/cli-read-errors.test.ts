@@ -38,8 +38,9 @@ describe('-k failures every command shares (binary)', { concurrency: 3 }, () => 
     const unreachable = await writeUnreachableKubeconfig(server, dir);
     const started = performance.now();
     const r = await runWarden(['mtls', '-k', '--kubeconfig', unreachable], { home });
-    // No retries and no waiting for the 30 s request timeout (a loaded machine needs a few seconds to start node).
-    assert.ok(performance.now() - started < 15_000, `fails fast (${Math.round(performance.now() - started)} ms)`);
+    // The refusal itself is reported (ECONNREFUSED below), not the 30 s request timeout; a stopwatch
+    // cannot tell more on a loaded machine (starting node alone can take many seconds), so it only bounds a hang.
+    assert.ok(performance.now() - started < 120_000, `fails (${Math.round(performance.now() - started)} ms)`);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /^❌  error checking mTLS: cannot list Configurations .*unreachable.*ECONNREFUSED.*\(ERR_KUBE_UNREACHABLE\)\n$/);
     const none = await runWarden(['mtls', '-k'], { home, env: { KUBECONFIG: '' } });

@@ -22,7 +22,7 @@ describe('renew-certificate -k: restarts', { concurrency: 3 }, () => {
     const c = await cluster(t, { apps: { namespaces: ['a', 'b', 'c'], count: 9, kinds: ['deployments', 'statefulsets', 'daemonsets'] } });
     c.server.rollout.configure({ resource: 'deployments', namespace: 'b', name: 'app-1' }, { outcome: 'fail' });
     c.server.faults.failNext(100, { match: { verb: 'patch', namespace: 'c', name: 'app-5' } });
-    const r = await runRenewKInProcess(c, ['--restart-apps', '--timeout', '5']);
+    const r = await runRenewKInProcess(c, ['--restart-apps', '--timeout', '120']);
     assert.equal(r.code, 1, r.stdout);
     assert.match(r.stdout, /^✅  All control plane services have restarted successfully!$/m);
     assert.match(r.stderr, /^❌  \[\s*\d\/9\] deployment\/app-1 in b failed: deployment\/app-1 in b: deployment "app-1" exceeded its progress deadline \(failures: \d; restarting: .*\)$/m);

@@ -27,27 +27,19 @@ async function tempDir(t: { after(fn: () => Promise<void>): void }): Promise<str
   return dir;
 }
 
-/** Resolves once a request matching `verb`/`resource` has reached the server (the log records arrival). */
-async function requestArrived(c: Cluster, verb: string, resource: string, name?: string): Promise<void> {
-  for (let i = 0; i < 500; i++) {
-    if (c.server.requests.count({ verb, resource, ...(name ? { name } : {}) }) > 0) return;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  throw new Error(`no ${verb} ${resource} request arrived`);
-}
-
 describe('renew-certificate -k: writes', { concurrency: 3 }, () => {
   test('another writer changes the Secret between read and write: a clear conflict, nothing half-written', async (t) => {
     const c = await cluster(t);
     // Hold the backup Secret's creation (after the store re-read the bundle) while another writer replaces the Secret.
-    c.server.faults.addLatency(1500, { verb: 'create', resource: 'secrets' });
+    const other = await buildBundle({ now: new Date() });
+    const held = c.server.faults.hold({ verb: 'create', resource: 'secrets' });
     c.server.requests.clear();
     const running = runRenewKInProcess(c, []);
-    await requestArrived(c, 'create', 'secrets');
-    const other = await buildBundle({ now: new Date() });
+    await held.arrived;
     c.server.api.mutate('secrets', c.namespace, 'dapr-trust-bundle', (s) => {
       s.data = { 'ca.crt': Buffer.from(other.texts.ca).toString('base64'), 'issuer.crt': Buffer.from(other.texts.issuerCert).toString('base64'), 'issuer.key': Buffer.from(other.texts.issuerKey).toString('base64') };
     });
+    held.release();
     const r = await running;
     assert.equal(r.code, 1, r.stdout);
     assert.match(r.stderr, /^❌  Secret dapr-system\/dapr-trust-bundle was changed by another writer after it was read; nothing was written .*\(ERR_STORE_CONFLICT\)$/m);
@@ -61,12 +53,13 @@ describe('renew-certificate -k: writes', { concurrency: 3 }, () => {
   test('a change before the write starts is caught by the version check too', async (t) => {
     const c = await cluster(t, { apps: { count: 1 } });
     // --restart reads the control plane after the bundle was read and before writing: change the Secret then.
-    c.server.faults.addLatency(200, { verb: 'get', resource: 'deployments', name: 'dapr-sentry' });
+    const held = c.server.faults.hold({ verb: 'get', resource: 'deployments', name: 'dapr-sentry' });
     const running = runRenewKInProcess(c, ['--restart']);
-    await requestArrived(c, 'get', 'deployments', 'dapr-sentry');
+    await held.arrived;
     c.server.api.mutate('secrets', c.namespace, 'dapr-trust-bundle', (s) => {
       s.metadata.annotations = { touched: 'yes' };
     });
+    held.release();
     const r = await running;
     assert.equal(r.code, 1);
     assert.match(r.stderr, /changed since it was read .*nothing was written.*\(ERR_STORE_CONFLICT\)/);

@@ -9,6 +9,7 @@ import { findDaprApps, isDaprEnabled, restartDaprApps, type AppRestartProgress }
 import { runBounded } from '../../src/kube/restart-pool.js';
 import { makeClients, type KubeClients } from '../support/kube-api/client.js';
 import { seedDaprApps, seedDaprControlPlane, startKubeApiServer, type KubeApiServer, type RolloutEvent } from '../support/kube-api/index.js';
+import { HANG_MS, until } from '../support/wait.js';
 
 const NS = 'dapr-system';
 const key = (e: { namespace: string; name: string }) => `${e.namespace}/${e.name}`;
@@ -70,10 +71,15 @@ describe('Dapr apps', () => {
     seedDaprApps(server, { namespaces: ['a', 'b', 'c'], count: 12 });
     const apps = await findDaprApps(clients, { controlPlaneNamespace: NS });
     assert.equal(apps.length, 12);
-    // The first app is quick, the next four slow: a pool refills at once, a batcher would wait for all five.
-    apps.slice(0, 5).forEach((a, i) => server.rollout.configure({ resource: 'deployments', namespace: a.ref.namespace, name: a.ref.name }, { delayMs: i === 0 ? 30 : 400 }));
+    // The first app is quick, the next four held until the 6th has started: a pool refills at once,
+    // a batcher would wait for all five (and never start the 6th: the wait below would fail).
+    const held = apps.slice(1, 5).map((a) => ({ resource: 'deployments', namespace: a.ref.namespace, name: a.ref.name }));
+    for (const ref of held) server.rollout.configure(ref, { outcome: 'hang' });
     const progress: AppRestartProgress[] = [];
-    const summary = await restartDaprApps(clients, apps, { maxConcurrent: 5, timeoutMs: 5000, onProgress: (p) => progress.push(p) });
+    const running = restartDaprApps(clients, apps, { maxConcurrent: 5, timeoutMs: HANG_MS, onProgress: (p) => progress.push(p) });
+    await until(() => server.rollout.restarts.filter((e) => e.generation > 1).length >= 6, 'the 6th app to be restarted while four are held');
+    for (const ref of held) server.rollout.configure(ref, { outcome: 'succeed' });
+    const summary = await running;
     assert.equal(summary.restarted.length, 12);
     assert.deepEqual(summary.failed, []);
     const log = server.rollout.events.filter((e) => e.generation > 1);
@@ -94,7 +100,8 @@ describe('Dapr apps', () => {
     server.rollout.configure({ resource: 'deployments', namespace: 'a', name: 'app-2' }, { outcome: 'hang' });
     server.faults.failNext(100, { match: { verb: 'patch', namespace: 'a', name: 'app-4' } });
     const apps = await findDaprApps(clients);
-    const summary = await restartDaprApps(clients, apps, { maxConcurrent: 1, timeoutMs: 700 });
+    // app-2 hangs until this timeout; long enough that the others' 60 ms rollouts never reach it on a loaded machine.
+    const summary = await restartDaprApps(clients, apps, { maxConcurrent: 1, timeoutMs: 5000 });
     assert.deepEqual(summary.failed.map((f) => [f.ref.name, f.error.code]).sort(), [['app-2', 'ERR_ROLLOUT_TIMEOUT'], ['app-3', 'ERR_ROLLOUT_FAILED'], ['app-4', 'ERR_ROLLOUT_FAILED']]);
     assert.match(summary.failed.find((f) => f.ref.name === 'app-4')!.error.message, /HTTP 500: Internal error occurred: injected fault/);
     assert.deepEqual(summary.restarted.map((r) => r.name).sort(), ['app-0', 'app-1', 'app-5']);

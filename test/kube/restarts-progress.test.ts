@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { captureIo } from '../../src/cli/io.js';
 import { createProgressDisplay, inFlightText } from '../../src/cli/progress.js';
 import type { AppRestartProgress, WorkloadRef } from '../../src/kube/restarts.js';
+import { until } from '../support/wait.js';
 
 const ref = (name: string, namespace = 'ns'): WorkloadRef => ({ kind: 'Deployment', namespace, name });
 
@@ -36,8 +37,10 @@ describe('progress display', () => {
     for (let i = 1; i <= 5; i++) d.update(progress(i, 0, [ref('z')], { ref: ref('a'), state: 'restarted' }));
     assert.equal(io.out.length, 1, 'updates within 100 ms are coalesced');
     assert.equal(io.out[0], '\r\u001b[K⌛  Restarting Dapr apps 0/12; now: deployment/a in ns, deployment/b in ns');
-    await new Promise((r) => setTimeout(r, 150));
-    assert.equal(io.out.at(-1), '\r\u001b[K⌛  Restarting Dapr apps 5/12; now: deployment/z in ns', 'the latest state is drawn after the pause');
+    // The pause ends on the display's own timer: wait for its redraw, not a fixed time.
+    const latest = '\r\u001b[K⌛  Restarting Dapr apps 5/12; now: deployment/z in ns';
+    await until(() => io.out.at(-1) === latest, 'the latest state drawn after the pause');
+    assert.equal(io.out.length, 2, 'one redraw for the five coalesced updates');
     d.update(progress(6, 1, [], { ref: ref('q'), state: 'failed', message: 'boom' }));
     // The live line is cleared, the failure printed (stderr) as a line of its own, the live line redrawn.
     assert.deepEqual(io.out.slice(-2), ['\r\u001b[K', '\r\u001b[K⌛  Restarting Dapr apps 6/12, 1 failed; now: none']);

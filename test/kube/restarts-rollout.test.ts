@@ -14,6 +14,7 @@ import { rolloutVerdict } from '../../src/kube/rollout-status.js';
 import { restartedAtValue, restartWorkload, waitForRollout, type WorkloadRef } from '../../src/kube/rollouts.js';
 import { makeClients, type KubeClients } from '../support/kube-api/client.js';
 import { seedDaprApps, seedDaprControlPlane, startKubeApiServer, type KubeApiServer } from '../support/kube-api/index.js';
+import { HANG_MS, until } from '../support/wait.js';
 
 const NS = 'dapr-system';
 const sentry: WorkloadRef = { kind: 'Deployment', namespace: NS, name: 'dapr-sentry' };
@@ -79,7 +80,7 @@ describe('restartWorkload and waitForRollout against the API server', () => {
       const ref: WorkloadRef = { kind, namespace: 'apps', name };
       server.requests.clear();
       const patched = await restartWorkload(clients, ref, new Date('2026-01-01T00:00:00Z'));
-      assert.equal(await waitForRollout(clients, ref, { timeoutMs: 5000, from: patched }), line);
+      assert.equal(await waitForRollout(clients, ref, { timeoutMs: HANG_MS, from: patched }), line);
       const completed = server.rollout.events.find((e) => e.type === 'completed' && e.name === name && e.generation === patched.metadata?.generation);
       assert.ok(completed, `${name} really completed its new generation`);
       assert.deepEqual(server.requests.entries.map((r) => r.verb), ['get', 'patch', 'watch'], `${kind}: read, patch, watch`);
@@ -90,32 +91,36 @@ describe('restartWorkload and waitForRollout against the API server', () => {
     const ref: WorkloadRef = { kind: 'Deployment', namespace: 'apps', name: 'app-0' };
     const at = new Date('2026-01-01T00:00:05.100Z');
     const first = await restartWorkload(clients, ref, at);
-    await waitForRollout(clients, ref, { timeoutMs: 5000, from: first });
+    await waitForRollout(clients, ref, { timeoutMs: HANG_MS, from: first });
     const second = await restartWorkload(clients, ref, new Date(at.getTime() + 500));
     assert.equal(second.metadata?.generation, (first.metadata?.generation ?? 0) + 1, 'the template changed, so a new generation rolls out');
     const annotations = (second.spec as { template?: { metadata?: { annotations?: Record<string, string> } } }).template?.metadata?.annotations;
     assert.equal(annotations?.['kubectl.kubernetes.io/restartedAt'], '2026-01-01T00:00:05.600Z');
-    await waitForRollout(clients, ref, { timeoutMs: 5000, from: second });
+    await waitForRollout(clients, ref, { timeoutMs: HANG_MS, from: second });
   });
 
   it('the real kubectl rollout status agrees the restart we made has finished', async () => {
     const patched = await restartWorkload(clients, sentry, new Date('2026-01-01T00:00:01Z'));
-    await waitForRollout(clients, sentry, { timeoutMs: 5000, from: patched });
+    await waitForRollout(clients, sentry, { timeoutMs: HANG_MS, from: patched });
     const out = await new Promise<string>((resolve, reject) => {
-      execFile('kubectl', ['--kubeconfig', server.kubeconfigPath, '--cache-dir', cacheDir, 'rollout', 'status', '-n', NS, 'deploy/dapr-sentry', '--timeout=5s'], (err, stdout, stderr) => (err ? reject(new Error(stderr)) : resolve(stdout)));
+      execFile('kubectl', ['--kubeconfig', server.kubeconfigPath, '--cache-dir', cacheDir, 'rollout', 'status', '-n', NS, 'deploy/dapr-sentry', '--timeout=120s'], (err, stdout, stderr) => (err ? reject(new Error(stderr)) : resolve(stdout)));
     });
     assert.equal(out.trim(), 'deployment "dapr-sentry" successfully rolled out');
   });
 
   it('survives the API server dropping the watch mid-rollout (resumes from its resourceVersion)', async () => {
-    server.rollout.configure({ resource: 'deployments', namespace: NS, name: 'dapr-operator' }, { delayMs: 400 });
+    // Held until the watch is open and dropped, then let go: no race with the rollout's own timing.
+    const behaviour = { resource: 'deployments', namespace: NS, name: 'dapr-operator' };
+    server.rollout.configure(behaviour, { outcome: 'hang' });
     const ref: WorkloadRef = { kind: 'Deployment', namespace: NS, name: 'dapr-operator' };
     const patched = await restartWorkload(clients, ref, new Date('2026-01-01T00:00:02Z'));
-    const waiting = waitForRollout(clients, ref, { timeoutMs: 5000, from: patched });
-    await new Promise((r) => setTimeout(r, 150));
+    const waiting = waitForRollout(clients, ref, { timeoutMs: HANG_MS, from: patched });
+    const operatorWatches = () => server.requests.filter({ verb: 'watch', resource: 'deployments' }).filter((r) => r.query.fieldSelector === 'metadata.name=dapr-operator');
+    await until(() => operatorWatches().some((r) => r.status === 200 && r.durationMs === undefined), 'the rollout watch to open');
     assert.ok(server.dropWatches() >= 1, 'a watch was open');
+    server.rollout.configure(behaviour, { outcome: 'succeed' });
     assert.equal(await waiting, 'deployment "dapr-operator" successfully rolled out');
-    assert.ok(server.requests.count({ verb: 'watch', name: undefined, resource: 'deployments', namespace: NS }) >= 2, 're-watched');
+    assert.ok(operatorWatches().length >= 2, 're-watched');
   });
 
   it('polls when the API refuses watches (RBAC without watch), and still sees the end', async () => {
@@ -123,7 +128,7 @@ describe('restartWorkload and waitForRollout against the API server', () => {
     const refused = server.faults.failNext(1, { status: 403, message: 'cannot watch', match: { verb: 'watch', resource: 'statefulsets' } });
     const patched = await restartWorkload(clients, ref, new Date('2026-01-01T00:00:03Z'));
     const statuses: string[] = [];
-    const line = await waitForRollout(clients, ref, { timeoutMs: 5000, from: patched, pollMs: 50, onStatus: (m) => statuses.push(m) });
+    const line = await waitForRollout(clients, ref, { timeoutMs: HANG_MS, from: patched, pollMs: 50, onStatus: (m) => statuses.push(m) });
     assert.equal(refused.hits, 1);
     assert.match(line, /partitioned roll out complete/);
     assert.equal(statuses[0], 'Waiting for statefulset spec update to be observed...');
@@ -133,11 +138,11 @@ describe('restartWorkload and waitForRollout against the API server', () => {
     const ref: WorkloadRef = { kind: 'Deployment', namespace: NS, name: 'dapr-sidecar-injector' };
     server.rollout.configure({ resource: 'deployments', namespace: NS, name: ref.name }, { outcome: 'hang' });
     const patched = await restartWorkload(clients, ref, new Date('2026-01-01T00:00:04Z'));
-    const waiting = waitForRollout(clients, ref, { timeoutMs: 10_000, from: patched });
+    const waiting = waitForRollout(clients, ref, { timeoutMs: HANG_MS, from: patched });
     await new Promise((r) => setTimeout(r, 100));
     server.api.delete('deployments', NS, ref.name);
     await assert.rejects(waiting, (err: unknown) => isWardenError(err, 'ERR_ROLLOUT_FAILED') && /was deleted while rolling out/.test((err as Error).message));
-    await assert.rejects(waitForRollout(clients, { kind: 'Deployment', namespace: NS, name: 'nope' }, { timeoutMs: 10_000 }),
+    await assert.rejects(waitForRollout(clients, { kind: 'Deployment', namespace: NS, name: 'nope' }, { timeoutMs: HANG_MS }),
       (err: unknown) => isWardenError(err, 'ERR_ROLLOUT_FAILED') && /cannot read deployment\/nope in dapr-system \(not found: was it deleted\?\): HTTP 404/.test((err as Error).message));
     await assert.rejects(restartWorkload(clients, { kind: 'Deployment', namespace: NS, name: 'nope' }, new Date()), (err: unknown) => isWardenError(err, 'ERR_ROLLOUT_FAILED'));
   });
@@ -148,7 +153,7 @@ describe('restartWorkload and waitForRollout against the API server', () => {
     const patched = await restartWorkload(clients, ref, new Date('2026-01-01T00:00:05Z'));
     const controller = new AbortController();
     setTimeout(() => controller.abort(new Error('stop now')), 100);
-    await assert.rejects(waitForRollout(clients, ref, { timeoutMs: 10_000, from: patched, signal: controller.signal }), /stop now/);
+    await assert.rejects(waitForRollout(clients, ref, { timeoutMs: HANG_MS, from: patched, signal: controller.signal }), /stop now/);
   });
 
   it('refuses what kubectl refuses, before patching: a paused Deployment, an OnDelete StatefulSet', async () => {

@@ -5,6 +5,7 @@ import { isWardenError } from '../../src/core/errors.js';
 import { loadKubeClients, type KubeClients } from '../../src/kube/client.js';
 import { KubeTrustBundleStore, type KubeStoreOptions } from '../../src/stores/kube-store.js';
 import type { KubeApiServer } from '../support/kube-api/index.js';
+import { HANG_MS, until as waitUntil } from '../support/wait.js';
 
 export const NAME = 'dapr-trust-bundle';
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
@@ -69,10 +70,7 @@ export function assertCode(code: string, pattern?: RegExp) {
   };
 }
 
-export async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
+/** Resolves once `condition` holds; the bound only catches a hang (see test/support/wait.ts). */
+export function until(condition: () => boolean, timeoutMs = HANG_MS): Promise<void> {
+  return waitUntil(condition, 'a store condition', timeoutMs, 5);
 }

@@ -62,16 +62,17 @@ describe('KubeTrustBundleStore writes', () => {
     const ns = seedNamespace(server, { secret: bundleData(A), configMap: { 'ca.crt': A.ca } });
     const store = await openStore(server, ns);
     // Hold our Secret update in flight; meanwhile another client replaces the bundle.
-    const latency = server.faults.addLatency(300, { verb: 'update', resource: 'secrets', namespace: ns });
+    const held = server.faults.hold({ verb: 'update', resource: 'secrets', namespace: ns });
     try {
       const ours = store.write(B);
-      await until(() => server.requests.count({ verb: 'update', resource: 'secrets', namespace: ns }) === 1);
+      await held.arrived;
       server.api.mutate('secrets', ns, NAME, (s) => {
         s.data = { ...(s.data as object), 'ca.crt': Buffer.from(C.ca).toString('base64') };
       });
+      held.release();
       await assert.rejects(ours, assertCode('ERR_STORE_CONFLICT'));
     } finally {
-      latency.cancel();
+      held.release();
     }
     assert.equal(secretData(server, ns)!['ca.crt'], C.ca, 'the other writer\'s change stands');
     assert.equal(secretData(server, ns)!['issuer.key'], A.issuerKey);

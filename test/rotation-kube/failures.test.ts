@@ -8,13 +8,13 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { KubeJournalStore } from '../../src/rotation-engine/kube-journal.js';
 import { loadKubeClients } from '../../src/kube/client.js';
-import { clusterBundle, cluster, finalTexts, journalOf, rotateK, wardenK } from './support.js';
+import { clusterBundle, cluster, finalTexts, HANG_TIMEOUT, journalOf, rotateK, wardenK } from './support.js';
 
 describe('rotate -k: refusals and failures', { concurrency: 4 }, () => {
   test('a second rotation and a rollback while one runs are refused; afterwards the lock is gone', async (t) => {
     const c = await cluster(t, { apps: { count: 2 }, rolloutDelayMs: 400 });
     const first = rotateK(c, { force: true });
-    await c.server.rollout.waitFor({ type: 'restarted', name: 'dapr-sentry' }, 10_000);
+    await c.server.rollout.waitFor({ type: 'restarted', name: 'dapr-sentry' });
     const second = await rotateK(c, { force: true });
     assert.equal((second.error as { code?: string } | undefined)?.code, 'ERR_ROTATION_IN_PROGRESS', second.error?.message);
     assert.match(second.error!.message, /pid \d+ on this host/);
@@ -59,7 +59,7 @@ describe('rotate -k: refusals and failures', { concurrency: 4 }, () => {
   test('a failing app restart mid-phase stops the rotation; the journal says where; --resume after the fix continues', async (t) => {
     const c = await cluster(t, { apps: { count: 3 } });
     const fault = c.server.faults.failNext(1000, { match: { verb: 'patch', name: 'app-1' } });
-    const r = await wardenK(c, 'rotate', ['--propagation-delay', '0', '--force', '--timeout', '10s']);
+    const r = await wardenK(c, 'rotate', ['--propagation-delay', '0', '--force', '--timeout', HANG_TIMEOUT]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /1 of 3 Dapr apps did not restart: default\/deployment\/app-1 .*The rotation stopped in phase add-anchor .*warden mtls rotate -k --kubeconfig \S+ --resume.*\(ERR_RESTART_FAILED\)/s);
     const j = journalOf(c)!;
@@ -105,7 +105,7 @@ describe('rotate -k: refusals and failures', { concurrency: 4 }, () => {
   test('the ConfigMap write fails after the Secret was written (a kill between the two): --resume finishes it', async (t) => {
     const c = await cluster(t, { apps: { count: 1 } });
     const fault = c.server.faults.failNext(1000, { status: 500, match: { verb: 'update', resource: 'configmaps', name: 'dapr-trust-bundle' } });
-    const r = await wardenK(c, 'rotate', ['--propagation-delay', '0', '--force', '--timeout', '10s']);
+    const r = await wardenK(c, 'rotate', ['--propagation-delay', '0', '--force', '--timeout', HANG_TIMEOUT]);
     assert.equal(r.code, 1);
     const half = clusterBundle(c);
     assert.notEqual(half.configMapCa, half.secret.ca, 'the Secret was written, the ConfigMap not');

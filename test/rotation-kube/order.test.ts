@@ -5,14 +5,14 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { TrustBundle } from '../../src/core/bundle.js';
-import { clusterBundle, cluster, finalTexts, journalOf, wardenK, writeLog } from './support.js';
+import { clusterBundle, cluster, finalTexts, HANG_TIMEOUT, journalOf, wardenK, writeLog } from './support.js';
 
 const WAVE2 = ['dapr-operator', 'dapr-placement-server', 'dapr-scheduler-server', 'dapr-sidecar-injector'];
 
 describe('rotate -k: order of writes and restarts', () => {
   test('every phase writes Secret then ConfigMap, then restarts: sentry, wave 2, apps', async (t) => {
     const c = await cluster(t, { apps: { namespaces: ['a', 'b'], count: 4 } });
-    const r = await wardenK(c, 'rotate', ['--propagation-delay', '0s', '--force', '--timeout', '20s']);
+    const r = await wardenK(c, 'rotate', ['--propagation-delay', '0s', '--force', '--timeout', HANG_TIMEOUT]);
     assert.equal(r.code, 0, r.stderr + r.stdout);
     assert.match(r.stdout, /Rotation complete/);
     const record = journalOf(c);

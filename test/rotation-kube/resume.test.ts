@@ -9,17 +9,6 @@ import { describe, test } from 'node:test';
 import type { RequestRecord } from '../support/kube-api/request-log.js';
 import { clusterBundle, cluster, finalTexts, journalOf, rotateK, type Cluster } from './support.js';
 
-/** Calls `hook` for every request as it arrives at the server. */
-function onRequest(c: Cluster, hook: (r: RequestRecord) => void): void {
-  const log = c.server.requests;
-  const begin = log.begin.bind(log);
-  log.begin = (...args: Parameters<typeof begin>) => {
-    const r = begin(...args);
-    hook(r);
-    return r;
-  };
-}
-
 const isJournalUpdate = (r: RequestRecord): boolean => r.verb === 'update' && r.resource === 'secrets' && r.name === 'dapr-trust-bundle-rotation';
 
 async function stopThenResume(t: { after(fn: () => Promise<void>): void }, stopAt: (r: RequestRecord, counts: { journal: number }) => boolean, maxConcurrentRestarts = 5): Promise<{ c: Cluster; phaseAtStop: string; restartsAfterResume: string[] }> {
@@ -27,7 +16,7 @@ async function stopThenResume(t: { after(fn: () => Promise<void>): void }, stopA
   const controller = new AbortController();
   const counts = { journal: 0 };
   let seenStop = false;
-  onRequest(c, (r) => {
+  c.server.requests.onRequest((r) => {
     if (isJournalUpdate(r)) counts.journal += 1;
     if (!seenStop && stopAt(r, counts)) {
       seenStop = true;

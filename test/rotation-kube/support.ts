@@ -32,11 +32,18 @@ export async function wardenK(c: Cluster, sub: string, args: string[] = []): Pro
   return { code, stdout: io.stdoutText(), stderr: io.stderrText() };
 }
 
+/**
+ * The `--timeout` (per rollout and convergence check) the rotate -k tests run with: long enough that
+ * only a real hang reaches it, however loaded the machine. The API test server rolls out in tens of ms.
+ */
+export const HANG_TIMEOUT_MS = 120_000;
+export const HANG_TIMEOUT = `${HANG_TIMEOUT_MS / 1000}s`;
+
 /** rotate -k through the command function, with an injected runtime (abort signal). Errors are returned, not thrown. */
 export async function rotateK(c: Cluster, opts: Partial<RotateOptions>, runtime: RotationRuntime = {}): Promise<CliResult & { error?: Error }> {
   const io = captureIo({ env: { HOME: '/nonexistent' } });
   try {
-    const code = await rotateCommand({ kubernetes: true, kubeconfig: c.server.kubeconfigPath, propagationDelay: 0, timeout: 10_000, ...opts } as RotateOptions, io, undefined, runtime);
+    const code = await rotateCommand({ kubernetes: true, kubeconfig: c.server.kubeconfigPath, propagationDelay: 0, timeout: HANG_TIMEOUT_MS, ...opts } as RotateOptions, io, undefined, runtime);
     return { code, stdout: io.stdoutText(), stderr: io.stderrText() };
   } catch (error) {
     return { code: 1, stdout: io.stdoutText(), stderr: io.stderrText(), error: error as Error };

@@ -29,7 +29,8 @@ function startWarden(args: string[], home: string, ready: RegExp): { child: Chil
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
     void exited.then((code) => reject(new Error(`exited ${code} before ready:\n${out}`)));
-    setTimeout(() => reject(new Error(`not ready after 15 s:\n${out}`)), 15_000).unref();
+    // A bound for a hang only: starting node on a loaded machine can take seconds.
+    setTimeout(() => reject(new Error(`not ready after 120 s:\n${out}`)), 120_000).unref();
   });
   return { child, out: () => out, ready: readyP, exited };
 }
@@ -46,7 +47,7 @@ describe('warden mtls rotate as real processes', () => {
     const original = makeBundle(systemClock);
     await writeBundle(certs, original.toTexts());
     const creds = ['--issuer-credentials', certs];
-    const a = startWarden(['mtls', 'rotate', ...creds, '--propagation-delay', '60s', '--workload-ttl', '1s', '--allowed-clock-skew', '0s'], home, /\[add-anchor\] Waiting 1m0s for/);
+    const a = startWarden(['mtls', 'rotate', ...creds, '--propagation-delay', '1h', '--workload-ttl', '1s', '--allowed-clock-skew', '0s'], home, /\[add-anchor\] Waiting 1h0m0s for/);
     t.after(() => void a.child.kill('SIGKILL'));
     await a.ready;
 
@@ -90,13 +91,13 @@ describe('warden mtls rotate as real processes', () => {
     const certs = join(home, 'certs');
     await writeBundle(certs, makeBundle(systemClock).toTexts());
     const creds = ['--issuer-credentials', certs];
-    const a = startWarden(['mtls', 'rotate', ...creds, '--propagation-delay', '60s', '--workload-ttl', '1s', '--allowed-clock-skew', '0s'], home, /\[add-anchor\] Waiting 1m0s for/);
+    const a = startWarden(['mtls', 'rotate', ...creds, '--propagation-delay', '1h', '--workload-ttl', '1s', '--allowed-clock-skew', '0s'], home, /\[add-anchor\] Waiting 1h0m0s for/);
     t.after(() => void a.child.kill('SIGKILL'));
     await a.ready;
     const started = performance.now();
     a.child.kill('SIGINT');
     assert.equal(await a.exited, 1);
-    assert.ok(performance.now() - started < 5000, 'stopped promptly, not after the 60 s wait');
+    assert.ok(performance.now() - started < 60_000, 'stopped promptly, not after the 1 h wait');
     assert.match(a.out(), /Rotation stopped before converge of add-anchor.*--resume.*\(ERR_ROTATION_INTERRUPTED\)/s);
     const journal = await journalOf(certs);
     assert.equal(journal.phase, 'plan');

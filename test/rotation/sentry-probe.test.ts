@@ -60,7 +60,7 @@ describe('sentry probe and self-hosted convergence', () => {
       store, journal: new FileJournalStore(`${t.dir}/.rotation`), clock: systemClock, sleeper: systemTimers,
       caPath: `${t.dir}/ca.crt`, sentry: target(), pollIntervalMs: 100,
     });
-    const record = planRecord(original, material, 'v', new Date(), { propagationDelayMs: 0, timeoutMs: 10_000 });
+    const record = planRecord(original, material, 'v', new Date(), { propagationDelayMs: 0, timeoutMs: 120_000 }); // a bound for a hang only
     const events: RotationEvent[] = [];
     const ctx = { record, writtenAt: new Date(), signal: new AbortController().signal, report: (e: RotationEvent) => void events.push(e) };
     for (const phase of ['add-anchor', 'switch-issuer', 'retire-old-root'] as const) {

@@ -1,5 +1,5 @@
 /**
- * Kill a writing process at random instants: each store must then read as exactly the old or
+ * Kill a writing process at random (seeded: WARDEN_TEST_SEED replays or explores) instants: each store must then read as exactly the old or
  * the new bundle, never a mix, and leave no temp files behind. Meanwhile this process reads the
  * stores concurrently, which must never see a mix either. Right after the kill, before any
  * Warden read could tidy up, a plain reader (Dapr's Sentry: os.ReadFile of each name) must see
@@ -18,6 +18,7 @@ import { FsTrustBundleStore } from '../../src/stores/fs-store.js';
 import type { BundleReadResult } from '../../src/stores/store.js';
 import { makeFakeBundle } from './fixtures/fake-bundles.js';
 import { listLeftovers, makeTempRoot, readLikeDapr } from './helpers.js';
+import { randomFor, type SeededRandom } from '../support/seeded-random.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/write-loop.ts', import.meta.url));
 // 30 kills observed: 5 child processes (starting `node --import tsx` costs ~0.35 s of CPU
@@ -47,7 +48,7 @@ function plainLabelOf(texts: Partial<BundleTexts>): 'A' | 'B' {
   return labelOf({ state: 'complete', texts: texts as BundleTexts, version: '' });
 }
 
-async function killOneWriter(t: Parameters<typeof makeTempRoot>[0]): Promise<Outcome[]> {
+async function killOneWriter(t: Parameters<typeof makeTempRoot>[0], random: SeededRandom): Promise<Outcome[]> {
   const roots = await Promise.all(Array.from({ length: STORES_PER_CHILD }, () => makeTempRoot(t, 'warden-fs-kill-')));
   const dirs = roots.map((root) => join(root, 'certs'));
   await Promise.all(dirs.map((dir) => new FsTrustBundleStore({ dir }).write(A)));
@@ -60,7 +61,7 @@ async function killOneWriter(t: Parameters<typeof makeTempRoot>[0]): Promise<Out
   const exited = once(child, 'exit');
   // Let the child finish a random number of writes first (about one per store on average), so
   // kills also land in later write cycles, including those that take a backup.
-  const writesFirst = Math.floor(Math.random() * 2 * STORES_PER_CHILD);
+  const writesFirst = random.int(2 * STORES_PER_CHILD);
   while (!stdout.startsWith('ready\n') || (stdout.match(/^w$/gm)?.length ?? 0) < writesFirst) {
     assert.equal(child.exitCode, null, `child stopped on its own: ${stderr}`);
     await Promise.race([once(child.stdout, 'data'), exited]);
@@ -75,7 +76,7 @@ async function killOneWriter(t: Parameters<typeof makeTempRoot>[0]): Promise<Out
       reads[i]!++;
     }
   });
-  await sleep(Math.random() * KILL_WITHIN_MS);
+  await sleep(random.next() * KILL_WITHIN_MS);
   stop = true;
   await Promise.all(readers); // before the kill, so no read of ours tidies up what the kill left
   assert.equal(child.exitCode, null, `child stopped on its own: ${stderr}`);
@@ -101,9 +102,10 @@ async function killOneWriter(t: Parameters<typeof makeTempRoot>[0]): Promise<Out
 }
 
 test(`SIGKILL at random instants during writes never leaves a mixed or unreadable bundle (${CHILDREN * STORES_PER_CHILD} stores)`, async (t) => {
+  const random = randomFor(t, 'stores/fs-store-kill');
   const outcomes: Outcome[] = [];
   for (let started = 0; started < CHILDREN; started += PARALLEL) {
-    const batch = await Promise.allSettled(Array.from({ length: Math.min(PARALLEL, CHILDREN - started) }, () => killOneWriter(t)));
+    const batch = await Promise.allSettled(Array.from({ length: Math.min(PARALLEL, CHILDREN - started) }, () => killOneWriter(t, random)));
     for (const result of batch) {
       if (result.status === 'rejected') throw result.reason;
       outcomes.push(...result.value);
@@ -115,5 +117,5 @@ test(`SIGKILL at random instants during writes never leaves a mixed or unreadabl
   const reads = outcomes.reduce((n, o) => n + o.concurrentReads, 0);
   t.diagnostic(`stores ${outcomes.length}: interrupted mid-write ${interrupted} (after the commit point or with a second version staged ${committed}), ended on B ${endedB}, concurrent reads ${reads}`);
   // The kills must actually land inside writes, or this test proves nothing.
-  assert.ok(interrupted > 0, 'at least one kill interrupted a write');
+  assert.ok(interrupted > 0, `at least one kill interrupted a write (seed ${random.seed})`);
 });

@@ -1,6 +1,7 @@
 /**
  * Fault injection switches of the test API server: error answers (500 by default) for the next N
- * matching requests, added latency, and 409 Conflicts on the next K writes of one object. Rules
+ * matching requests, added latency, requests held until the test releases them, and 409
+ * Conflicts on the next K writes of one object. Rules
  * are checked after authentication, in the order they were added; an injected answer never
  * touches the stored objects.
  */
@@ -16,10 +17,19 @@ export interface FaultRule {
   cancel(): void;
 }
 
+/** A `hold` rule: matching requests wait until `release()` (then and afterwards they pass). */
+export interface HoldRule extends FaultRule {
+  /** Resolves when the first matching request is being held. */
+  readonly arrived: Promise<void>;
+  release(): void;
+}
+
 interface Rule extends FaultRule {
   remaining: number;
   hits: number;
-  kind: 'error' | 'latency' | 'conflict';
+  kind: 'error' | 'latency' | 'conflict' | 'hold';
+  gate?: Promise<void>;
+  onHit?: () => void;
   match?: RequestMatch;
   status?: number;
   message?: string;
@@ -48,6 +58,25 @@ export class FaultInjector {
   }
 
   /**
+   * Every matching request waits before it is handled until `release()` is called: a test makes
+   * "another writer acts while this request is in flight" happen in order, with no timing.
+   */
+  hold(match?: RequestMatch): HoldRule {
+    let release = () => {};
+    let arrive = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const arrived = new Promise<void>((resolve) => (arrive = resolve));
+    const rule = this.add({ kind: 'hold', remaining: Infinity, match, gate, onHit: arrive }) as Rule & HoldRule;
+    return Object.assign(rule, {
+      arrived,
+      release: () => {
+        rule.cancel();
+        release();
+      },
+    });
+  }
+
+  /**
    * The next `count` updates or patches (PUT/PATCH, including `/status`) of the named object
    * answer 409 Conflict, exactly as a concurrent writer would cause; the object is unchanged.
    */
@@ -67,6 +96,16 @@ export class FaultInjector {
       total += rule.latencyMs ?? 0;
     }
     return total;
+  }
+
+  /** Resolves when every hold rule matching this request has been released. */
+  async heldUntilReleased(method: string, info: RequestInfo): Promise<void> {
+    const holds = this.active('hold', method, info);
+    for (const rule of holds) {
+      rule.hits += 1;
+      rule.onHit?.();
+    }
+    await Promise.all(holds.map((r) => r.gate));
   }
 
   /** The injected answer for this request, if a rule claims it. */

@@ -2,7 +2,8 @@
 export { startKubeApiServer, CONTEXT_NAME, type KubeApiServer, type KubeApiServerOptions } from './server.js';
 export type { KubeApi, KubeList, ListOptions, WriteOptions, DeleteOptions } from './kube-api.js';
 export type { KubeObject, ObjectMeta } from './objects.js';
-export { RESTARTED_AT, type RolloutBehaviour, type RolloutEvent, type RolloutOutcome, type WorkloadRef } from './rollout-controller.js';
+export { ManualServerClock, realTimers, type ServerTimers } from './server-timers.js';
+export { DEFAULT_WAIT_MS, RESTARTED_AT, type RolloutBehaviour, type RolloutEvent, type RolloutOutcome, type WorkloadRef } from './rollout-controller.js';
 export type { FaultRule, ErrorFaultOptions } from './faults.js';
 export type { RequestMatch, RequestRecord } from './request-log.js';
 export { API_AUDIENCES, TOKEN_ISSUER, type MintTokenOptions, type TokenReviewStatus } from './tokens.js';

@@ -59,6 +59,33 @@ export function matchableOf(method: string, info: RequestInfo): Matchable {
 export class RequestLog {
   readonly entries: RequestRecord[] = [];
   private seq = 0;
+  private readonly listeners = new Set<(r: RequestRecord) => void>();
+
+  /** Calls `listener` with every request as it arrives (before it is handled); returns an unsubscribe function. */
+  onRequest(listener: (r: RequestRecord) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Resolves once `condition` holds, checked now and as each request arrives. `timeoutMs` (real
+   * time) is a safety bound for a hang: it rejects saying what was awaited and how many requests came.
+   */
+  until(condition: () => boolean, what: string, timeoutMs = 120_000): Promise<void> {
+    if (condition()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const stop = this.onRequest(() => {
+        if (!condition()) return;
+        stop();
+        clearTimeout(timer);
+        resolve();
+      });
+      const timer = setTimeout(() => {
+        stop();
+        reject(new Error(`API server never saw ${what} within ${timeoutMs} ms (${this.entries.length} requests so far)`));
+      }, timeoutMs);
+    });
+  }
 
   /** Starts a record (the HTTP layer fills in status and duration). */
   begin(method: string, info: RequestInfo, headers: { userAgent?: string; contentType?: string }): RequestRecord {
@@ -68,6 +95,7 @@ export class RequestLog {
       status: 0, startedAt: Date.now(), ...headers,
     };
     this.entries.push(record);
+    for (const listener of [...this.listeners]) listener(record);
     return record;
   }
 

@@ -2,7 +2,12 @@
  * Stands in for the deployment, statefulset and daemonset controllers. Whenever a workload's
  * generation moves (created, restarted, spec edited), it writes the `status` of a rollout in two
  * steps through the status subresource (so clients see real resourceVersion bumps and can hit
- * real 409s): 'progressing' soon after, then 'complete' (or 'failed') after the workload's delay.
+ * real 409s): 'progressing' soon after, then 'complete' (or 'failed') once the workload's delay
+ * has passed on the server's timers (real time, or a `ManualServerClock` a test advances).
+ * The two steps are chained, never raced: the final one is scheduled by the first, so a loaded
+ * event loop that runs due timers late (or together) cannot write 'progressing' over 'complete'.
+ * A newer generation supersedes the rollout in flight (as the real controller scales the
+ * superseded ReplicaSet away) and rolls out on its own.
  * A workload told to 'hang' is never observed (`observedGeneration` stays behind).
  *
  * Every change of the pod-template annotation `kubectl.kubernetes.io/restartedAt` is logged as a
@@ -14,6 +19,7 @@ import type { KubeApi } from './kube-api.js';
 import type { ObjectStore, StoreEvent } from './object-store.js';
 import { dig, type KubeObject } from './objects.js';
 import { isWorkload, resolveType } from './resource-types.js';
+import { realTimers, type ServerTimers } from './server-timers.js';
 import { workloadStatus, type RolloutStage } from './workload-status.js';
 
 export const RESTARTED_AT = 'kubectl.kubernetes.io/restartedAt';
@@ -36,7 +42,7 @@ export interface RolloutBehaviour {
 export interface RolloutEvent {
   /** Position in the log (all event types share one sequence). */
   seq: number;
-  /** Wall-clock epoch milliseconds. */
+  /** Epoch milliseconds on the server's clock. */
   at: number;
   type: 'restarted' | 'started' | 'completed' | 'failed';
   /** Plural: 'deployments' | 'statefulsets' | 'daemonsets'. */
@@ -48,10 +54,14 @@ export interface RolloutEvent {
   restartedAt?: string;
 }
 
+/** The rollout in flight for one workload: its generation and how to cancel its next step. */
 interface Pending {
   generation: number;
-  timers: NodeJS.Timeout[];
+  cancel: () => void;
 }
+
+/** How long `waitFor` waits by default: a bound that only a real hang reaches, even on a loaded machine. */
+export const DEFAULT_WAIT_MS = 120_000;
 
 const keyOf = (resource: string, namespace: string, name: string) => `${resource}/${namespace}/${name}`;
 
@@ -68,7 +78,7 @@ export class RolloutController {
   private readonly waiters = new Set<() => void>();
   private readonly unsubscribe: () => void;
 
-  constructor(store: ObjectStore, private readonly api: KubeApi, private readonly clock: Clock, delayMs = 100) {
+  constructor(store: ObjectStore, private readonly api: KubeApi, private readonly clock: Clock, delayMs = 100, private readonly timers: ServerTimers = realTimers) {
     this.delayMs = delayMs;
     this.unsubscribe = store.subscribe((e) => this.onChange(e));
   }
@@ -94,11 +104,15 @@ export class RolloutController {
   completeNow(ref: WorkloadRef): void {
     const resource = resolveType(ref.resource).plural;
     this.cancel(keyOf(resource, ref.namespace, ref.name));
-    this.writeStage(resource, ref.namespace, ref.name, 'complete', false);
+    this.writeStage(resource, ref.namespace, ref.name, undefined, 'complete', false);
   }
 
-  /** Resolves with the first logged event (past or future) matching `match`; rejects after `timeoutMs`. */
-  waitFor(match: Partial<Pick<RolloutEvent, 'type' | 'resource' | 'namespace' | 'name' | 'generation'>>, timeoutMs = 10_000): Promise<RolloutEvent> {
+  /**
+   * Resolves with the first logged event (past or future) matching `match`. `timeoutMs` (real time)
+   * is a safety bound for a hang, not an expectation of speed: it rejects naming what was awaited
+   * and the workload's events so far.
+   */
+  waitFor(match: Partial<Pick<RolloutEvent, 'type' | 'resource' | 'namespace' | 'name' | 'generation'>>, timeoutMs = DEFAULT_WAIT_MS): Promise<RolloutEvent> {
     const find = () => this.events.find((e) => Object.entries(match).every(([k, v]) => e[k as keyof RolloutEvent] === v));
     const found = find();
     if (found) return Promise.resolve(found);
@@ -112,7 +126,9 @@ export class RolloutController {
       };
       const timer = setTimeout(() => {
         this.waiters.delete(check);
-        reject(new Error(`no rollout event matching ${JSON.stringify(match)} within ${timeoutMs} ms`));
+        const related = this.events.filter((e) => match.name === undefined || e.name === match.name).slice(-12)
+          .map((e) => `#${e.seq} ${e.type} ${e.resource}/${e.name} generation ${e.generation}`);
+        reject(new Error(`no rollout event matching ${JSON.stringify(match)} within ${timeoutMs} ms; events so far: ${related.join('; ') || 'none'}`));
       }, timeoutMs);
       this.waiters.add(check);
     });
@@ -158,19 +174,27 @@ export class RolloutController {
     this.cancel(key);
     const { delayMs, outcome } = this.behaviourOf(resource, obj);
     if (outcome === 'hang') return;
-    const generation = obj.metadata.generation ?? 1;
+    const rollout: Pending = { generation: obj.metadata.generation ?? 1, cancel: () => {} };
+    // A step runs only while this rollout is still the workload's current one (not superseded, not cancelled).
+    const step = (fn: () => void) => () => {
+      if (this.pending.get(key) === rollout) fn();
+    };
     const observeAfter = Math.min(20, Math.floor(delayMs / 2));
-    const timers = [
-      setTimeout(() => this.writeStage(resource, namespace, name, 'progressing', true), observeAfter),
-      setTimeout(() => {
+    rollout.cancel = this.timers.after(observeAfter, step(() => {
+      this.writeStage(resource, namespace, name, rollout.generation, 'progressing', true);
+      // Timed from the first write, so it cannot overtake it.
+      rollout.cancel = this.timers.after(delayMs - observeAfter, step(() => {
         this.pending.delete(key);
-        this.writeStage(resource, namespace, name, outcome === 'fail' ? 'failed' : 'complete', true);
-      }, delayMs),
-    ];
-    this.pending.set(key, { generation, timers });
+        this.writeStage(resource, namespace, name, rollout.generation, outcome === 'fail' ? 'failed' : 'complete', true);
+      }));
+    }));
+    this.pending.set(key, rollout);
   }
 
-  private writeStage(resource: string, namespace: string, name: string, stage: RolloutStage, logIt: boolean): void {
+  /** Writes `stage` of `generation`'s rollout (nothing if the workload is gone or has moved to another generation). */
+  private writeStage(resource: string, namespace: string, name: string, generation: number | undefined, stage: RolloutStage, logIt: boolean): void {
+    const current = this.api.find(resource, namespace, name);
+    if (!current || (generation !== undefined && (current.metadata.generation ?? 1) !== generation)) return;
     const now = this.clock.now();
     const written = this.api.mutate(resource, namespace, name, (obj) => {
       obj.status = workloadStatus(resource, obj, stage, now, this.daemonSetNodes);
@@ -183,13 +207,13 @@ export class RolloutController {
   private cancel(key: string): void {
     const p = this.pending.get(key);
     if (!p) return;
-    for (const t of p.timers) clearTimeout(t);
+    p.cancel();
     this.pending.delete(key);
   }
 
   private log(type: RolloutEvent['type'], resource: string, obj: KubeObject, extra: Partial<RolloutEvent> = {}): void {
     this.events.push({
-      seq: ++this.seq, at: Date.now(), type, resource, namespace: obj.metadata.namespace ?? '', name: obj.metadata.name ?? '',
+      seq: ++this.seq, at: this.clock.now().getTime(), type, resource, namespace: obj.metadata.namespace ?? '', name: obj.metadata.name ?? '',
       generation: obj.metadata.generation ?? 1, ...extra,
     });
     for (const w of [...this.waiters]) w();

@@ -26,6 +26,7 @@ import { ObjectStore } from './object-store.js';
 import { parseRequestInfo, type RequestInfo } from './request-info.js';
 import { RequestLog, type RequestRecord } from './request-log.js';
 import { RolloutController } from './rollout-controller.js';
+import { isServerTimers, realTimers, type ServerTimers } from './server-timers.js';
 import { badRequest, internalError, KubeStatusError, unauthorized, unsupportedMediaType } from './status.js';
 import { serverPki } from './tls.js';
 import { TokenAuthority } from './tokens.js';
@@ -33,8 +34,13 @@ import { TokenAuthority } from './tokens.js';
 export interface KubeApiServerOptions {
   /** The bearer token clients must send (default: random). */
   token?: string;
-  /** Timestamps (creationTimestamp, token iat/exp, conditions); timers always use real time. */
+  /**
+   * Timestamps (creationTimestamp, token iat/exp, conditions, the rollout log). A clock that is
+   * also `ServerTimers` (a `ManualServerClock`) times the rollouts too, unless `timers` is given.
+   */
   clock?: Clock;
+  /** How rollouts wait (default: the clock if it has timers, else real time). */
+  timers?: ServerTimers;
   /** Default rollout duration (`server.rollout.delayMs`, changeable later). Default 100 ms. */
   rolloutDelayMs?: number;
   /** Watch history kept for `resourceVersion` resumes (default 10 000 events). */
@@ -66,11 +72,15 @@ export interface KubeApiServer {
   readonly tokens: TokenAuthority;
   /** The clock the server stamps objects and tokens with. */
   readonly clock: Clock;
+  /** The timers rollouts advance on. */
+  readonly timers: ServerTimers;
   /**
    * Ends every open watch stream now, as an API server restart or a watch timeout does; clients
    * must re-watch from their last resourceVersion (or relist on 410). Returns how many ended.
    */
   dropWatches(): number;
+  /** Watch streams open right now. */
+  readonly openWatches: number;
   /** A kubeconfig text for other contexts on this server (e.g. `{ name: 'bad', token: 'nope' }`). */
   kubeconfigWith(contexts: readonly (Partial<KubeconfigContext> & { name: string })[], current?: string): string;
   close(): Promise<void>;
@@ -137,7 +147,8 @@ export async function startKubeApiServer(opts: KubeApiServerOptions = {}): Promi
   const version = opts.version ?? DEFAULT_VERSION;
   const store = new ObjectStore(opts.watchHistory);
   const api = new KubeApi(store, clock, pki.caPem);
-  const rollout = new RolloutController(store, api, clock, opts.rolloutDelayMs ?? 100);
+  const timers = opts.timers ?? (isServerTimers(clock) ? clock : realTimers);
+  const rollout = new RolloutController(store, api, clock, opts.rolloutDelayMs ?? 100, timers);
   const faults = new FaultInjector();
   const requests = new RequestLog();
   const tokens = new TokenAuthority(api, clock);
@@ -158,6 +169,7 @@ export async function startKubeApiServer(opts: KubeApiServerOptions = {}): Promi
     const method = req.method ?? 'GET';
     const latency = faults.latencyFor(method, info);
     if (latency > 0) await new Promise((r) => setTimeout(r, latency));
+    await faults.heldUntilReleased(method, info);
     const authorized = tokenMatches(req.headers.authorization, token);
     if (authorized === false || (authorized === undefined && !PUBLIC_PATHS.has(info.path))) throw unauthorized();
     const injected = faults.take(method, info);
@@ -229,11 +241,14 @@ export async function startKubeApiServer(opts: KubeApiServerOptions = {}): Promi
   writeFileSync(kubeconfigPath, kubeconfigYaml, { mode: 0o600 });
 
   return {
-    url, port, token, caPem: pki.caPem, kubeconfigPath, kubeconfigYaml, api, store, rollout, faults, requests, tokens, clock,
+    url, port, token, caPem: pki.caPem, kubeconfigPath, kubeconfigYaml, api, store, rollout, faults, requests, tokens, clock, timers,
     dropWatches: () => {
       const open = [...watches];
       for (const stop of open) stop();
       return open.length;
+    },
+    get openWatches() {
+      return watches.size;
     },
     kubeconfigWith: (contexts, current) => renderKubeconfig(contexts.map((c) => ({ ...base, ...c })), current),
     close: async () => {
