@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createECDH, createPrivateKey, generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, randomBytes, X509Certificate, type KeyObject } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -34,13 +34,19 @@ const NOW = new Date(Math.floor(Date.now() / 1000) * 1000);
 const POLICY = { warnWithinMs: 0, workloadTtlMs: 24 * 3600 * 1000, clockSkewMs: 15 * 60 * 1000 };
 const LEAF_NOT_SIGNED = /the leaf's signature does not verify with the issuer certificate's key/;
 
-/** issuer.key with issuer.crt's public point but another key's private scalar (P-256). */
+/**
+ * issuer.key with issuer.crt's public point but another key's private scalar (P-256): the other
+ * key's SEC1 DER with its public point overwritten. (Built from DER, not JWK: OpenSSL 3.5, in
+ * Node 24, checks that a JWK's d and x/y belong together; it does not check SEC1's stored point.)
+ */
 function splicedIssuerKey(bundleIssuerPublic: TrustBundle['issuer']['publicKey']): string {
-  const { x, y } = bundleIssuerPublic.export({ format: 'jwk' });
-  const other = createECDH('prime256v1');
-  other.generateKeys();
-  const d = other.getPrivateKey();
-  const key = createPrivateKey({ key: { kty: 'EC', crv: 'P-256', d: Buffer.concat([Buffer.alloc(32 - d.length), d]).toString('base64url'), x: x!, y: y! }, format: 'jwk' });
+  const point = (k: KeyObject) => (k.export({ format: 'der', type: 'spki' }) as Buffer).subarray(-65);
+  const other = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const der = Buffer.from(other.privateKey.export({ format: 'der', type: 'sec1' }) as Buffer);
+  const at = der.indexOf(point(other.publicKey));
+  assert.ok(at > 0, 'the SEC1 key holds its public point');
+  point(bundleIssuerPublic).copy(der, at);
+  const key = createPrivateKey({ key: der, format: 'der', type: 'sec1' });
   return key.export({ format: 'pem', type: 'sec1' }) as string;
 }
 
