@@ -278,7 +278,7 @@ function serveStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, ct
   const cut = (code: status, message: string): void => {
     stopReading();
     endWithStatus(stream, code, message, ctx);
-    if (!requestEnded && !stream.closed) stream.close(h2.NGHTTP2_NO_ERROR);
+    if (!requestEnded) resetAfterAnswer(stream);
   };
   const timers: NodeJS.Timeout[] = [];
   const after = (ms: number, fire: () => void): void => {
@@ -399,5 +399,17 @@ function respondHttpError(stream: ServerHttp2Stream, httpStatus: number, ctx: St
 
 /** A request refused before its body was read: reset it (NO_ERROR, after the answer) instead of waiting for the body. */
 function closeUnreadRequest(stream: ServerHttp2Stream): void {
-  if (!stream.endAfterHeaders && !stream.closed) stream.close(h2.NGHTTP2_NO_ERROR);
+  if (!stream.endAfterHeaders) resetAfterAnswer(stream);
+}
+
+/**
+ * RST_STREAM(NO_ERROR) once the answer's HEADERS frame is out. On the next turn of the event loop,
+ * not now: Node 22's http2 sends a reset submitted in the same turn *before* the HEADERS it follows
+ * (the client then sees "Call ended without gRPC status"); Node 24 orders them (measured: 50/50
+ * answers lost on 22.23.5 with an immediate close, none with setImmediate, on 22 and 24).
+ */
+function resetAfterAnswer(stream: ServerHttp2Stream): void {
+  setImmediate(() => {
+    if (!stream.closed) stream.close(h2.NGHTTP2_NO_ERROR);
+  });
 }
