@@ -7,9 +7,9 @@
  *   wire     → packages
  *   kube     → core, packages
  *   stores   → core, kube, packages
- *   identity → core, wire, packages
- *   rotation-engine → core, stores, kube, identity, wire, packages
- *   sentry   → core, stores, kube, identity, wire, packages
+ *   sidecar-client → core, wire, packages
+ *   rotation-engine → core, stores, kube, sidecar-client, wire, packages
+ *   sentry   → core, stores, kube, sidecar-client, wire, packages
  *   cli      → everything
  */
 const LAYERS = {
@@ -17,9 +17,9 @@ const LAYERS = {
   wire: [],
   kube: ['core'],
   stores: ['core', 'kube'],
-  identity: ['core', 'wire'],
-  'rotation-engine': ['core', 'stores', 'kube', 'identity', 'wire'],
-  sentry: ['core', 'stores', 'kube', 'identity', 'wire'],
+  'sidecar-client': ['core', 'wire'],
+  'rotation-engine': ['core', 'stores', 'kube', 'sidecar-client', 'wire'],
+  sentry: ['core', 'stores', 'kube', 'sidecar-client', 'wire'],
 };
 
 const layerRules = Object.entries(LAYERS).map(([layer, allowed]) => ({

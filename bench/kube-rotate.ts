@@ -15,7 +15,7 @@
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { RotationRecord } from '../src/core/rotation/record.js';
+import type { RotationRecord } from '../src/core/rotation-phases/record.js';
 import { exited, spawnChild, stopChild } from './children.js';
 import { fixed, formatTable, int } from './format.js';
 import { measureSizes, type BenchCluster, type KubeSuiteOptions } from './kube-cluster.js';

@@ -16,9 +16,9 @@ import * as grpc from '@grpc/grpc-js';
 import { parseCertificatesPem } from '../src/core/certificate.js';
 import { parseCsr } from '../src/core/csr.js';
 import { decodePemBlocks } from '../src/core/pem.js';
-import { spiffeIdOf } from '../src/identity/peer-id.js';
-import { verifyChainToAnchors } from '../src/identity/verify-chain.js';
-import { spiffeServerIdentityCheck } from '../src/identity/peer-id.js';
+import { spiffeIdOf } from '../src/sidecar-client/peer-id.js';
+import { verifyChainToAnchors } from '../src/sidecar-client/verify-chain.js';
+import { spiffeServerIdentityCheck } from '../src/sidecar-client/peer-id.js';
 import { loadCaServiceDefinition, sentryCaClientConstructor, type SentryCaClient, type SignCertificateRequestMessage } from '../src/wire/sentry-proto.js';
 
 export type StormTransport = 'grpc-js' | 'http2';

@@ -4,9 +4,9 @@
  * processes the operator restarts) and Kubernetes (Secret + ConfigMap, ordered rollouts).
  */
 import type { TrustBundle } from '../core/bundle.js';
-import type { PhaseEstimate } from '../core/rotation/schedule.js';
-import type { WritePhase } from '../core/rotation/phases.js';
-import type { RotationRecord } from '../core/rotation/record.js';
+import type { PhaseEstimate } from '../core/rotation-phases/schedule.js';
+import type { WritePhase } from '../core/rotation-phases/phases.js';
+import type { RotationRecord } from '../core/rotation-phases/record.js';
 import type { TrustBundleStore } from '../stores/store.js';
 import type { JournalStore } from './journal.js';
 import type { RotationEvent } from './events.js';

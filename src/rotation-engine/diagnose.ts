@@ -9,8 +9,8 @@ import type { BundleTexts } from '../core/bundle-texts.js';
 import type { Certificate } from '../core/certificate.js';
 import { describeTime } from '../core/checks/labels.js';
 import type { Finding } from '../core/checks/index.js';
-import { nextStep } from '../core/rotation/schedule.js';
-import type { RotationRecord } from '../core/rotation/record.js';
+import { nextStep } from '../core/rotation-phases/schedule.js';
+import type { RotationRecord } from '../core/rotation-phases/record.js';
 import type { Restorable } from './rollback.js';
 import { compareWithBundle, type ProbeResult } from './sentry-compare.js';
 

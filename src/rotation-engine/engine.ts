@@ -10,13 +10,13 @@ import type { BundleTexts } from '../core/bundle-texts.js';
 import { assertNoErrors, runChecks } from '../core/checks/index.js';
 import type { Clock } from '../core/clock.js';
 import { WardenError } from '../core/errors.js';
-import { phaseIndex, previousWritePhase, PHASE_SUMMARY, type RotationPhase, type WritePhase } from '../core/rotation/phases.js';
-import { addAnchorSkipReason, rotationCheckPolicy } from '../core/rotation/plan.js';
+import { phaseIndex, previousWritePhase, PHASE_SUMMARY, type RotationPhase, type WritePhase } from '../core/rotation-phases/phases.js';
+import { addAnchorSkipReason, rotationCheckPolicy } from '../core/rotation-phases/plan.js';
 import {
   phaseState, recordCompleted, recordFinished, recordIntent, recordSkipped, recordWritten, type RotationRecord,
-} from '../core/rotation/record.js';
-import { computeRetireAfter, nextStep, oldChainEnd } from '../core/rotation/schedule.js';
-import { computePhaseTargets, type PhaseTargets } from '../core/rotation/targets.js';
+} from '../core/rotation-phases/record.js';
+import { computeRetireAfter, nextStep, oldChainEnd } from '../core/rotation-phases/schedule.js';
+import { computePhaseTargets, type PhaseTargets } from '../core/rotation-phases/targets.js';
 import type { BackupRef, BundleReadResult } from '../stores/store.js';
 import { commandOf, type PhaseContext, type RotationBackend, type Sleeper } from './backend.js';
 import type { RotationEvent } from './events.js';

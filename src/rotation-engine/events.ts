@@ -1,5 +1,5 @@
 /** Progress the engine reports while it runs; the CLI prints them, tests record them. */
-import type { WritePhase } from '../core/rotation/phases.js';
+import type { WritePhase } from '../core/rotation-phases/phases.js';
 
 export type RotationEvent =
   | { kind: 'phase-start'; phase: WritePhase; summary: string }

@@ -12,8 +12,8 @@ import { readFile, rename } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { WardenError } from '../core/errors.js';
-import { isRotationPhase, isWritePhase, WRITE_PHASES } from '../core/rotation/phases.js';
-import { ROTATION_RECORD_FORMAT, type RotationRecord } from '../core/rotation/record.js';
+import { isRotationPhase, isWritePhase, WRITE_PHASES } from '../core/rotation-phases/phases.js';
+import { ROTATION_RECORD_FORMAT, type RotationRecord } from '../core/rotation-phases/record.js';
 import { createRandomId, ensurePrivateDir, errnoOf, fsyncDir, unlinkIfPresent, writeNewFileDurably } from '../stores/fs-io.js';
 import { inspectLock, tryAcquireLock, type HeldLock } from '../stores/fs-lock.js';
 

@@ -14,7 +14,7 @@
 import { hostname } from 'node:os';
 import type { V1Secret } from '@kubernetes/client-node';
 import { WardenError } from '../core/errors.js';
-import type { RotationRecord } from '../core/rotation/record.js';
+import type { RotationRecord } from '../core/rotation-phases/record.js';
 import { httpStatusOf, kubeError, kubeFind, type KubeClients } from '../kube/client.js';
 import { MANAGED_BY_LABEL } from '../stores/kube-backup.js';
 import { decodeSecretData, encodeBase64, resourceVersionOf } from '../stores/kube-objects.js';

@@ -10,7 +10,7 @@ import { runChecks, type CheckPolicy, type Finding } from '../core/checks/index.
 import type { Clock } from '../core/clock.js';
 import { describeTime } from '../core/checks/labels.js';
 import { WardenError } from '../core/errors.js';
-import { recordRolledBack, type RotationRecord } from '../core/rotation/record.js';
+import { recordRolledBack, type RotationRecord } from '../core/rotation-phases/record.js';
 import type { BackupRef, TrustBundleStore, WriteResult } from '../stores/store.js';
 import { sameTexts } from './engine.js';
 import type { JournalStore } from './journal.js';

@@ -4,7 +4,7 @@
  */
 import type { TrustBundle } from '../core/bundle.js';
 import { certificatesToPem, type Certificate } from '../core/certificate.js';
-import { verifyChainToAnchors } from '../identity/verify-chain.js';
+import { verifyChainToAnchors } from '../sidecar-client/verify-chain.js';
 
 /** Where to find a sentry and how to authenticate it. */
 export interface SentryProbeTarget {

@@ -14,10 +14,10 @@ import * as grpc from '@grpc/grpc-js';
 import { parseCertificatesPem } from '../core/certificate.js';
 import { systemClock } from '../core/clock.js';
 import { createCsr } from '../core/csr.js';
-import { buildSpiffeId } from '../core/identity.js';
+import { buildSpiffeId } from '../core/spiffe-id.js';
 import { generatePrivateKey } from '../core/keys.js';
 import { encodePem } from '../core/pem.js';
-import { spiffeServerIdentityCheck } from '../identity/peer-id.js';
+import { spiffeServerIdentityCheck } from '../sidecar-client/peer-id.js';
 import type { ProbeResult, SentryProbeTarget } from './sentry-compare.js';
 import { sentryCaClientConstructor, type SignCertificateResponseMessage } from '../wire/sentry-proto.js';
 

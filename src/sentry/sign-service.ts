@@ -11,7 +11,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
-import { buildSpiffeId, controlPlaneDnsNames } from '../core/identity.js';
+import { buildSpiffeId, controlPlaneDnsNames } from '../core/spiffe-id.js';
 import { GrpcStatusError } from './grpc/framing.js';
 import { SignFailure, type LeafIssuer, type LeafRequest } from './issue-leaf.js';
 import type { SentryMetrics } from './metrics.js';

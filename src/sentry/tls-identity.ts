@@ -16,7 +16,7 @@
 import { createPublicKey } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
-import { buildSpiffeId } from '../core/identity.js';
+import { buildSpiffeId } from '../core/spiffe-id.js';
 import { generatePrivateKey, privateKeyToPkcs8Pem } from '../core/keys.js';
 import type { CaStateHolder } from './ca-state.js';
 import type { TlsIdentitySource } from './grpc-server.js';

@@ -3,7 +3,7 @@
  * request rules and grants whatever identity the request claims. Kubernetes mode enables only
  * KUBERNETES (validators/kubernetes.ts). JWKS is not supported.
  */
-import { validateSignRequest } from '../core/identity.js';
+import { validateSignRequest } from '../core/spiffe-id.js';
 import type { SentryMode } from './options.js';
 import type { SignCertificateRequest, TokenValidatorName } from '../wire/sentry-proto.js';
 

@@ -1,5 +1,5 @@
 /**
- * The Sentry wire contract shared by the server (src/sentry) and the client (src/identity): the
+ * The Sentry wire contract shared by the server (src/sentry) and the client (src/sidecar-client): the
  * `dapr.proto.sentry.v1.CA` service loaded once from `proto/sentry.proto` with proto-loader, and
  * hand-written TypeScript shapes of its messages as proto-loader presents them (keepCase, longs as
  * strings, enums as names, bytes as Buffers, defaults filled in). One loader for both sides, so the
@@ -86,7 +86,7 @@ export function loadCaClientConstructor(): grpc.ServiceClientConstructor {
   return grpc.makeGenericClientConstructor(cached as grpc.ServiceDefinition, 'CA');
 }
 
-// ---- client side (src/identity, tests, bench) ----
+// ---- client side (src/sidecar-client, tests, bench) ----
 
 /** `SignCertificateRequest.TokenValidator` (spec 1.2). */
 export const TOKEN_VALIDATORS = ['UNKNOWN', 'INSECURE', 'KUBERNETES', 'JWKS'] as const;

@@ -11,7 +11,7 @@ import { describe, it } from 'node:test';
 import * as x509 from '@peculiar/x509';
 import { parseCertificate, parseCertificatesPem, type Certificate } from '../../src/core/certificate.js';
 import { isWardenError } from '../../src/core/errors.js';
-import { verifyChainToAnchors } from '../../src/identity/verify-chain.js';
+import { verifyChainToAnchors } from '../../src/sidecar-client/verify-chain.js';
 
 interface LimboCase { id: string; trusted_certs: string[]; untrusted_intermediates: string[]; peer_certificate: string }
 const cases = (JSON.parse(readFileSync(new URL('../vectors/x509-limbo/limbo-subset.json', import.meta.url), 'utf8')) as { testcases: LimboCase[] }).testcases;

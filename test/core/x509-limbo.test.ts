@@ -9,7 +9,7 @@
  *    sentry), so the adapter enumerates the orders a server could serve (each link chosen by
  *    issuer name, depth-first, bounded by MAX_DEPTH and MAX_ATTEMPTS, not extending a chain one
  *    of whose own links already fails) and the case succeeds when one of them passes;
- *  - a served chain passes when `verifyChainToAnchors` (src/identity/verify-chain.ts) accepts it
+ *  - a served chain passes when `verifyChainToAnchors` (src/sidecar-client/verify-chain.ts) accepts it
  *    and, when it has CA certificates below the anchor, the trust-bundle check chain
  *    (src/core/checks) finds no error in those CAs taken as issuer.crt over the anchors.
  *
@@ -26,7 +26,7 @@ import {
   checkChainOrder, checkExtKeyUsage, checkIssuerExpiry, checkIssuerFromAnchors, checkIssuerIsCa, checkNotYetValid,
   checkPathLength, checkRootExpiry, runChecks,
 } from '../../src/core/checks/index.js';
-import { verifyChainToAnchors } from '../../src/identity/verify-chain.js';
+import { verifyChainToAnchors } from '../../src/sidecar-client/verify-chain.js';
 
 interface LimboCase {
   id: string;

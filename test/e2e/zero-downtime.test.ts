@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { certificatesToPem, isSelfSigned, parseCertificatesPem } from '../../src/core/certificate.js';
-import { verifyChainToAnchors } from '../../src/identity/verify-chain.js';
+import { verifyChainToAnchors } from '../../src/sidecar-client/verify-chain.js';
 import { opensslVerify } from '../support/openssl.js';
 import {
   callsOf, formatStats, killAll, MESH_HANG_MS, REPO, startMesh, startSentryProcess, statsBetween, stopMesh, waitFor, warden,

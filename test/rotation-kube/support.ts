@@ -7,7 +7,7 @@ import { rotateCommand } from '../../src/cli/commands/rotate.js';
 import type { RotateOptions } from '../../src/cli/commands/rotate-options.js';
 import type { RotationRuntime } from '../../src/cli/site/site.js';
 import type { BundleTexts } from '../../src/core/bundle-texts.js';
-import type { RotationRecord } from '../../src/core/rotation/record.js';
+import type { RotationRecord } from '../../src/core/rotation-phases/record.js';
 import { REPO } from '../cli/helpers.js';
 import { clusterBundle, startCluster, type Cluster } from '../kube/renew-k-support.js';
 

@@ -8,7 +8,7 @@ import { publicKeysEqual } from '../../src/core/keys.js';
 import {
   addAnchorSkipReason, buildTimeline, computePhaseTargets, computeRetireAfter, mergeAnchors, nextStep, oldChainEnd, planRotation,
   recordCompleted, recordFinished, recordIntent, recordSkipped, recordWritten, retireAfterOf, timelineDurationMs, WRITE_PHASES,
-} from '../../src/core/rotation/index.js';
+} from '../../src/core/rotation-phases/index.js';
 import { DAY, HOUR, makeBundle, planRecord, POLICY, T0 } from './helpers.js';
 
 const ders = (b: TrustBundle): string[] => b.anchors.map((a) => a.der.toString('hex'));

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { TrustBundle } from '../../src/core/bundle.js';
 import { isWardenError, WardenError } from '../../src/core/errors.js';
-import { computePhaseTargets } from '../../src/core/rotation/targets.js';
+import { computePhaseTargets } from '../../src/core/rotation-phases/targets.js';
 import { runRotation, sameTexts, startRotation } from '../../src/rotation-engine/engine.js';
 import type { RotationEvent } from '../../src/rotation-engine/events.js';
 import { ClockSleeper, DAY, FixedClock, HOUR, makeBundle, planRecord, RecordingBackend, setupStore, T0, tempDir } from './helpers.js';

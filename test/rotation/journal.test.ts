@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { FixedClock } from '../../src/core/clock.js';
 import { isWardenError } from '../../src/core/errors.js';
-import { recordIntent } from '../../src/core/rotation/record.js';
+import { recordIntent } from '../../src/core/rotation-phases/record.js';
 import { FileJournalStore } from '../../src/rotation-engine/journal.js';
 import { makeBundle, planRecord, T0, tempDir } from './helpers.js';
 

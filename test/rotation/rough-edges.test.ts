@@ -15,7 +15,7 @@ import { rotateCommand, type RotateOptions } from '../../src/cli/commands/rotate
 import { captureIo } from '../../src/cli/io.js';
 import { main } from '../../src/cli/main.js';
 import { parseTimeoutArg } from '../../src/cli/options.js';
-import type { RotationRecord } from '../../src/core/rotation/record.js';
+import type { RotationRecord } from '../../src/core/rotation-phases/record.js';
 import { FileJournalStore } from '../../src/rotation-engine/journal.js';
 import type { ProbeResult } from '../../src/rotation-engine/sentry-compare.js';
 import { FsTrustBundleStore } from '../../src/stores/fs-store.js';

@@ -8,14 +8,14 @@ import { after, before, describe, it } from 'node:test';
 import { TrustBundle } from '../../src/core/bundle.js';
 import { systemClock } from '../../src/core/clock.js';
 import { isWardenError } from '../../src/core/errors.js';
-import { computePhaseTargets } from '../../src/core/rotation/targets.js';
+import { computePhaseTargets } from '../../src/core/rotation-phases/targets.js';
 import { SelfHostedBackend } from '../../src/rotation-engine/backends/self-hosted.js';
 import type { RotationEvent } from '../../src/rotation-engine/events.js';
 import { FileJournalStore } from '../../src/rotation-engine/journal.js';
 import { anchorsPemOf, compareWithBundle } from '../../src/rotation-engine/sentry-compare.js';
 import { probeSentry } from '../../src/rotation-engine/sentry-probe.js';
 import { FsTrustBundleStore } from '../../src/stores/fs-store.js';
-import { systemTimers } from '../../src/identity/timers.js';
+import { systemTimers } from '../../src/sidecar-client/timers.js';
 import { startTestSentry, type TestSentry } from '../support/sentry-harness.js';
 import { makeBundle, planRecord } from './helpers.js';
 

@@ -4,7 +4,7 @@
  * the command functions, as everywhere in the CLI.
  */
 import { Option, type Command } from 'commander';
-import { ROTATION_PHASES } from '../../core/rotation/phases.js';
+import { ROTATION_PHASES } from '../../core/rotation-phases/phases.js';
 import { backupsCommand, type BackupsOptions } from './backups.js';
 import { doctorCommand, type DoctorOptions } from './doctor.js';
 import { rollbackCommand, type RollbackOptions } from './rollback.js';

@@ -5,8 +5,8 @@ import { WardenError } from '../../core/errors.js';
 import { privateKeyToPkcs8Pem } from '../../core/keys.js';
 import { goTimeString } from '../../core/thresholds.js';
 import { certificatesToPem } from '../../core/certificate.js';
-import type { IdentityRequest, WorkloadKeyAlgorithm } from '../../identity/sentry-client.js';
-import { IDENTITY_FILE_NAMES, writeIdentityFiles } from '../../identity/write-identity.js';
+import type { IdentityRequest, WorkloadKeyAlgorithm } from '../../sidecar-client/sentry-client.js';
+import { IDENTITY_FILE_NAMES, writeIdentityFiles } from '../../sidecar-client/write-identity.js';
 import type { CliDeps } from '../deps.js';
 import { assertAnchorsUsable, explainExpiredSentry } from '../request-cert-expiry.js';
 import { EXIT } from '../exit-codes.js';
@@ -57,8 +57,8 @@ export interface RequestCertResult {
  */
 export async function requestCertCommand(opts: RequestCertOptions, io: Io, _deps?: CliDeps): Promise<number> {
   // Loaded on use: gRPC and the identity client cost start-up time every other command should not pay.
-  const { SentryClient } = await import('../../identity/sentry-client.js');
-  const { readTrustAnchorsFile, StaticTrustAnchorSource } = await import('../../identity/trust-anchors.js');
+  const { SentryClient } = await import('../../sidecar-client/sentry-client.js');
+  const { readTrustAnchorsFile, StaticTrustAnchorSource } = await import('../../sidecar-client/trust-anchors.js');
   const anchorsPath = resolve(io.cwd, opts.trustAnchors);
   const anchors = await readTrustAnchorsFile(anchorsPath);
   assertAnchorsUsable(anchors.certificates, anchorsPath, io.clock.now());

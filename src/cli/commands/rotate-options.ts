@@ -5,8 +5,8 @@
  */
 import { resolve } from 'node:path';
 import { WardenError } from '../../core/errors.js';
-import type { RotationPhase } from '../../core/rotation/phases.js';
-import type { RotationPolicy, RotationSettings } from '../../core/rotation/record.js';
+import type { RotationPhase } from '../../core/rotation-phases/phases.js';
+import type { RotationPolicy, RotationSettings } from '../../core/rotation-phases/record.js';
 import { SELF_HOSTED_PROPAGATION_DELAY_MS } from '../../rotation-engine/backends/self-hosted.js';
 import { loadSentryConfig, DEFAULT_SENTRY_CONFIG } from '../../sentry/config.js';
 import type { Io } from '../io.js';

@@ -5,11 +5,11 @@
 import type { Certificate } from '../../core/certificate.js';
 import { describeDuration, describeTime } from '../../core/checks/labels.js';
 import { formatGoDuration } from '../../core/duration.js';
-import { WRITE_PHASES, type WritePhase } from '../../core/rotation/phases.js';
+import { WRITE_PHASES, type WritePhase } from '../../core/rotation-phases/phases.js';
 import { TrustBundle } from '../../core/bundle.js';
-import type { RotationPlan } from '../../core/rotation/plan.js';
-import { phaseState, type RotationRecord } from '../../core/rotation/record.js';
-import { nextStep, retireAfterOf, timelineDurationMs, type RotationStep, type TimelineRow } from '../../core/rotation/schedule.js';
+import type { RotationPlan } from '../../core/rotation-phases/plan.js';
+import { phaseState, type RotationRecord } from '../../core/rotation-phases/record.js';
+import { nextStep, retireAfterOf, timelineDurationMs, type RotationStep, type TimelineRow } from '../../core/rotation-phases/schedule.js';
 import type { RotationOutcome } from '../../rotation-engine/engine.js';
 import type { RotationEvent } from '../../rotation-engine/events.js';
 import type { JournalStore } from '../../rotation-engine/journal.js';

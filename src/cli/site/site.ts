@@ -7,7 +7,7 @@
  * open-site.ts picks one from the flags.
  */
 import type { WardenError } from '../../core/errors.js';
-import type { RotationPolicy, RotationSettings } from '../../core/rotation/record.js';
+import type { RotationPolicy, RotationSettings } from '../../core/rotation-phases/record.js';
 import type { RotationBackend, Sleeper } from '../../rotation-engine/backend.js';
 import type { DoctorFacts, FixStep } from '../../rotation-engine/diagnose.js';
 import type { JournalStore } from '../../rotation-engine/journal.js';

@@ -16,9 +16,9 @@ import type { TrustBundle } from '../../core/bundle.js';
 import type { Clock } from '../../core/clock.js';
 import { formatGoDuration } from '../../core/duration.js';
 import { isWardenError, WardenError } from '../../core/errors.js';
-import type { WritePhase } from '../../core/rotation/phases.js';
-import type { RotationSettings } from '../../core/rotation/record.js';
-import type { PhaseEstimate } from '../../core/rotation/schedule.js';
+import type { WritePhase } from '../../core/rotation-phases/phases.js';
+import type { RotationSettings } from '../../core/rotation-phases/record.js';
+import type { PhaseEstimate } from '../../core/rotation-phases/schedule.js';
 import type { KubeClients } from '../../kube/client.js';
 import {
   DEFAULT_MAX_CONCURRENT_RESTARTS, findControlPlane, findDaprApps, restartControlPlane, restartDaprApps,

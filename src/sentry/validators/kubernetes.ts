@@ -16,7 +16,7 @@
  */
 import type { Logger } from 'pino';
 import { WardenError } from '../../core/errors.js';
-import { DEFAULT_REQUEST_TRUST_DOMAIN, buildSpiffeId, parseTrustDomain, validateSignRequest } from '../../core/identity.js';
+import { DEFAULT_REQUEST_TRUST_DOMAIN, buildSpiffeId, parseTrustDomain, validateSignRequest } from '../../core/spiffe-id.js';
 import type { SignCertificateRequest } from '../../wire/sentry-proto.js';
 import type { Validator } from '../validators.js';
 import { KubeIdentityApi, apiErrorMessage, type KubeIdentityApiOptions, type PodIdentity } from './kubernetes-api.js';

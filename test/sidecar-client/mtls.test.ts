@@ -13,10 +13,10 @@ import { join } from 'node:path';
 import { connect, type TLSSocket } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { isWardenError } from '../../src/core/errors.js';
-import { WorkloadIdentity } from '../../src/identity/identity-manager.js';
-import { peerSpiffeId, type ExpectedPeer } from '../../src/identity/peer-id.js';
-import type { IssuedIdentity } from '../../src/identity/sentry-client.js';
-import { FileTrustAnchorSource, StaticTrustAnchorSource, type TrustAnchorSource } from '../../src/identity/trust-anchors.js';
+import { WorkloadIdentity } from '../../src/sidecar-client/identity-manager.js';
+import { peerSpiffeId, type ExpectedPeer } from '../../src/sidecar-client/peer-id.js';
+import type { IssuedIdentity } from '../../src/sidecar-client/sentry-client.js';
+import { FileTrustAnchorSource, StaticTrustAnchorSource, type TrustAnchorSource } from '../../src/sidecar-client/trust-anchors.js';
 import { FakeTime } from './support/fake-time.js';
 import { createTestCa, issueIdentity, type TestCa } from './support/pki.js';
 

@@ -12,7 +12,7 @@ import { parseCertificatesPem, type Certificate } from '../core/certificate.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { createCsr } from '../core/csr.js';
 import { isWardenError, WardenError } from '../core/errors.js';
-import { buildSpiffeId, isControlPlaneId, parseSpiffeId } from '../core/identity.js';
+import { buildSpiffeId, isControlPlaneId, parseSpiffeId } from '../core/spiffe-id.js';
 import { generatePrivateKey, publicKeysEqual } from '../core/keys.js';
 import { encodePem } from '../core/pem.js';
 import { errorText, silentLogger, type IdentityLogger } from './logger.js';

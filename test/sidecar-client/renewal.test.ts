@@ -5,10 +5,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isWardenError, WardenError } from '../../src/core/errors.js';
-import { RENEWAL_CHECK_INTERVAL_MS, renewalTime, WorkloadIdentity } from '../../src/identity/identity-manager.js';
-import type { IdentityLogger } from '../../src/identity/logger.js';
-import type { IssuedIdentity } from '../../src/identity/sentry-client.js';
-import { StaticTrustAnchorSource } from '../../src/identity/trust-anchors.js';
+import { RENEWAL_CHECK_INTERVAL_MS, renewalTime, WorkloadIdentity } from '../../src/sidecar-client/identity-manager.js';
+import type { IdentityLogger } from '../../src/sidecar-client/logger.js';
+import type { IssuedIdentity } from '../../src/sidecar-client/sentry-client.js';
+import { StaticTrustAnchorSource } from '../../src/sidecar-client/trust-anchors.js';
 import { FakeTime } from './support/fake-time.js';
 import { createTestCa, issueIdentity, type TestCa } from './support/pki.js';
 

@@ -4,7 +4,7 @@
  * step) without firing timers, exactly the case the one-minute re-check exists for.
  */
 import type { Clock } from '../../../src/core/clock.js';
-import type { Timers } from '../../../src/identity/timers.js';
+import type { Timers } from '../../../src/sidecar-client/timers.js';
 
 interface Sleeper {
   wakeAt: number;

@@ -9,13 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { isWardenError } from '../../src/core/errors.js';
-import type { IdentityLogger } from '../../src/identity/logger.js';
+import type { IdentityLogger } from '../../src/sidecar-client/logger.js';
 import {
   FileTrustAnchorSource,
   readTrustAnchorsFile,
   StaticTrustAnchorSource,
   type TrustAnchors,
-} from '../../src/identity/trust-anchors.js';
+} from '../../src/sidecar-client/trust-anchors.js';
 import { createTestCa } from './support/pki.js';
 
 const caA = createTestCa({ trustDomain: 'td-a' });

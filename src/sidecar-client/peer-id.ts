@@ -5,7 +5,7 @@
 import type { PeerCertificate, TLSSocket } from 'node:tls';
 import { parseCertificate, type Certificate } from '../core/certificate.js';
 import { WardenError } from '../core/errors.js';
-import { parseSpiffeId } from '../core/identity.js';
+import { parseSpiffeId } from '../core/spiffe-id.js';
 import { errorText } from './logger.js';
 
 /** Decides whether a peer's SPIFFE ID is acceptable. */

@@ -9,7 +9,7 @@ import {
   parseSpiffeId,
   parseTrustDomain,
   validateSignRequest,
-} from '../../src/core/identity.js';
+} from '../../src/core/spiffe-id.js';
 
 const CSR = Buffer.from('-----BEGIN CERTIFICATE REQUEST-----\n');
 const ok = { id: 'myapp', namespace: 'default', trustDomain: '', csr: CSR };

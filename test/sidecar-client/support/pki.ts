@@ -8,8 +8,8 @@ import { certificatesToPem, parseCertificatesPem, type Certificate } from '../..
 import { FixedClock } from '../../../src/core/clock.js';
 import { generatePrivateKey, privateKeyToPkcs8Pem } from '../../../src/core/keys.js';
 import { WorkloadSigner } from '../../../src/core/sign.js';
-import type { IssuedIdentity } from '../../../src/identity/sentry-client.js';
-import { parseTrustAnchors, type TrustAnchors } from '../../../src/identity/trust-anchors.js';
+import type { IssuedIdentity } from '../../../src/sidecar-client/sentry-client.js';
+import { parseTrustAnchors, type TrustAnchors } from '../../../src/sidecar-client/trust-anchors.js';
 
 export interface TestCa {
   bundle: TrustBundle;

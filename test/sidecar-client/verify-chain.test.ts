@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { TrustBundle } from '../../src/core/bundle.js';
 import { parseCertificatesPem } from '../../src/core/certificate.js';
 import { isWardenError } from '../../src/core/errors.js';
-import { verifyChainToAnchors } from '../../src/identity/verify-chain.js';
+import { verifyChainToAnchors } from '../../src/sidecar-client/verify-chain.js';
 import { createTestCa, issueLeaf } from './support/pki.js';
 
 const ca = createTestCa();
