@@ -11,7 +11,7 @@ export function assertRotationBuilt(): void {
     throw new Error('dist/ has no rotation commands: run `npm run build` first');
   }
   const files = ['src/cli/commands/rotate.ts', 'src/cli/commands/rollback.ts', 'src/cli/commands/backups.ts', 'src/cli/commands/doctor.ts'];
-  for (const dir of ['src/cli/site', 'src/rotation-engine', 'src/core/rotation']) {
+  for (const dir of ['src/cli/site', 'src/rotation-engine', 'src/core/rotation-phases']) {
     for (const f of readdirSync(join(REPO, dir), { recursive: true }) as string[]) if (f.endsWith('.ts')) files.push(join(dir, f));
   }
   for (const f of files) {
