@@ -22,9 +22,6 @@ export interface DaprLogIdentity {
 
 const LEVEL_NAMES: Readonly<Record<number, string>> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warning', 50: 'error', 60: 'fatal' };
 
-/** Keys logrus writes first, in this order; a data field with one of these names gets the `fields.` prefix. */
-const FIXED_KEYS = new Set(['time', 'level', 'msg']);
-
 /** Renders one pino record (already parsed) as a Dapr log line, newline included. */
 export function formatDaprRecord(record: Readonly<Record<string, unknown>>, format: DaprLogFormat, identity: DaprLogIdentity): string {
   const time = rfc3339Nano(typeof record['time'] === 'number' ? record['time'] : 0);
@@ -33,7 +30,7 @@ export function formatDaprRecord(record: Readonly<Record<string, unknown>>, form
   const data: Record<string, unknown> = { instance: identity.instance, type: 'log', ver: identity.ver };
   for (const [key, value] of Object.entries(record)) {
     if (key === 'time' || key === 'level' || key === 'msg' || value === undefined) continue;
-    data[FIXED_KEYS.has(key) ? `fields.${key}` : key] = value;
+    data[key] = value;
   }
   if (format === 'json') {
     const all: Record<string, unknown> = { ...data, level, msg, time };
