@@ -228,8 +228,9 @@ function addSentryCommand(program: Command, io: Io, deps: CliDeps, run: Runner):
     .option('--max-connections-per-peer <n>', 'gRPC connections one process holds from one client address (Warden addition)', parseConnectionCapArg, d.maxConnectionsPerPeer);
   addDaprLogOptions(cmd);
   addJwtOidcOptions(cmd);
-  addCredentialOptions(cmd).action(function (this: Command) {
-    return run(() => sentryCommand(this.opts<SentryCommandOptions>(), io, deps))();
+  // Dapr's Sentry ignores positional arguments (e.g. the `false` of `--enable-metrics false`).
+  addCredentialOptions(cmd).allowExcessArguments(true).action(function (this: Command) {
+    return run(() => sentryCommand({ ...this.opts<SentryCommandOptions>(), ignoredArgs: this.args }, io, deps))();
   });
 }
 

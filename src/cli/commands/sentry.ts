@@ -43,6 +43,8 @@ export interface SentryCommandOptions {
   logFormat: SentryLogFormat;
   jwtEnabled: boolean;
   oidcEnabled: boolean;
+  /** Positional arguments, which Dapr's Sentry ignores (pflag leaves `false` of `--enable-metrics false` there). */
+  ignoredArgs?: readonly string[];
 }
 
 /**
@@ -79,6 +81,9 @@ async function runSentry(opts: SentryCommandOptions, io: Io, deps: CliDeps, logg
       `${flag} is not supported yet: Warden's sentry does not issue JWT-SVIDs or serve OIDC discovery; start it without ${flag} (or with ${flag}=false)`);
   }
   logger.debug('JWT and OIDC are disabled; the other --jwt-* and --oidc-* flags are ignored');
+  if (opts.ignoredArgs && opts.ignoredArgs.length > 0) {
+    logger.warn({ args: opts.ignoredArgs }, `Ignoring positional arguments ${JSON.stringify(opts.ignoredArgs)}: Dapr's Sentry takes none (a bool flag takes its value as --flag=false)`);
+  }
   const options: SentryOptions = {
     issuerCredentials: resolve(io.cwd, opts.issuerCredentials ?? defaultCredentialsDirFor(io)),
     issuerCaFilename: opts.issuerCaFilename,
