@@ -126,7 +126,7 @@ describe('bin/sentry with the argv of Dapr\'s Helm chart (kubernetes mode)', () 
     const pairs = parseLogfmt(found);
     assert.deepEqual(pairs, [
       ['time', pairs[0]![1]], ['level', 'info'], ['msg', 'Root and issuer certs found: using credentials from store'],
-      ['instance', hostname()], ['scope', 'dapr.sentry'], ['type', 'log'], ['ver', VERSION],
+      ['instance', hostname()], ['scope', 'dapr.sentry.ca'], ['type', 'log'], ['ver', VERSION],
     ]);
     assert.match(pairs[0]![1], /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$/);
     for (const line of lines) {
@@ -148,7 +148,7 @@ describe('bin/sentry with the argv of Dapr\'s Helm chart (kubernetes mode)', () 
     const records = run.stdout().trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     assert.ok(records.length >= 3, run.stdout());
     for (const r of records) {
-      assert.equal(r['scope'], 'dapr.sentry');
+      assert.match(r['scope'] as string, /^dapr\.sentry(\.ca|\.server)?$/);
       assert.equal(r['type'], 'log');
       assert.equal(r['ver'], VERSION);
       assert.equal(r['instance'], hostname());
@@ -156,7 +156,10 @@ describe('bin/sentry with the argv of Dapr\'s Helm chart (kubernetes mode)', () 
       assert.equal(typeof r['msg'], 'string');
       assert.deepEqual(Object.keys(r), Object.keys(r).sort());
     }
-    assert.ok(records.some((r) => r['msg'] === 'Root and issuer certs found: using credentials from store'));
+    assert.ok(records.some((r) => r['msg'] === 'Root and issuer certs found: using credentials from store' && r['scope'] === 'dapr.sentry.ca'));
+    assert.equal(records[0]!['msg'], `Starting Dapr Sentry certificate authority -- version ${VERSION} -- commit unknown`);
+    assert.equal(records[1]!['msg'], 'Log level set to: info');
+    assert.equal(records.at(-1)!['msg'], 'Sentry shut down gracefully');
   });
 
   it('a fatal start-up error (no Secret in the namespace) is one level=fatal line and exit 1; --log-level warn hides the info lines', async () => {

@@ -4,6 +4,7 @@ import { workerIndexOf } from '../../sentry/cluster/workers-option.js';
 import type { CliDeps, RunningSentryHandle, SentryOptions } from '../deps.js';
 import type { Logger } from 'pino';
 import { WardenError } from '../../core/errors.js';
+import { wardenVersion } from '../../sentry/version.js';
 import { createSentryLogger, type DaprLogLevel, type SentryLogFormat } from '../../sentry/logger.js';
 import { EXIT, exitCodeForError } from '../exit-codes.js';
 import type { Io } from '../io.js';
@@ -64,8 +65,13 @@ export async function sentryCommand(opts: SentryCommandOptions, io: Io, deps: Cl
     json: opts.logAsJson,
     file: opts.logFile === undefined ? undefined : resolve(io.cwd, opts.logFile),
   });
+  // cmd/sentry/app's first lines. Warden has no build commit to report.
+  logger.info(`Starting Dapr Sentry certificate authority -- version ${wardenVersion()} -- commit unknown`);
+  logger.info(`Log level set to: ${opts.logLevel ?? logger.level}`);
   try {
-    return await runSentry(opts, io, deps, logger);
+    const code = await runSentry(opts, io, deps, logger);
+    if (opts.logFormat === 'dapr' && code === EXIT.ok) logger.info('Sentry shut down gracefully');
+    return code;
   } catch (err) {
     // Dapr's start-up failures are `log.Fatal`: one `level=fatal` line, exit 1.
     if (opts.logFormat !== 'dapr') throw err;
