@@ -135,6 +135,10 @@ describe('bin/sentry with the argv of Dapr\'s Helm chart (kubernetes mode)', () 
       assert.deepEqual(keys.slice(3), [...keys.slice(3)].sort(), `logrus sorts the other keys: ${line}`);
       for (const k of ['instance', 'scope', 'type', 'ver']) assert.ok(keys.includes(k), `${k} in ${line}`);
     }
+    const scoped = (msg: string): string | undefined => lines.map((l) => new Map(parseLogfmt(l))).find((r) => r.get('msg') === msg)?.get('scope');
+    assert.equal(scoped('Using kubernetes secret store for trust bundle storage'), 'dapr.sentry.ca');
+    assert.equal(scoped('Using validator \'kubernetes\''), 'dapr.sentry');
+    assert.match(lines.find((l) => l.includes('msg="Running gRPC server on port ')) ?? '', / scope=dapr\.sentry\.server /);
     assert.equal(run.stderr(), '');
   });
 
