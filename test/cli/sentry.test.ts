@@ -165,9 +165,10 @@ describe('warden sentry flag mapping (in-process)', () => {
     const log = join(dir, 'sentry.log');
     const { opts } = await startedWith(['--enable-metrics', 'false', '--log-as-json', '--log-format', 'dapr', '--log-file', log, '--metrics-port', '9999']);
     assert.deepEqual([opts.enableMetrics, opts.metricsPort], [true, 9999]);
-    const record = JSON.parse((await readFile(log, 'utf8')).trimEnd()) as { level: string; msg: string };
-    assert.equal(record.level, 'warning');
-    assert.match(record.msg, /^Ignoring positional arguments \["false"\]/);
+    const records = (await readFile(log, 'utf8')).trimEnd().split('\n').map((l) => JSON.parse(l) as { level: string; msg: string });
+    const warning = records.filter((r) => r.level === 'warning');
+    assert.equal(warning.length, 1, JSON.stringify(records));
+    assert.match(warning[0]!.msg, /^Ignoring positional arguments \["false"\]/);
     assert.equal((await startedWith(['--enable-metrics=false'])).opts.enableMetrics, false);
   });
 
