@@ -1,5 +1,6 @@
 import { CommanderError } from 'commander';
 import { isWardenError } from '../core/errors.js';
+import { daprSentryArgv } from './dapr-argv.js';
 import { defaultDeps, type CliDeps } from './deps.js';
 import { EXIT, exitCodeForError } from './exit-codes.js';
 import { processIo, type Io } from './io.js';
@@ -15,7 +16,8 @@ import { buildProgram } from './program.js';
 export async function main(argv: string[], io: Io = processIo(), deps: CliDeps = defaultDeps()): Promise<number> {
   const sink = { exitCode: EXIT.ok as number };
   try {
-    await buildProgram(io, deps, sink).parseAsync(argv, { from: 'user' });
+    const args = argv[0] === 'sentry' ? ['sentry', ...daprSentryArgv(argv.slice(1))] : argv;
+    await buildProgram(io, deps, sink).parseAsync(args, { from: 'user' });
     return sink.exitCode;
   } catch (error) {
     return reportError(io, error);

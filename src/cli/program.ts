@@ -3,6 +3,7 @@ import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { availableParallelism } from 'node:os';
 import { WardenError } from '../core/errors.js';
 import { parseWorkerCount } from '../sentry/cluster/workers-option.js';
+import { DAPR_LOG_LEVELS } from '../sentry/logger.js';
 import { DEFAULT_SENTRY_OPTIONS } from '../sentry/options.js';
 import { completionCommand, SHELLS } from './commands/completion.js';
 import { exportCommand, type ExportOptions } from './commands/export.js';
@@ -190,12 +191,12 @@ function addSentryCommand(program: Command, io: Io, deps: CliDeps, run: Runner):
     .description('Run the Dapr Sentry-compatible CA server until SIGTERM/SIGINT')
     .option('--trust-domain <domain>', 'trust domain', d.trustDomain)
     .option('--port <port>', 'gRPC port', parsePortArg, d.port)
-    .addOption(new Option('--listen-address <address>', 'gRPC listen address').default(d.listenAddress, 'all interfaces'))
+    .addOption(new Option('--listen-address <address>', 'gRPC listen address; empty: all interfaces').default(d.listenAddress))
     .option('--healthz-port <port>', 'health port', parsePortArg, d.healthzPort)
-    .addOption(new Option('--healthz-listen-address <address>', 'health listen address').default(d.healthzListenAddress, 'all interfaces'))
+    .addOption(new Option('--healthz-listen-address <address>', 'health listen address; empty: all interfaces').default(d.healthzListenAddress))
     .option('--metrics-port <port>', 'metrics port', parsePortArg, d.metricsPort)
     .addOption(
-      new Option('--metrics-listen-address <address>', 'metrics listen address (Warden addition)').default(d.metricsListenAddress, 'all interfaces'),
+      new Option('--metrics-listen-address <address>', 'metrics listen address; empty: all interfaces (Dapr 1.16-1.18 parse it but listen everywhere)').default(d.metricsListenAddress),
     )
     .addOption(
       new Option('--enable-metrics [bool]', 'serve Prometheus metrics (--enable-metrics=false to disable)')
@@ -207,8 +208,14 @@ function addSentryCommand(program: Command, io: Io, deps: CliDeps, run: Runner):
     .addOption(new Option('--mode <mode>', 'standalone or kubernetes').choices(['standalone', 'kubernetes']).default(d.mode))
     .option('--kubeconfig <file>', 'kubernetes mode: kubeconfig file (default $KUBECONFIG, ~/.kube/config, or in-cluster)')
     .option('--context <name>', 'kubernetes mode: kubeconfig context')
-    .option('--expiry-warning-window <duration>', 'warn when the root or issuer expires within this (Warden addition)', parseDurationArg, d.expiryWarningWindowMs)
-    .option('--expiry-warning-interval <duration>', 'repeat the expiry warning this often (Warden addition)', parseDurationArg, d.expiryWarningIntervalMs)
+    .addOption(
+      new Option('--expiry-warning-window <duration>', 'warn when the root or issuer expires within this (Warden addition)')
+        .argParser(parseDurationArg).default(d.expiryWarningWindowMs, '720h0m0s'),
+    )
+    .addOption(
+      new Option('--expiry-warning-interval <duration>', 'repeat the expiry warning this often (Warden addition)')
+        .argParser(parseDurationArg).default(d.expiryWarningIntervalMs, '1h0m0s'),
+    )
     .option('--cluster-domain <domain>', 'cluster domain for the scheduler\'s DNS SANs (default: the trust domain)')
     .addOption(new Option('--key-algorithm <algorithm>', 'key algorithm of a bundle the sentry generates').choices(['ed25519', 'ecdsa-p256']).default(d.keyAlgorithm))
     .option('--workers <n|auto>', 'processes serving gRPC on the one port: a number, or auto (one per core); self-hosted mode only (Warden addition)', parseWorkersArg, d.workers)
@@ -219,9 +226,53 @@ function addSentryCommand(program: Command, io: Io, deps: CliDeps, run: Runner):
     )
     .option('--max-connections <n>', 'gRPC connections one process holds at once; never more than the open-file limit allows (Warden addition)', parseConnectionCapArg, d.maxConnections)
     .option('--max-connections-per-peer <n>', 'gRPC connections one process holds from one client address (Warden addition)', parseConnectionCapArg, d.maxConnectionsPerPeer);
-  addCredentialOptions(cmd).action(function (this: Command) {
-    return run(() => sentryCommand(this.opts<SentryCommandOptions>(), io, deps))();
+  addDaprLogOptions(cmd);
+  addJwtOidcOptions(cmd);
+  // Dapr's Sentry ignores positional arguments (e.g. the `false` of `--enable-metrics false`).
+  addCredentialOptions(cmd).allowExcessArguments(true).action(function (this: Command) {
+    return run(() => sentryCommand({ ...this.opts<SentryCommandOptions>(), ignoredArgs: this.args }, io, deps))();
   });
+}
+
+/** Dapr's logger flags (dapr/kit), plus `--log-format` (Warden addition: bin/sentry passes `dapr`). */
+function addDaprLogOptions(cmd: Command): void {
+  cmd
+    .addOption(new Option('--log-level <level>', 'log level (default: "info", or $WARDEN_LOG_LEVEL)').choices(DAPR_LOG_LEVELS))
+    .addOption(boolFlag('--log-as-json [bool]', 'Dapr log format: JSON lines instead of text', false))
+    .option('--log-file <file>', 'write the log lines to this file (appended) instead of stdout')
+    .addOption(
+      new Option('--log-format <format>', 'warden: pino JSON with Warden\'s fields; dapr: Dapr Sentry\'s lines (Warden addition; bin/sentry uses dapr)')
+        .choices(['warden', 'dapr']).default('warden'),
+    );
+}
+
+/**
+ * Dapr Sentry's JWT and OIDC flags, accepted as Dapr spells them so its Helm chart's command line
+ * parses; enabling either refuses to start (ERR_SENTRY_JWT_UNSUPPORTED) until Warden implements them.
+ */
+function addJwtOidcOptions(cmd: Command): void {
+  cmd
+    .addOption(boolFlag('--jwt-enabled [bool]', 'issue JWT-SVIDs (not supported yet: refuses to start)', false))
+    .option('--jwt-key-filename <name>', 'JWT signing key file name', 'jwt.key')
+    .option('--jwks-filename <name>', 'JWKS file name', 'jwks.json')
+    .option('--jwt-issuer <issuer>', 'JWT issuer', '')
+    .option('--jwt-signing-algorithm <alg>', 'JWT signing algorithm', 'RS256')
+    .option('--jwt-key-id <id>', 'JWT key id', '')
+    .addOption(new Option('--jwt-ttl <duration>', 'JWT lifetime').argParser(parseDurationArg).default(24 * 60 * 60 * 1000, '24h0m0s'))
+    .addOption(boolFlag('--oidc-enabled [bool]', 'serve OIDC discovery (not supported yet: refuses to start)', false))
+    .addOption(new Option('--oidc-server-listen-port <port>', 'OIDC server port').argParser(parsePortArg).default(9080))
+    .option('--oidc-server-listen-address <address>', 'OIDC server listen address', 'localhost')
+    .addOption(boolFlag('--oidc-server-tls-enabled [bool]', 'serve OIDC over TLS', true))
+    .option('--oidc-server-tls-cert-file <file>', 'OIDC server TLS certificate', '')
+    .option('--oidc-server-tls-key-file <file>', 'OIDC server TLS key', '')
+    .option('--oidc-jwks-uri <uri>', 'JWKS URI announced by the OIDC discovery document', '')
+    .option('--oidc-path-prefix <prefix>', 'OIDC path prefix', '')
+    .option('--oidc-allowed-hosts <hosts>', 'hosts allowed to call the OIDC server (comma-separated)', '');
+}
+
+/** A pflag-style bool: bare means true, `=false` (or a Go spelling) sets it. */
+function boolFlag(flags: string, description: string, dflt: boolean): Option {
+  return new Option(flags, description).default(dflt, String(dflt)).preset('true').argParser(parseBooleanArg);
 }
 
 /** Commander argument parser for `--sign-threads`: 0-64, or auto (cores - 1, at most 4). */

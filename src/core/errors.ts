@@ -58,6 +58,7 @@ export const ERROR_CODES = [
   'ERR_DURATION_INVALID',
   'ERR_LISTEN_FAILED',
   'ERR_SENTRY_WORKER_FAILED', // warden sentry --workers: a worker died before it was ready (src/sentry/cluster)
+  'ERR_SENTRY_JWT_UNSUPPORTED', // warden sentry --jwt-enabled / --oidc-enabled: not implemented yet
   // network / client side
   'ERR_SENTRY_UNAVAILABLE',
   'ERR_SENTRY_REJECTED',

@@ -9,6 +9,7 @@
  * (list with a name field selector for the watches), tokenreviews create, pods get/list,
  * configurations.dapr.io get/list.
  */
+import { LOG_SCOPE } from './log-scopes.js';
 import { basename } from 'node:path';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
@@ -44,6 +45,8 @@ export async function openKubeBackend(options: SentryOptions, { clock, logger }:
     clients, logger, sentryNamespace: namespace, trustDomain: options.trustDomain,
     podCacheTtlMs: options.identityCacheTtlMs, configurationCacheTtlMs: options.identityCacheTtlMs,
   });
+  logger.info({ scope: LOG_SCOPE.ca }, 'Using kubernetes secret store for trust bundle storage');
+  logger.info('Using validator \'kubernetes\'');
   logger.info({ mode: 'kubernetes', api: clients.description, namespace, secret: store.secretRef, configMap: store.configMapRef },
     `Kubernetes mode: trust bundle in ${store.description}`);
 

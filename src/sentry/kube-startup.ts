@@ -9,11 +9,12 @@
  * - a ConfigMap whose `ca.crt` differs from the Secret's (or is missing) → re-synced from the
  *   Secret once the bundle passed the checks, with a warning; never a new CA.
  */
+import { LOG_SCOPE } from './log-scopes.js';
 import { WardenError, isWardenError } from '../core/errors.js';
 import type { BackendStartupDeps } from './backend.js';
 import { checkBundleTexts } from './bundle-check.js';
 import type { KubeBundleSource } from './kube-bundle-source.js';
-import { generateSelfSignedBundle, type StartupBundle } from './startup-bundle.js';
+import { GENERATED_FIELDS, GENERATED_MESSAGE, generateSelfSignedBundle, type StartupBundle } from './startup-bundle.js';
 
 export async function loadKubeStartupBundle(source: KubeBundleSource, deps: BackendStartupDeps): Promise<StartupBundle> {
   const where = source.where;
@@ -35,7 +36,7 @@ export async function loadKubeStartupBundle(source: KubeBundleSource, deps: Back
   if (read.state !== 'complete') {
     throw new WardenError('ERR_STORE_IO', `the trust bundle just written to ${where} cannot be read back; check the Secret and retry`);
   }
-  if (!generated) deps.logger.info('Root and issuer certs found: using credentials from store');
+  if (!generated) deps.logger.info({ scope: LOG_SCOPE.ca }, 'Root and issuer certs found: using credentials from store');
   const checked = checkBundleTexts(read.texts, deps.clock.now(), deps.policy, where);
   for (const note of checked.notes) {
     deps.logger[note.severity === 'warning' ? 'warn' : 'info']({ code: note.code, subject: note.subject }, note.message);
@@ -63,8 +64,9 @@ async function generateAndPersist(source: KubeBundleSource, deps: BackendStartup
   }
   deps.metrics.issuerCertChanged.inc();
   deps.logger.info(
-    { secret: source.where, configMap: source.store.configMapRef, rootNotAfter: bundle.root.notAfter.toISOString(), keyAlgorithm: deps.keyAlgorithm },
-    'Self-signed certs generated and persisted successfully (the root private key was not kept)',
+    { scope: LOG_SCOPE.ca, secret: source.where, configMap: source.store.configMapRef, rootNotAfter: bundle.root.notAfter.toISOString(),
+      keyAlgorithm: deps.keyAlgorithm, ...GENERATED_FIELDS },
+    GENERATED_MESSAGE,
   );
   return true;
 }

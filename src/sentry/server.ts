@@ -7,6 +7,7 @@
  * The steps are exported separately for `warden sentry --workers N` (cluster/): the primary runs
  * `decideStartupBundle` once and owns `openHttpListeners`; each worker runs `serveSentry`.
  */
+import { LOG_SCOPE } from './log-scopes.js';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../core/clock.js';
 import { WardenError } from '../core/errors.js';
@@ -96,6 +97,7 @@ export async function runSentry(partial: Partial<SentryOptions> = {}): Promise<R
     await serving.close(0);
     throw err;
   }
+  logger.info({ scope: LOG_SCOPE.server }, `Running gRPC server on port ${serving.port}`);
   logger.info(
     { port: serving.port, healthzPort: http.healthzPort, metricsPort: http.metricsPort,
       trustDomain: options.trustDomain, spiffeId: serving.spiffeId, workloadCertTTL: serving.config.workloadCertTtlMs },

@@ -8,6 +8,7 @@
  * nothing, since only an operator's rotation fixes it, and FAILED_PRECONDITION is gRPC's code for
  * "the system is not in a state required for the operation".
  */
+import { LOG_SCOPE } from './log-scopes.js';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
@@ -86,7 +87,7 @@ export function createSignCertificateHandler(
       const response = await signCertificate(req, deps);
       stopTimer();
       deps.metrics.signSuccess.inc();
-      deps.logger.debug({ id: req.id, namespace: req.namespace, trustDomain: req.trust_domain }, 'Signed workload certificate');
+      deps.logger.debug({ scope: LOG_SCOPE.server, trustDomain: req.trust_domain }, `Successfully signed certificate for ${req.namespace}/${req.id}`);
       return response;
     } catch (err) {
       stopTimer();
@@ -94,9 +95,10 @@ export function createSignCertificateHandler(
         ? err
         : new SignFailure(grpc.status.INTERNAL, 'failed to sign certificate', 'internal', { cause: err });
       deps.metrics.recordSignFailure(failure.reason);
-      const fields = { id: req.id, namespace: req.namespace, reason: failure.reason, cause: causeText(failure) };
+      const fields = { scope: LOG_SCOPE.server, id: req.id, namespace: req.namespace, reason: failure.reason, cause: causeText(failure) };
       if (failure.reason === 'internal' || failure.reason === 'issuer_not_valid') {
-        deps.logger.error(fields, `Failed to sign certificate: ${failure.message}`);
+        // Dapr's text (pkg/sentry/server), so alerts on it match.
+        deps.logger.error(fields, `Error signing identity: ${failure.message}`);
       } else {
         deps.logger.debug(fields, `Refused certificate signing request: ${failure.message}`);
       }

@@ -4,6 +4,7 @@
  * - partial (some files) → refuse with ERR_BUNDLE_PARTIAL naming the files (Dapr would overwrite);
  * - complete → run the checks; any error finding refuses start-up; warnings are logged.
  */
+import { LOG_SCOPE } from './log-scopes.js';
 import type { Logger } from 'pino';
 import type { BundleTexts } from '../core/bundle-texts.js';
 import { generateTrustBundle, type TrustBundle } from '../core/bundle.js';
@@ -64,7 +65,7 @@ export async function loadStartupBundle(deps: StartupDeps): Promise<StartupBundl
   if (read.state !== 'complete') {
     throw new WardenError('ERR_STORE_IO', `the trust bundle just written to ${deps.where} cannot be read back; check the directory`);
   }
-  if (!generated) deps.logger.info('Root and issuer certs found: using credentials from store');
+  if (!generated) deps.logger.info({ scope: LOG_SCOPE.ca }, 'Root and issuer certs found: using credentials from store');
   const checked = checkBundleTexts(read.texts, deps.clock.now(), deps.policy, deps.where);
   for (const note of checked.notes) {
     deps.logger[note.severity === 'warning' ? 'warn' : 'info']({ code: note.code, subject: note.subject }, note.message);
@@ -72,11 +73,18 @@ export async function loadStartupBundle(deps: StartupDeps): Promise<StartupBundl
   return { ...checked, version: read.version, generated };
 }
 
+/**
+ * Dapr 1.16-1.18's exact text, so alerts on it match; Warden generates no JWT key and does not keep
+ * the root's private key, which the fields say.
+ */
+export const GENERATED_MESSAGE = 'Self-signed certs and JWT root key generated and persisted successfully';
+export const GENERATED_FIELDS = { rootKeyKept: false, jwtKeyGenerated: false } as const;
+
 /** Generates the self-signed CA Sentry makes when it finds none, with Dapr's log lines; both modes persist it. */
 export function generateSelfSignedBundle(
   deps: Pick<StartupDeps, 'logger' | 'clock' | 'trustDomain' | 'namespace' | 'keyAlgorithm' | 'clockSkewMs' | 'serials'>,
 ): TrustBundle {
-  deps.logger.info('Root and issuer certs not found: generating self signed CA');
+  deps.logger.info({ scope: LOG_SCOPE.ca }, 'Root and issuer certs not found: generating self signed CA');
   const { bundle } = generateTrustBundle({
     clock: deps.clock,
     trustDomain: deps.trustDomain,
@@ -85,7 +93,7 @@ export function generateSelfSignedBundle(
     clockSkewMs: deps.clockSkewMs,
     ...(deps.serials !== undefined ? { serials: deps.serials } : {}),
   });
-  deps.logger.info('Generating self-signed CA certs and persisting to store');
+  deps.logger.info({ scope: LOG_SCOPE.ca }, 'Generating self-signed CA certs and persisting to store');
   return bundle;
 }
 
@@ -94,7 +102,7 @@ async function generateAndPersist(deps: StartupDeps): Promise<void> {
   await deps.store.write(bundle.toTexts());
   deps.metrics.issuerCertChanged.inc();
   deps.logger.info(
-    { dir: deps.where, rootNotAfter: bundle.root.notAfter.toISOString(), keyAlgorithm: deps.keyAlgorithm },
-    'Self-signed certs generated and persisted successfully (the root private key was not kept)',
+    { scope: LOG_SCOPE.ca, dir: deps.where, rootNotAfter: bundle.root.notAfter.toISOString(), keyAlgorithm: deps.keyAlgorithm, ...GENERATED_FIELDS },
+    GENERATED_MESSAGE,
   );
 }

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { get } from 'node:http';
 import { createServer } from 'node:net';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import type { CliDeps, SentryOptions } from '../../src/cli/deps.js';
@@ -155,5 +157,50 @@ describe('warden sentry flag mapping (in-process)', () => {
     const io = captureIo();
     const deps = { openStore: () => { throw new Error(); }, startSentry: () => { throw new Error(); }, waitForShutdown: () => Promise.resolve('') };
     assert.equal(await main(['sentry', '--enable-metrics=maybe'], io, deps), 2);
+  });
+
+  test('pflag bools: `--enable-metrics false` is true plus an ignored (and warned) positional, as Dapr\'s Sentry reads it', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'warden-sentry-flags-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const log = join(dir, 'sentry.log');
+    const { opts } = await startedWith(['--enable-metrics', 'false', '--log-as-json', '--log-format', 'dapr', '--log-file', log, '--metrics-port', '9999']);
+    assert.deepEqual([opts.enableMetrics, opts.metricsPort], [true, 9999]);
+    const records = (await readFile(log, 'utf8')).trimEnd().split('\n').map((l) => JSON.parse(l) as { level: string; msg: string });
+    const warning = records.filter((r) => r.level === 'warning');
+    assert.equal(warning.length, 1, JSON.stringify(records));
+    assert.match(warning[0]!.msg, /^Ignoring positional arguments \["false"\]/);
+    assert.equal((await startedWith(['--enable-metrics=false'])).opts.enableMetrics, false);
+  });
+
+  test('single-dash long flags are Dapr\'s double-dash ones; -h stays help', async () => {
+    const { opts } = await startedWith(['-port', '6000', '-trust-domain', 'cluster.local', '-enable-metrics=false', '-healthz-port=0']);
+    assert.deepEqual([opts.port, opts.trustDomain, opts.enableMetrics, opts.healthzPort], [6000, 'cluster.local', false, 0]);
+    const io = captureIo();
+    const deps = { openStore: () => { throw new Error(); }, startSentry: () => { throw new Error(); }, waitForShutdown: () => Promise.resolve('') };
+    assert.equal(await main(['sentry', '-h'], io, deps), 0);
+    assert.match(io.stdoutText(), /--log-level <level>/);
+  });
+
+  test('--log-level takes Dapr\'s levels only', async () => {
+    for (const level of ['debug', 'info', 'warn', 'error', 'fatal']) await startedWith(['--log-level', level, '--log-file', '/dev/null']);
+    const io = captureIo();
+    const deps = { openStore: () => { throw new Error(); }, startSentry: () => { throw new Error(); }, waitForShutdown: () => Promise.resolve('') };
+    assert.equal(await main(['sentry', '--log-level', 'warning'], io, deps), 2);
+  });
+
+  test('help: durations in Go syntax, and every displayed default is accepted back as input', async () => {
+    const io = captureIo();
+    const deps = { openStore: () => { throw new Error(); }, startSentry: () => { throw new Error(); }, waitForShutdown: () => Promise.resolve('') };
+    assert.equal(await main(['sentry', '--help'], io, deps), 0);
+    const help = io.stdoutText();
+    assert.doesNotMatch(help, /default: \d{6,}/, 'no durations in milliseconds');
+    assert.match(help, /--expiry-warning-window <duration> .*\(default: 720h0m0s\)/);
+    const defaults = [...help.matchAll(/^\s+(--[a-z-]+) [<[][^>\]]+[>\]]\s.*default: ("[^"]*"|[^,)\s]+)/gm)].map((m) => [m[1]!, m[2]!] as const);
+    assert.ok(defaults.length >= 30, `found ${defaults.length} defaults`);
+    for (const [flag, shown] of defaults) {
+      const value = shown.startsWith('"') ? (JSON.parse(shown) as string) : shown;
+      if (flag === '--issuer-credentials') continue; // "$HOME/.dapr/certs": the shell expands it
+      await startedWith([`${flag}=${value}`, '--log-file', '/dev/null']);
+    }
   });
 });

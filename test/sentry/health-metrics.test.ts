@@ -116,7 +116,7 @@ describe('health and metrics', () => {
       const text = (await t.get(t.sentry.metricsPort as number, '/')).body;
       assert.equal(sample(text, 'warden_sentry_sign_failures_total{reason="issuer_not_valid"}'), 1);
       assert.equal(sample(text, 'dapr_sentry_cert_sign_failure_total{reason="sign"}'), 1);
-      assert.ok(t.logs.some((l) => l.level === LEVEL.error && /^Failed to sign certificate: cannot sign/.test(l.msg)));
+      assert.ok(t.logs.some((l) => l.level === LEVEL.error && /^Error signing identity: cannot sign/.test(l.msg)));
     } finally {
       await t.close();
     }

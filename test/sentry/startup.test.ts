@@ -83,6 +83,9 @@ describe('start-up with no bundle (16, 17, 18)', () => {
         const messages = t.logs.map((l) => l.msg);
         assert.ok(messages.includes('Root and issuer certs not found: generating self signed CA'));
         assert.ok(messages.includes('Generating self-signed CA certs and persisting to store'));
+        // Dapr's exact text and scope (pkg/sentry/server/ca), so alerts written for Dapr's Sentry match.
+        const generated = t.logs.find((l) => l.msg === 'Self-signed certs and JWT root key generated and persisted successfully') as { scope?: string } | undefined;
+        assert.equal(generated?.scope, 'dapr.sentry.ca');
         assert.equal((await t.sentry.metrics.issuerCertChanged.get()).values[0]?.value, 1);
 
         // And it signs with them.

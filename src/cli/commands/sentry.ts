@@ -2,6 +2,10 @@ import cluster from 'node:cluster';
 import { resolve } from 'node:path';
 import { workerIndexOf } from '../../sentry/cluster/workers-option.js';
 import type { CliDeps, RunningSentryHandle, SentryOptions } from '../deps.js';
+import type { Logger } from 'pino';
+import { WardenError } from '../../core/errors.js';
+import { wardenVersion } from '../../sentry/version.js';
+import { createSentryLogger, type DaprLogLevel, type SentryLogFormat } from '../../sentry/logger.js';
 import { EXIT, exitCodeForError } from '../exit-codes.js';
 import type { Io } from '../io.js';
 import { defaultCredentialsDirFor } from '../options.js';
@@ -34,6 +38,14 @@ export interface SentryCommandOptions {
   signThreads: number;
   maxConnections: number;
   maxConnectionsPerPeer: number;
+  logLevel?: DaprLogLevel;
+  logAsJson: boolean;
+  logFile?: string;
+  logFormat: SentryLogFormat;
+  jwtEnabled: boolean;
+  oidcEnabled: boolean;
+  /** Positional arguments, which Dapr's Sentry ignores (pflag leaves `false` of `--enable-metrics false` there). */
+  ignoredArgs?: readonly string[];
 }
 
 /**
@@ -47,6 +59,37 @@ export interface SentryCommandOptions {
  * same command line (sentry/cluster/); a worker waits for its primary's `shutdown` (or a signal).
  */
 export async function sentryCommand(opts: SentryCommandOptions, io: Io, deps: CliDeps): Promise<number> {
+  const logger = createSentryLogger({
+    level: opts.logLevel,
+    format: opts.logFormat,
+    json: opts.logAsJson,
+    file: opts.logFile === undefined ? undefined : resolve(io.cwd, opts.logFile),
+  });
+  // cmd/sentry/app's first lines. Warden has no build commit to report.
+  logger.info(`Starting Dapr Sentry certificate authority -- version ${wardenVersion()} -- commit unknown`);
+  logger.info(`Log level set to: ${opts.logLevel ?? logger.level}`);
+  try {
+    const code = await runSentry(opts, io, deps, logger);
+    if (opts.logFormat === 'dapr' && code === EXIT.ok) logger.info('Sentry shut down gracefully');
+    return code;
+  } catch (err) {
+    // Dapr's start-up failures are `log.Fatal`: one `level=fatal` line, exit 1.
+    if (opts.logFormat !== 'dapr') throw err;
+    logger.fatal(err instanceof Error ? err.message : String(err));
+    return EXIT.failed;
+  }
+}
+
+async function runSentry(opts: SentryCommandOptions, io: Io, deps: CliDeps, logger: Logger): Promise<number> {
+  if (opts.jwtEnabled || opts.oidcEnabled) {
+    const flag = opts.jwtEnabled ? '--jwt-enabled' : '--oidc-enabled';
+    throw new WardenError('ERR_SENTRY_JWT_UNSUPPORTED',
+      `${flag} is not supported yet: Warden's sentry does not issue JWT-SVIDs or serve OIDC discovery; start it without ${flag} (or with ${flag}=false)`);
+  }
+  logger.debug('JWT and OIDC are disabled; the other --jwt-* and --oidc-* flags are ignored');
+  if (opts.ignoredArgs && opts.ignoredArgs.length > 0) {
+    logger.warn({ args: opts.ignoredArgs }, `Ignoring positional arguments ${JSON.stringify(opts.ignoredArgs)}: Dapr's Sentry takes none (a bool flag takes its value as --flag=false)`);
+  }
   const options: SentryOptions = {
     issuerCredentials: resolve(io.cwd, opts.issuerCredentials ?? defaultCredentialsDirFor(io)),
     issuerCaFilename: opts.issuerCaFilename,
@@ -75,6 +118,7 @@ export async function sentryCommand(opts: SentryCommandOptions, io: Io, deps: Cl
     maxConnectionsPerPeer: opts.maxConnectionsPerPeer,
     namespace: io.env.NAMESPACE || 'default',
     clock: io.clock,
+    logger,
     // The CLI owns the signals: it waits for one below, then closes.
     handleSignals: false,
   };
