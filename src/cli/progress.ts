@@ -56,7 +56,9 @@ function lineDisplay(io: Io): ProgressDisplay {
 }
 
 function liveDisplay(io: Io): ProgressDisplay {
-  let lastDraw = 0;
+  // Not 0: performance.now() counts from process start, so within a process's first 100 ms the
+  // first update would have waited for the timer (seen once in a test under load).
+  let lastDraw = Number.NEGATIVE_INFINITY;
   let pending: AppRestartProgress | undefined;
   let timer: NodeJS.Timeout | undefined;
   let drawn = false;
