@@ -98,10 +98,12 @@ async function newRotation(opts: RotateOptions, io: Io, site: Site, runtime: Rot
       printStatus(io, 'warning', `${mismatch.message.split(':')[0]}; the rotation writes both byte-identical from its first phase`);
     }
     const original = readOriginal(read, site);
-    const now = io.clock.now();
     if (opts.output !== 'json') printStatus(io, 'pending', `Planning a root rotation of ${site.store.description}`);
     const current = await inspectCurrentBundle({ read: () => Promise.resolve(read), write: (t, o) => site.store.write(t, o) });
     const material = await inputs.buildMaterial(current);
+    // After the material is built: a fresh root is valid from its own clock reading, and checking it
+    // against an earlier "now" finds it not yet valid when the build crosses a second (skew 0s).
+    const now = io.clock.now();
     if (material.bundle === undefined) {
       printFindingsTable(io, material.parseFindings);
       printStatus(io, 'failure', 'The provided certificates do not parse; nothing was written');
