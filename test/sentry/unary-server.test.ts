@@ -218,12 +218,19 @@ describe('unary gRPC server on node:http2', () => {
   });
 });
 
+/** A promise and the function that settles it (Promise.withResolvers, before the es2024 lib). */
+function signal(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => { resolve = r; });
+  return { promise, resolve };
+}
+
 describe('unary gRPC server shutdown', () => {
   it('close(grace) lets an in-flight call finish, then nothing is served; past the grace calls are cut', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'warden-unary-'));
     const tls = makeTlsIdentity(dir, 'c');
     // The handlers say when a call reached them, so nothing waits a fixed time for a connection.
-    let started = Promise.withResolvers<void>();
+    let started = signal();
     let doneAt = 0;
     const unary = createUnaryServer({
       methods: new Map([[SLOW, { ...identity, handle: () => {
@@ -251,7 +258,7 @@ describe('unary gRPC server shutdown', () => {
       assert.ok(doneAt > 0 && closedAt >= doneAt && closedAt - doneAt < 20_000, `close returned ${closedAt - doneAt} ms after the call`);
 
       // A second server whose call outlives the grace: close() returns after the grace, the call fails.
-      started = Promise.withResolvers<void>();
+      started = signal();
       const unary2 = createUnaryServer({
         methods: new Map([[SLOW, { ...identity, handle: () => {
           started.resolve();
