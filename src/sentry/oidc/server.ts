@@ -150,16 +150,18 @@ export async function startOidcServer(options: OidcServerOptions, deps: OidcServ
     for (const listener of tlsListeners) listener();
   };
 
+  const waitingFor = (files: { cert: string; key: string }): void => {
+    notReadyReason = 'waiting for the OIDC TLS certificate and key files';
+    logger.warn({ scope: LOG_SCOPE.oidc }, `Waiting for TLS certificate and key files to be available: ${files.cert}, ${files.key}`);
+  };
+
   /** One look at the TLS files: start serving once they exist, swap the certificate when they change. */
   const pollTls = async (files: { cert: string; key: string }): Promise<void> => {
     try {
       const next = await readTls(files);
       if (closed) return;
       if (next === undefined) {
-        if (server === undefined) {
-          notReadyReason = 'waiting for the OIDC TLS certificate and key files';
-          logger.warn({ scope: LOG_SCOPE.oidc }, `Waiting for TLS certificate and key files to be available: ${files.cert}, ${files.key}`);
-        }
+        if (server === undefined) waitingFor(files);
       } else if (server === undefined) {
         material = next;
         loaded(files);
@@ -186,13 +188,13 @@ export async function startOidcServer(options: OidcServerOptions, deps: OidcServ
     // Files present now must load (a start-up error otherwise); missing ones are waited for.
     material = await readTls(tlsFiles);
     if (material === undefined) {
-      void pollTls(tlsFiles);
+      waitingFor(tlsFiles);
     } else {
       loaded(tlsFiles);
       await listen();
-      timer = setTimeout(() => void pollTls(tlsFiles), pollMs);
-      timer.unref();
     }
+    timer = setTimeout(() => void pollTls(tlsFiles), pollMs);
+    timer.unref();
   }
 
   return {
