@@ -6,7 +6,7 @@
  */
 import { validateSignRequest } from '../core/spiffe-id.js';
 import type { SentryMode } from './options.js';
-import type { SignCertificateRequest, TokenValidatorName } from '../wire/sentry-proto.js';
+import { TOKEN_VALIDATORS, type SignCertificateRequest, type TokenValidatorName } from '../wire/sentry-proto.js';
 
 export interface Validator {
   readonly name: TokenValidatorName;
@@ -42,9 +42,11 @@ export function selectValidator(
   const defaultName: TokenValidatorName | undefined = mode === 'kubernetes'
     ? 'KUBERNETES'
     : enabled.some((v) => v.name === 'INSECURE') ? 'INSECURE' : undefined;
-  const unknown = requested === 'UNKNOWN' || requested === 0;
+  // A number is the enum's value (an unknown one matches no validator).
+  const asName = typeof requested === 'number' ? TOKEN_VALIDATORS[requested] ?? requested : requested;
+  const unknown = asName === 'UNKNOWN';
   if (unknown && defaultName === undefined) return { error: 'a validator name must be specified in this environment' };
-  const name = unknown ? defaultName : requested;
+  const name = unknown ? defaultName : asName;
   const validator = enabled.find((v) => v.name === name);
   return validator !== undefined ? { validator } : { error: 'the requested validator is not enabled' };
 }
