@@ -153,7 +153,7 @@ async function runSentry(opts: SentryCommandOptions, io: Io, deps: CliDeps, logg
  * then logs "OIDC HTTP server is disabled" and serves nothing; Warden warns as well, since the
  * operator asked for it.
  */
-function oidcOptionsOf(opts: SentryCommandOptions, io: Io, logger: Logger): OidcServerOptions | undefined {
+export function oidcOptionsOf(opts: SentryCommandOptions, io: Io, logger: Logger): OidcServerOptions | undefined {
   const problem = checkOidcFlags({
     enabled: opts.oidcEnabled,
     tlsEnabled: opts.oidcServerTlsEnabled,
