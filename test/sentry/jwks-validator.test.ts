@@ -104,7 +104,14 @@ describe('JWKS validator over gRPC (https source with caCertificate)', () => {
     await refusedWith(signJwt(key, claimsFor(nowS(), { aud: 'dapr.io/sentry' })), 'token validation failed: "aud" not satisfied');
     await refusedWith(signJwt(key, claimsFor(nowS(), { sub: 'spiffe://public/ns/default/otherapp' })),
       'token validation failed: "sub" not satisfied: values do not match');
-    await refusedWith(signJwt(key, claimsFor(nowS(), { sub: undefined })), /^token validation failed: "sub" not satisfied/);
+    await refusedWith(signJwt(key, claimsFor(nowS(), { sub: undefined })), 'token validation failed: "sub" not satisfied: claim "sub" does not exist');
+    await refusedWith(signJwt(key, claimsFor(nowS(), { aud: undefined })), 'token validation failed: "aud" not satisfied');
+  });
+
+  it('checks the times before the audience and the subject, as jwx does (an expired token for another audience is "exp")', async () => {
+    const now = nowS();
+    await refusedWith(signJwt(key, claimsFor(now, { exp: now - 3600, aud: ['other'], sub: 'x' })), 'token validation failed: "exp" not satisfied');
+    await refusedWith(signJwt(key, claimsFor(now, { iat: now + 3600, nbf: undefined, aud: ['other'] })), 'token validation failed: "iat" not satisfied');
   });
 
   it('allows 5 minutes of skew on exp, nbf and iat, and not more', async () => {

@@ -5,8 +5,8 @@
  *  2. key set not loaded → `jwks validator not ready` (a first load in flight is waited for)
  *  3. the common request rules (`invalid request: …`); the trust domain is the request's or `public`
  *  4. the expected subject `spiffe://<td>/ns/<ns>/<id>`
- *  5. the JWT, verified against the JWKS: `aud` contains Sentry's SPIFFE ID, `sub` is exactly the
- *     expected subject, `exp`/`nbf`/`iat` with ±5 min skew; any failure →
+ *  5. the JWT, verified against the JWKS, then `exp`/`nbf`/`iat` with ±5 min skew, `aud` contains
+ *     Sentry's SPIFFE ID, `sub` is exactly the expected subject (jwx's order); any failure →
  *     `token validation failed: <reason>`, the reason worded as Dapr's library (jwx) words it
  *     (`"aud" not satisfied`, `could not verify message using any of the signatures or keys`, …).
  *
@@ -98,16 +98,17 @@ export class JwksValidator implements Validator {
     }
     if (!this.hasKid(kid)) throw new Error(`${NOT_VERIFIED}: failed to find key with key ID ${JSON.stringify(kid)} in key set`);
     const now = this.options.clock.now();
-    const { payload } = await jwtVerify(token, this.verifier(), {
-      audience: this.options.sentryId,
-      subject,
-      clockTolerance: JWKS_CLOCK_SKEW_S,
-      currentDate: now,
-    });
-    // jwx also refuses an `iat` in the future (beyond the skew); jose checks it only with maxTokenAge.
+    // jose checks the signature, the key's algorithm, and exp/nbf with the skew.
+    const { payload } = await jwtVerify(token, this.verifier(), { clockTolerance: JWKS_CLOCK_SKEW_S, currentDate: now });
+    // Then what jwx checks after them, in its order: an `iat` in the future beyond the skew (jose
+    // checks `iat` only with maxTokenAge), the audience, the subject.
     if (typeof payload.iat === 'number' && payload.iat > Math.floor(now.getTime() / 1000) + JWKS_CLOCK_SKEW_S) {
       throw new Error('"iat" not satisfied');
     }
+    const audiences = typeof payload.aud === 'string' ? [payload.aud] : Array.isArray(payload.aud) ? payload.aud : [];
+    if (!audiences.includes(this.options.sentryId)) throw new Error('"aud" not satisfied');
+    if (payload.sub === undefined) throw new Error('"sub" not satisfied: claim "sub" does not exist');
+    if (payload.sub !== subject) throw new Error('"sub" not satisfied: values do not match');
   }
 
   private hasKid(kid: string): boolean {
@@ -128,8 +129,6 @@ export class JwksValidator implements Validator {
 /** Words a verification failure as jwx does, so messages match Dapr's (its tests match `"aud"`, `could not verify message`, …). */
 function reasonOf(err: unknown): string {
   if (err instanceof joseErrors.JWTClaimValidationFailed || err instanceof joseErrors.JWTExpired) {
-    if (err.claim === 'sub' && err.reason === 'check_failed') return '"sub" not satisfied: values do not match';
-    if (err.reason === 'missing') return `"${err.claim}" not satisfied: claim "${err.claim}" does not exist`;
     if (err.reason === 'invalid') return `"${err.claim}" not satisfied: ${err.message}`;
     return `"${err.claim}" not satisfied`;
   }
@@ -137,6 +136,5 @@ function reasonOf(err: unknown): string {
     if (err instanceof joseErrors.JWTInvalid || err instanceof joseErrors.JWSInvalid) return `failed to parse token: ${err.message}`;
     return `${NOT_VERIFIED}: ${err.message}`;
   }
-  if (err instanceof TypeError && /"aud" claim/.test(err.message)) return '"aud" not satisfied';
   return err instanceof Error ? err.message : String(err);
 }
