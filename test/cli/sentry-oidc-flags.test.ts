@@ -11,6 +11,7 @@ import { parseStringSliceArg } from '../../src/cli/options.js';
 import { oidcOptionsOf, type SentryCommandOptions } from '../../src/cli/commands/sentry.js';
 import { pino } from 'pino';
 import { checkOidcFlags } from '../../src/sentry/oidc/options.js';
+import { checkWorkerOptions } from '../../src/sentry/cluster/workers-option.js';
 
 async function run(args: string[]): Promise<{ code: number; opts: SentryOptions | undefined; stderr: string; stdout: string }> {
   let opts: SentryOptions | undefined;
@@ -64,6 +65,11 @@ describe('warden sentry --oidc-* flags', () => {
       jwksUri: 'https://x/jwks', pathPrefix: '/p', allowedHosts: ['a', 'b'], jwtIssuer: 'https://issuer', signingAlgorithm: 'ES256',
     });
     assert.equal(oidcOptionsOf({ ...flags, jwtEnabled: false }, io, pino({ level: 'silent' })), undefined);
+  });
+
+  test('OIDC is served by one process: --workers N > 1 with OIDC is a usage error', () => {
+    assert.throws(() => checkWorkerOptions({ workers: 2, mode: 'standalone', oidc: {} }), /--workers 2 cannot serve OIDC discovery; with --oidc-enabled, run --workers 1/);
+    assert.doesNotThrow(() => checkWorkerOptions({ workers: 1, mode: 'standalone', oidc: {} }));
   });
 
   test('the checks and defaults are Dapr\'s: port 9080, address localhost, TLS on', () => {

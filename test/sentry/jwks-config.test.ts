@@ -148,3 +148,36 @@ describe('JWKS sources', () => {
     }
   });
 });
+
+describe('JWKS fetch bounds (a hostile or broken source)', () => {
+  async function serve(handler: (res: import('node:http').ServerResponse) => void): Promise<{ url: string; close(): Promise<void> }> {
+    const { createServer } = await import('node:http');
+    const server = createServer((_req, res) => handler(res));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as import('node:net').AddressInfo).port;
+    return {
+      url: `http://127.0.0.1:${port}/jwks`,
+      close: () => new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+    };
+  }
+
+  it('refuses a body over 1 MiB, a non-2xx answer, and a source that never finishes within requestTimeout', async () => {
+    const { fetchJwks, MAX_JWKS_BYTES } = await import('../../src/sentry/validators/jwks-source.js');
+    const huge = await serve((res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(`{"keys":[${'"x",'.repeat(MAX_JWKS_BYTES / 4)}"x"]}`);
+    });
+    const redirect = await serve((res) => res.writeHead(302, { location: 'http://127.0.0.1:1/' }).end());
+    const stalled = await serve((res) => res.writeHead(200).write('{"keys":['));
+    try {
+      await assert.rejects(fetchJwks(huge.url, { timeoutMs: 30_000 }), /failed to fetch JWKS: .*sent more than 1048576 bytes/);
+      await assert.rejects(fetchJwks(redirect.url, { timeoutMs: 30_000 }), /failed to fetch JWKS: .*answered HTTP 302/);
+      await assert.rejects(fetchJwks(stalled.url, { timeoutMs: 200 }), /failed to fetch JWKS: no (complete )?answer from .* within 200 ms/);
+    } finally {
+      await Promise.all([huge.close(), redirect.close(), stalled.close()]);
+    }
+  });
+});
