@@ -3,6 +3,9 @@
  * (cmd/sentry/options Validate, cmd/sentry/app), and what reaches `SentryOptions.oidc`.
  */
 import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { CliDeps, SentryOptions } from '../../src/cli/deps.js';
 import { captureIo } from '../../src/cli/io.js';
@@ -10,7 +13,7 @@ import { main } from '../../src/cli/main.js';
 import { parseStringSliceArg } from '../../src/cli/options.js';
 import { oidcOptionsOf, type SentryCommandOptions } from '../../src/cli/commands/sentry.js';
 import { pino } from 'pino';
-import { checkOidcFlags } from '../../src/sentry/oidc/options.js';
+import { checkOidcTlsPair, validateOidcFlags } from '../../src/sentry/oidc/options.js';
 import { checkWorkerOptions } from '../../src/sentry/cluster/workers-option.js';
 
 async function run(args: string[]): Promise<{ code: number; opts: SentryOptions | undefined; stderr: string; stdout: string }> {
@@ -32,11 +35,22 @@ describe('warden sentry --oidc-* flags', () => {
   test('--oidc-enabled with TLS on (the default) needs both files, with Dapr\'s messages; exit 2', async () => {
     const noCert = await run(['--oidc-enabled']);
     assert.equal(noCert.code, 2);
-    assert.match(noCert.stderr, /oidc-server-tls-cert-file is required when OIDC HTTP server is enabled \(unless oidc-server-tls-enabled is false\)/);
+    assert.match(noCert.stderr, /Invalid options: oidc-server-tls-cert-file is required when OIDC HTTP server is enabled \(unless oidc-server-tls-enabled is false\)/);
     const noKey = await run(['--oidc-enabled', '--oidc-server-tls-cert-file', 'c.pem']);
     assert.match(noKey.stderr, /oidc-server-tls-key-file is required when OIDC HTTP server is enabled/);
     // Given, even empty, counts (pflag's Changed), as in Dapr.
     assert.equal((await run(['--oidc-enabled', '--oidc-server-tls-cert-file=', '--oidc-server-tls-key-file='])).code, 0);
+  });
+
+  test('with Dapr\'s log format (bin/sentry) it is Dapr\'s fatal line, before any other, and exit 1', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'warden-oidc-flags-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const log = join(dir, 'sentry.log');
+    const r = await run(['--log-format', 'dapr', '--log-as-json', '--log-file', log, '--oidc-enabled']);
+    assert.equal(r.code, 1);
+    const lines = (await readFile(log, 'utf8')).trimEnd().split('\n').map((l) => JSON.parse(l) as { level: string; msg: string });
+    assert.deepEqual(lines.map((l) => [l.level, l.msg]), [['fatal',
+      'Invalid options: oidc-server-tls-cert-file is required when OIDC HTTP server is enabled (unless oidc-server-tls-enabled is false)']]);
   });
 
   test('one TLS file without the other is refused even with OIDC or TLS off', async () => {
@@ -73,9 +87,11 @@ describe('warden sentry --oidc-* flags', () => {
   });
 
   test('the checks and defaults are Dapr\'s: port 9080, address localhost, TLS on', () => {
-    assert.equal(checkOidcFlags({ enabled: false, tlsEnabled: true }), undefined);
-    assert.equal(checkOidcFlags({ enabled: true, tlsEnabled: false }), undefined);
-    assert.equal(checkOidcFlags({ enabled: true, tlsEnabled: true, tlsCertFile: 'c', tlsKeyFile: 'k' }), undefined);
+    assert.equal(validateOidcFlags({ enabled: false, tlsEnabled: true }), undefined);
+    assert.equal(validateOidcFlags({ enabled: true, tlsEnabled: false }), undefined);
+    assert.equal(validateOidcFlags({ enabled: true, tlsEnabled: true, tlsCertFile: 'c', tlsKeyFile: 'k' }), undefined);
+    assert.equal(checkOidcTlsPair({ enabled: false, tlsEnabled: true }), undefined);
+    assert.match(checkOidcTlsPair({ enabled: false, tlsEnabled: true, tlsKeyFile: 'k' }) ?? '', /both OIDC TLS certificate and key/);
   });
 
   test('help lists every --oidc-* flag of Dapr 1.18 with Dapr\'s defaults', async () => {

@@ -9,7 +9,7 @@ import { createSentryLogger, type DaprLogLevel, type SentryLogFormat } from '../
 import { EXIT, exitCodeForError } from '../exit-codes.js';
 import type { Io } from '../io.js';
 import { defaultCredentialsDirFor } from '../options.js';
-import { checkOidcFlags, type OidcServerOptions } from '../../sentry/oidc/options.js';
+import { checkOidcTlsPair, validateOidcFlags, type OidcFlags, type OidcServerOptions } from '../../sentry/oidc/options.js';
 
 /** `warden sentry` flags (spec 3.1); undefined means "not given" → Sentry's default. */
 export interface SentryCommandOptions {
@@ -77,10 +77,13 @@ export async function sentryCommand(opts: SentryCommandOptions, io: Io, deps: Cl
     json: opts.logAsJson,
     file: opts.logFile === undefined ? undefined : resolve(io.cwd, opts.logFile),
   });
-  // cmd/sentry/app's first lines. Warden has no build commit to report.
-  logger.info(`Starting Dapr Sentry certificate authority -- version ${wardenVersion()} -- commit unknown`);
-  logger.info(`Log level set to: ${opts.logLevel ?? logger.level}`);
   try {
+    // Dapr's Options.Validate, fatal before anything is logged.
+    const invalid = validateOidcFlags(oidcFlagsOf(opts));
+    if (invalid !== undefined) throw new WardenError('ERR_USAGE', `Invalid options: ${invalid}`);
+    // cmd/sentry/app's first lines. Warden has no build commit to report.
+    logger.info(`Starting Dapr Sentry certificate authority -- version ${wardenVersion()} -- commit unknown`);
+    logger.info(`Log level set to: ${opts.logLevel ?? logger.level}`);
     const code = await runSentry(opts, io, deps, logger);
     if (opts.logFormat === 'dapr' && code === EXIT.ok) logger.info('Sentry shut down gracefully');
     return code;
@@ -148,18 +151,13 @@ async function runSentry(opts: SentryCommandOptions, io: Io, deps: CliDeps, logg
 }
 
 /**
- * The OIDC server's options from the `--oidc-*` flags, after Dapr's checks between them (usage
- * errors, ERR_USAGE). Undefined unless both `--oidc-enabled` and `--jwt-enabled` are on: Dapr
+ * The OIDC server's options from the `--oidc-*` flags, after Dapr's start-up check that the TLS
+ * files come as a pair (ERR_USAGE). Undefined unless both `--oidc-enabled` and `--jwt-enabled` are on: Dapr
  * then logs "OIDC HTTP server is disabled" and serves nothing; Warden warns as well, since the
  * operator asked for it.
  */
 export function oidcOptionsOf(opts: SentryCommandOptions, io: Io, logger: Logger): OidcServerOptions | undefined {
-  const problem = checkOidcFlags({
-    enabled: opts.oidcEnabled,
-    tlsEnabled: opts.oidcServerTlsEnabled,
-    tlsCertFile: opts.oidcServerTlsCertFile,
-    tlsKeyFile: opts.oidcServerTlsKeyFile,
-  });
+  const problem = checkOidcTlsPair(oidcFlagsOf(opts));
   if (problem !== undefined) throw new WardenError('ERR_USAGE', problem);
   if (!opts.oidcEnabled) return undefined;
   if (!opts.jwtEnabled) {
@@ -177,5 +175,14 @@ export function oidcOptionsOf(opts: SentryCommandOptions, io: Io, logger: Logger
     allowedHosts: opts.oidcAllowedHosts ?? [],
     jwtIssuer: opts.jwtIssuer,
     signingAlgorithm: opts.jwtSigningAlgorithm ?? 'RS256',
+  };
+}
+
+function oidcFlagsOf(opts: SentryCommandOptions): OidcFlags {
+  return {
+    enabled: opts.oidcEnabled,
+    tlsEnabled: opts.oidcServerTlsEnabled,
+    tlsCertFile: opts.oidcServerTlsCertFile,
+    tlsKeyFile: opts.oidcServerTlsKeyFile,
   };
 }

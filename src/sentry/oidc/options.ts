@@ -38,11 +38,10 @@ export interface OidcFlags {
 }
 
 /**
- * Dapr's start-up checks between the OIDC flags, with Dapr's messages (`Options.Validate`, then
- * `cmd/sentry/app`): with OIDC and TLS enabled, both files must be given; otherwise giving only one
- * of them is an error too. Returns the message, or undefined when the flags are consistent.
+ * Dapr's `Options.Validate` for the OIDC flags (fatal as `Invalid options: <message>`, before the
+ * first log line): with OIDC and TLS enabled, both files must be given.
  */
-export function checkOidcFlags(flags: OidcFlags): string | undefined {
+export function validateOidcFlags(flags: OidcFlags): string | undefined {
   if (flags.enabled && flags.tlsEnabled) {
     if (flags.tlsCertFile === undefined) {
       return 'oidc-server-tls-cert-file is required when OIDC HTTP server is enabled (unless oidc-server-tls-enabled is false)';
@@ -51,6 +50,11 @@ export function checkOidcFlags(flags: OidcFlags): string | undefined {
       return 'oidc-server-tls-key-file is required when OIDC HTTP server is enabled (unless oidc-server-tls-enabled is false)';
     }
   }
+  return undefined;
+}
+
+/** Dapr's `cmd/sentry/app` check, whatever else is set: one TLS file without the other is fatal. */
+export function checkOidcTlsPair(flags: OidcFlags): string | undefined {
   if ((flags.tlsCertFile === undefined) !== (flags.tlsKeyFile === undefined)) {
     return 'both OIDC TLS certificate and key must be provided if one is specified';
   }
