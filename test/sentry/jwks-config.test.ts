@@ -164,6 +164,22 @@ describe('JWKS fetch bounds (a hostile or broken source)', () => {
     };
   }
 
+  it('caCertificate may be the PEM text itself or a file path; a missing file is a clear error', async () => {
+    const { fetchJwks } = await import('../../src/sentry/validators/jwks-source.js');
+    const { startJwksServer } = await import('../support/jwks-server.js');
+    const dir = tempDir('warden-jwks-ca-');
+    const source = await startJwksServer(dir, jwksOf(edKey('e')));
+    try {
+      assert.deepEqual((await fetchJwks(source.url, { caCertificate: source.caPem, timeoutMs: 30_000 })).set, source.jwks);
+      assert.deepEqual((await fetchJwks(source.url, { caCertificate: source.caFile, timeoutMs: 30_000 })).set, source.jwks);
+      await assert.rejects(fetchJwks(source.url, { caCertificate: join(dir, 'nope.pem'), timeoutMs: 30_000 }),
+        /failed to load CA certificate: value is neither a valid file path or nor a valid PEM-encoded string/);
+    } finally {
+      await source.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses a body over 1 MiB, a non-2xx answer, and a source that never finishes within requestTimeout', async () => {
     const { fetchJwks, MAX_JWKS_BYTES } = await import('../../src/sentry/validators/jwks-source.js');
     const huge = await serve((res) => {
