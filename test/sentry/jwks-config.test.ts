@@ -197,3 +197,14 @@ describe('JWKS fetch bounds (a hostile or broken source)', () => {
     }
   });
 });
+
+describe('JWKS refresh schedule', () => {
+  it('max-age above minRefreshInterval is honoured, below it is not, and a huge one is capped at a day (never a timer overflow)', async () => {
+    const { refreshIntervalMs, MAX_REFRESH_INTERVAL_MS } = await import('../../src/sentry/validators/jwks-cache.js');
+    assert.equal(refreshIntervalMs(600_000, undefined), 600_000);
+    assert.equal(refreshIntervalMs(600_000, 60_000), 600_000);
+    assert.equal(refreshIntervalMs(600_000, 3_600_000), 3_600_000);
+    assert.equal(refreshIntervalMs(600_000, 9_999_999_999_000), MAX_REFRESH_INTERVAL_MS);
+    assert.ok(MAX_REFRESH_INTERVAL_MS < 2 ** 31);
+  });
+});

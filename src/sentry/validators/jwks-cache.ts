@@ -37,6 +37,18 @@ export interface JwksCacheOptions {
   maxRetryMs?: number | undefined;
 }
 
+/** Longest wait between two scheduled fetches, whatever max-age the source sends. */
+export const MAX_REFRESH_INTERVAL_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * When to fetch a URL source again: its max-age, but not sooner than `minRefreshInterval` and not
+ * later than a day (a timer over 2^31 ms would fire at once: a hostile max-age must not make the
+ * sentry fetch in a loop).
+ */
+export function refreshIntervalMs(minRefreshIntervalMs: number, maxAgeMs: number | undefined): number {
+  return Math.min(MAX_REFRESH_INTERVAL_MS, Math.max(minRefreshIntervalMs, maxAgeMs ?? 0));
+}
+
 export class JwksCache {
   readonly minRefreshIntervalMs: number;
   readonly requestTimeoutMs: number;
@@ -194,8 +206,7 @@ export class JwksCache {
   private scheduleRefresh(maxAgeMs: number | undefined): void {
     if (this.stopped) return;
     if (this.timer !== undefined) clearTimeout(this.timer);
-    const interval = Math.max(this.minRefreshIntervalMs, maxAgeMs ?? 0);
-    this.timer = setTimeout(() => void this.reload('scheduled'), interval);
+    this.timer = setTimeout(() => void this.reload('scheduled'), refreshIntervalMs(this.minRefreshIntervalMs, maxAgeMs));
     this.timer.unref();
   }
 
