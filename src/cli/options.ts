@@ -118,3 +118,42 @@ export function parseBooleanArg(value: string): boolean {
   if (['false', '0', 'f'].includes(v)) return false;
   throw new InvalidArgumentError('expected true or false.');
 }
+
+/**
+ * Commander argument parser for a pflag string slice: each value is one CSV record (quotes allowed,
+ * spaces kept), and repeating the flag appends.
+ */
+export function parseStringSliceArg(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), ...parseCsvRecord(value)];
+}
+
+/** One CSV record as Go's encoding/csv reads it (pflag's `readAsCSV`); empty text → no fields. */
+function parseCsvRecord(text: string): string[] {
+  if (text === '') return [];
+  const fields: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (c === '"') {
+        quoted = false;
+      } else {
+        field += c;
+      }
+    } else if (c === '"' && field === '') {
+      quoted = true;
+    } else if (c === ',') {
+      fields.push(field);
+      field = '';
+    } else {
+      field += c;
+    }
+  }
+  if (quoted) throw new InvalidArgumentError(`unterminated quote in ${JSON.stringify(text)}`);
+  fields.push(field);
+  return fields;
+}

@@ -25,6 +25,7 @@ import {
   parseDaysArg,
   parseDurationArg,
   parsePortArg,
+  parseStringSliceArg,
 } from './options.js';
 import { OUTPUT_FORMATS, STATUS_PREFIX } from './output.js';
 
@@ -247,8 +248,10 @@ function addDaprLogOptions(cmd: Command): void {
 }
 
 /**
- * Dapr Sentry's JWT and OIDC flags, accepted as Dapr spells them so its Helm chart's command line
- * parses; enabling either refuses to start (ERR_SENTRY_JWT_UNSUPPORTED) until Warden implements them.
+ * Dapr Sentry's JWT and OIDC flags, as Dapr spells them so its Helm chart's command line parses.
+ * The OIDC file, URI and prefix flags have no default, so that "given" (pflag's `Changed`, which
+ * Dapr tests) is "not undefined"; `--oidc-allowed-hosts` is a pflag string slice (comma-separated,
+ * repeatable).
  */
 function addJwtOidcOptions(cmd: Command): void {
   cmd
@@ -259,15 +262,15 @@ function addJwtOidcOptions(cmd: Command): void {
     .option('--jwt-signing-algorithm <alg>', 'JWT signing algorithm', 'RS256')
     .option('--jwt-key-id <id>', 'JWT key id', '')
     .addOption(new Option('--jwt-ttl <duration>', 'JWT lifetime').argParser(parseDurationArg).default(24 * 60 * 60 * 1000, '24h0m0s'))
-    .addOption(boolFlag('--oidc-enabled [bool]', 'serve OIDC discovery (not supported yet: refuses to start)', false))
-    .addOption(new Option('--oidc-server-listen-port <port>', 'OIDC server port').argParser(parsePortArg).default(9080))
-    .option('--oidc-server-listen-address <address>', 'OIDC server listen address', 'localhost')
-    .addOption(boolFlag('--oidc-server-tls-enabled [bool]', 'serve OIDC over TLS', true))
-    .option('--oidc-server-tls-cert-file <file>', 'OIDC server TLS certificate', '')
-    .option('--oidc-server-tls-key-file <file>', 'OIDC server TLS key', '')
-    .option('--oidc-jwks-uri <uri>', 'JWKS URI announced by the OIDC discovery document', '')
-    .option('--oidc-path-prefix <prefix>', 'OIDC path prefix', '')
-    .option('--oidc-allowed-hosts <hosts>', 'hosts allowed to call the OIDC server (comma-separated)', '');
+    .addOption(boolFlag('--oidc-enabled [bool]', 'enable the OIDC discovery HTTP server (served only with --jwt-enabled, as in Dapr)', false))
+    .addOption(new Option('--oidc-server-listen-port <port>', 'the port for the OIDC HTTP server').argParser(parsePortArg).default(9080))
+    .option('--oidc-server-listen-address <address>', 'the address for the OIDC HTTP server', 'localhost')
+    .addOption(boolFlag('--oidc-server-tls-enabled [bool]', 'serve OIDC HTTP with TLS (then both TLS files are required)', true))
+    .option('--oidc-server-tls-cert-file <file>', 'TLS certificate file for the OIDC HTTP server (required when OIDC HTTP server is enabled)')
+    .option('--oidc-server-tls-key-file <file>', 'TLS key file for the OIDC HTTP server (required when OIDC HTTP server is enabled)')
+    .option('--oidc-jwks-uri <uri>', 'custom URI where the JWKS can be accessed externally')
+    .option('--oidc-path-prefix <prefix>', 'path prefix to add to OIDC HTTP endpoints')
+    .option('--oidc-allowed-hosts <hosts>', 'list of allowed hosts for OIDC HTTP endpoints (comma-separated, repeatable)', parseStringSliceArg);
 }
 
 /** A pflag-style bool: bare means true, `=false` (or a Go spelling) sets it. */

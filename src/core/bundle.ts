@@ -4,7 +4,7 @@
  * key match, validity, …) is the check chain's job (checks/), so that `verify`, the sentry's start-up
  * and reload all report the same findings.
  */
-import type { KeyObject } from 'node:crypto';
+import type { JsonWebKey, KeyObject } from 'node:crypto';
 import type { BundleTexts } from './bundle-texts.js';
 import { resolveTrustPath } from './checks/trust-path.js';
 import { certificatesToPem, isSelfSigned, parseCertificate, parseCertificatesPem, type Certificate } from './certificate.js';
@@ -27,6 +27,9 @@ function parsePart<T>(file: string, parse: () => T): T {
 }
 
 export class TrustBundle {
+  /** The JWT-SVID signing material (`jwt.key`, `jwks.json`), when the sentry issues JWTs. */
+  readonly jwt?: { signingKey: KeyObject; keyId: string; algorithm: string; jwks: { keys: JsonWebKey[] } };
+
   constructor(
     readonly anchors: Certificate[],
     readonly issuerChain: Certificate[],

@@ -2,7 +2,7 @@
  * What differs between Sentry's two modes, behind one interface so `runSentry` has one start-up,
  * serving, reload and shutdown path:
  * - standalone: the bundle in a credentials directory, a Configuration YAML file, file-system
- *   watches, the INSECURE validator (this file);
+ *   watches, the INSECURE validator, or the JWKS validator when configured (this file);
  * - kubernetes: the bundle in the `dapr-trust-bundle` Secret and ConfigMap, the Configuration CR,
  *   API watches, the KUBERNETES validator (kube-backend.ts).
  */
@@ -11,8 +11,11 @@ import type { CaStateHolder } from './ca-state.js';
 import { loadSentryConfig, type SentryConfig } from './config.js';
 import type { SentryOptions } from './options.js';
 import { loadStartupBundle, type BundleStore, type StartupBundle, type StartupDeps } from './startup-bundle.js';
-import type { Validator } from './validators.js';
+import { insecureValidator, type Validator } from './validators.js';
+import { JwksValidator } from './validators/jwks.js';
 import type { Clock } from '../core/clock.js';
+import { buildSpiffeId } from '../core/spiffe-id.js';
+import type { Logger } from 'pino';
 
 export type BackendStartupDeps = Omit<StartupDeps, 'store' | 'where'>;
 
@@ -38,8 +41,8 @@ export interface SentryBackend {
   close(): Promise<void>;
 }
 
-/** The self-hosted backend: files and the INSECURE validator. */
-export async function openStandaloneBackend(options: SentryOptions, clock: Clock): Promise<SentryBackend> {
+/** The self-hosted backend: files, and the INSECURE validator or the configured JWKS validator. */
+export async function openStandaloneBackend(options: SentryOptions, clock: Clock, logger: Logger): Promise<SentryBackend> {
   const config = await loadSentryConfig(options.config);
   const store = new FsTrustBundleStore({
     dir: options.issuerCredentials,
@@ -49,11 +52,31 @@ export async function openStandaloneBackend(options: SentryOptions, clock: Clock
     clock,
   });
   const where = options.issuerCredentials;
+  const jwks = jwksValidatorFor(options, config, clock, logger);
+  // Dapr enables INSECURE only when no validator is configured (spec 1.5).
+  if (jwks !== undefined) logger.info('Using validator \'jwks\'');
   return {
     where,
     config,
     store,
+    validators: jwks === undefined ? [insecureValidator] : [jwks],
     loadStartupBundle: (deps) => loadStartupBundle({ ...deps, store, where }),
-    close: async () => {},
+    start: () => jwks?.start(),
+    notReadyReason: () => jwksNotReadyReason(jwks),
+    close: async () => jwks?.stop(),
   };
+}
+
+/** The JWKS validator the Configuration asks for (`spec.mtls.tokenValidators`), or undefined. */
+export function jwksValidatorFor(options: SentryOptions, config: SentryConfig, clock: Clock, logger: Logger): JwksValidator | undefined {
+  if (config.jwksValidator === undefined) return undefined;
+  const sentryId = buildSpiffeId(options.trustDomain, options.namespace, 'dapr-sentry');
+  logger.info(`Adding validator 'jwks' with Sentry ID: ${sentryId}`);
+  return new JwksValidator({ ...config.jwksValidator, sentryId, clock, logger, retryMs: options.jwksRetryMs });
+}
+
+/** Health: Dapr's target `sentry-jwks-validator` is ready once the JWKS is loaded. */
+export function jwksNotReadyReason(jwks: JwksValidator | undefined): string | undefined {
+  if (jwks === undefined || jwks.ready) return undefined;
+  return `JWKS validator not ready (${jwks.cache.notReadyReason ?? 'loading the JWKS'})`;
 }

@@ -1,16 +1,20 @@
 /**
- * The Sentry `Configuration` (spec 2.3): workload certificate TTL and allowed clock skew, read from
- * a Dapr `Configuration` YAML file in self-hosted mode (`--config`). Without a file, Dapr's Helm
- * defaults apply (Dapr itself refuses to start; Warden does not need the file).
+ * The Sentry `Configuration` (spec 2.3): workload certificate TTL, allowed clock skew and the token
+ * validators (`spec.mtls.tokenValidators`, spec 1.5), read from a Dapr `Configuration` YAML file in
+ * self-hosted mode (`--config`). Without a file, Dapr's Helm defaults apply (Dapr itself refuses to
+ * start; Warden does not need the file).
  */
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { parseGoDuration } from '../core/duration.js';
 import { WardenError } from '../core/errors.js';
+import { parseTokenValidators, type JwksValidatorConfig } from './token-validators-config.js';
 
 export interface SentryConfig {
   workloadCertTtlMs: number;
   allowedClockSkewMs: number;
+  /** `spec.mtls.tokenValidators: [{name: jwks, …}]`: the JWKS validator's options, when configured. */
+  jwksValidator?: JwksValidatorConfig | undefined;
 }
 
 export const DEFAULT_SENTRY_CONFIG: Readonly<SentryConfig> = Object.freeze({
@@ -46,14 +50,18 @@ export function parseSentryConfig(text: string, source: string): SentryConfig {
   }
   const spec = optionalRecord(doc['spec'], 'spec', source);
   const mtls = optionalRecord(spec?.['mtls'], 'spec.mtls', source);
-  if (mtls?.['tokenValidators'] !== undefined) {
-    throw invalid(source, 'spec.mtls.tokenValidators (JWKS) is not supported by warden sentry yet; remove it');
-  }
   const ttl = duration(mtls?.['workloadCertTTL'], 'spec.mtls.workloadCertTTL', source);
   const skew = duration(mtls?.['allowedClockSkew'], 'spec.mtls.allowedClockSkew', source);
-  const config = {
+  let jwksValidator: JwksValidatorConfig | undefined;
+  try {
+    jwksValidator = parseTokenValidators(mtls?.['tokenValidators']);
+  } catch (err) {
+    throw invalid(source, (err as Error).message);
+  }
+  const config: SentryConfig = {
     workloadCertTtlMs: ttl ?? DEFAULT_SENTRY_CONFIG.workloadCertTtlMs,
     allowedClockSkewMs: skew ?? DEFAULT_SENTRY_CONFIG.allowedClockSkewMs,
+    ...(jwksValidator !== undefined ? { jwksValidator } : {}),
   };
   if (config.workloadCertTtlMs <= 0) throw invalid(source, 'spec.mtls.workloadCertTTL must be positive');
   if (config.allowedClockSkewMs < 0) throw invalid(source, 'spec.mtls.allowedClockSkew must not be negative');

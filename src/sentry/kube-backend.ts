@@ -2,8 +2,8 @@
  * Sentry's Kubernetes mode (`--mode kubernetes`): API clients from the kubeconfig (or in-cluster),
  * the Configuration CR named by `--config` for TTL and skew, the bundle in the `dapr-trust-bundle`
  * Secret and ConfigMap of Sentry's namespace (`NAMESPACE`), API watches on both (a Secret change
- * reloads in place; ConfigMap drift is re-synced from the Secret), and the KUBERNETES validator,
- * which is the only one enabled (`UNKNOWN` → KUBERNETES; INSECURE → "not enabled").
+ * reloads in place; ConfigMap drift is re-synced from the Secret), and the KUBERNETES validator
+ * (`UNKNOWN` → KUBERNETES; INSECURE → "not enabled"), plus JWKS when the Configuration lists it.
  *
  * RBAC it needs: secrets get/update/watch and configmaps get/update/watch on `dapr-trust-bundle`
  * (list with a name field selector for the watches), tokenreviews create, pods get/list,
@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import { loadKubeClients, type KubeClients } from '../kube/client.js';
 import { KubeTrustBundleStore } from '../stores/kube-store.js';
-import type { SentryBackend } from './backend.js';
+import { jwksNotReadyReason, jwksValidatorFor, type SentryBackend } from './backend.js';
 import type { CaStateHolder } from './ca-state.js';
 import { KubeBundleSource } from './kube-bundle-source.js';
 import { DEFAULT_KUBE_CONFIGURATION, loadKubeSentryConfig } from './kube-config.js';
@@ -46,7 +46,9 @@ export async function openKubeBackend(options: SentryOptions, { clock, logger }:
     podCacheTtlMs: options.identityCacheTtlMs, configurationCacheTtlMs: options.identityCacheTtlMs,
   });
   logger.info({ scope: LOG_SCOPE.ca }, 'Using kubernetes secret store for trust bundle storage');
+  const jwks = jwksValidatorFor(options, config, clock, logger);
   logger.info('Using validator \'kubernetes\'');
+  if (jwks !== undefined) logger.info('Using validator \'jwks\'');
   logger.info({ mode: 'kubernetes', api: clients.description, namespace, secret: store.secretRef, configMap: store.configMapRef },
     `Kubernetes mode: trust bundle in ${store.description}`);
 
@@ -71,7 +73,7 @@ export async function openKubeBackend(options: SentryOptions, { clock, logger }:
     where: source.where,
     config,
     store: source,
-    validators: [validator],
+    validators: jwks === undefined ? [validator] : [validator, jwks],
     loadStartupBundle: (deps) => loadKubeStartupBundle(source, deps),
     subscribe: (onChange) => watchNamedObject({
       watch: clients.watch,
@@ -87,6 +89,7 @@ export async function openKubeBackend(options: SentryOptions, { clock, logger }:
     start: (ctx) => {
       caState = ctx.caState;
       validator.start();
+      jwks?.start();
       stops.push(watchNamedObject({
         watch: clients.watch,
         path: `/api/v1/namespaces/${namespace}/configmaps`,
@@ -98,10 +101,11 @@ export async function openKubeBackend(options: SentryOptions, { clock, logger }:
       }));
     },
     afterInstall: syncConfigMap,
-    notReadyReason: () => (validator.ready ? undefined : 'KUBERNETES validator not ready (waiting for the Kubernetes API)'),
+    notReadyReason: () => (validator.ready ? jwksNotReadyReason(jwks) : 'KUBERNETES validator not ready (waiting for the Kubernetes API)'),
     close: async () => {
       closed = true;
       validator.stop();
+      jwks?.stop();
       for (const stop of stops.splice(0)) stop();
       await syncing;
     },

@@ -10,4 +10,8 @@ export const LOG_SCOPE = {
   ca: 'dapr.sentry.ca',
   /** pkg/sentry/server: the gRPC server and signing. */
   server: 'dapr.sentry.server',
+  /** pkg/sentry/server/oidc: the OIDC discovery server. */
+  oidc: 'dapr.sentry.server.oidc.http',
+  /** pkg/sentry/server/validator/jwks: the JWKS token validator. */
+  jwks: 'dapr.sentry.identity.jwks',
 } as const;

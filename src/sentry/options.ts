@@ -7,6 +7,7 @@ import type { Clock } from '../core/clock.js';
 import type { SerialSource } from '../core/serial.js';
 import type { KubeClients } from '../kube/client.js';
 import { DEFAULT_SERVER_LIMITS, type ServerLimits } from './grpc/limits.js';
+import type { OidcServerOptions } from './oidc/options.js';
 
 export type SentryMode = 'standalone' | 'kubernetes';
 
@@ -84,6 +85,13 @@ export interface SentryOptions {
   kubeClients?: KubeClients | undefined;
   /** Kubernetes mode: how long the KUBERNETES validator reuses a pod or Configuration it read (default 10 s). */
   identityCacheTtlMs?: number | undefined;
+  /**
+   * The OIDC discovery server (`--oidc-*`, oidc/): set when `--oidc-enabled` and `--jwt-enabled`
+   * are both on (Dapr runs it only then). Serves the JWKS of the current bundle (`TrustBundle.jwt`).
+   */
+  oidc?: OidcServerOptions | undefined;
+  /** Tests: first wait after the JWKS validator's first load failed (default 1 s, doubling). */
+  jwksRetryMs?: number | undefined;
   /** Injected for tests; defaults to the system clock. */
   clock?: Clock | undefined;
   /** Injected for tests; defaults to a pino JSON logger on stdout. */

@@ -21,6 +21,7 @@ import { listenGrpc, type GrpcListener } from './grpc-server.js';
 import type { HealthResult } from './health.js';
 import { openHttpListeners, type HttpListeners } from './http-endpoints.js';
 import { createSentryLogger } from './logger.js';
+import { startOidcServer, type OidcServer } from './oidc/server.js';
 import { SentryMetrics } from './metrics.js';
 import { withSentryDefaults, type SentryOptions } from './options.js';
 import { createGracefulClose } from './signals.js';
@@ -37,6 +38,8 @@ export interface RunningSentry {
   readonly healthzPort: number;
   /** Bound metrics port; undefined when metrics are disabled. */
   readonly metricsPort: number | undefined;
+  /** The OIDC discovery server, when `options.oidc` is set (its port may come later: TLS files awaited). */
+  readonly oidc: OidcServer | undefined;
   /** `spiffe://<td>/ns/<ns>/dapr-sentry`, the identity clients must verify. */
   readonly spiffeId: string;
   readonly metrics: SentryMetrics;
@@ -91,10 +94,12 @@ export async function runSentry(partial: Partial<SentryOptions> = {}): Promise<R
   const { logger, metrics } = ctx;
   const serving = await serveSentry(options, ctx);
   let http: HttpListeners;
+  let oidc: OidcServer | undefined;
   try {
-    http = await openHttpListeners(options, () => serving.health(), metrics);
+    oidc = await openOidc(options, serving, logger);
+    http = await openHttpListeners(options, () => withOidcHealth(serving.health(), oidc), metrics);
   } catch (err) {
-    await serving.close(0);
+    await Promise.all([serving.close(0), oidc?.close()]);
     throw err;
   }
   logger.info({ scope: LOG_SCOPE.server }, `Running gRPC server on port ${serving.port}`);
@@ -105,13 +110,14 @@ export async function runSentry(partial: Partial<SentryOptions> = {}): Promise<R
   );
 
   const { close, closed } = createGracefulClose(logger, options.handleSignals, async () => {
-    await Promise.all([serving.close(options.shutdownGraceMs), http.close()]);
+    await Promise.all([serving.close(options.shutdownGraceMs), http.close(), oidc?.close()]);
   });
 
   return {
     port: serving.port,
     healthzPort: http.healthzPort,
     metricsPort: http.metricsPort,
+    oidc,
     spiffeId: serving.spiffeId,
     metrics,
     currentCa: () => serving.currentCa(),
@@ -119,6 +125,30 @@ export async function runSentry(partial: Partial<SentryOptions> = {}): Promise<R
     close,
     closed,
   };
+}
+
+/**
+ * The OIDC discovery server when configured (Dapr runs it only with JWT enabled; the CLI sets
+ * `options.oidc` only then). It serves the JWKS of the bundle being served now, so a reload that
+ * changes `jwks.json` is served at once.
+ */
+async function openOidc(options: SentryOptions, serving: ServingSentry, logger: Logger): Promise<OidcServer | undefined> {
+  if (options.oidc === undefined) {
+    logger.info('OIDC HTTP server is disabled');
+    return undefined;
+  }
+  logger.info(`Starting OIDC HTTP server on port ${options.oidc.port}`);
+  return startOidcServer(options.oidc, {
+    logger,
+    jwks: () => serving.currentCa().bundle.jwt?.jwks,
+    algorithm: () => serving.currentCa().bundle.jwt?.algorithm,
+  });
+}
+
+/** Dapr's health target `oidc-server`: not ready until the OIDC server listens. */
+function withOidcHealth(health: HealthResult, oidc: OidcServer | undefined): HealthResult {
+  const reason = oidc?.notReadyReason;
+  return !health.healthy || reason === undefined ? health : { healthy: false, reason };
 }
 
 /** The options' clock and logger (or the defaults) and fresh metrics. */
@@ -154,7 +184,7 @@ export async function decideStartupBundle(options: SentryOptions, ctx: SentryCon
 }
 
 export async function openBackend(options: SentryOptions, clock: Clock, logger: Logger): Promise<SentryBackend> {
-  if (options.mode === 'standalone') return openStandaloneBackend(options, clock);
+  if (options.mode === 'standalone') return openStandaloneBackend(options, clock, logger);
   if (options.mode === 'kubernetes') {
     // Loaded on demand: self-hosted Sentry never imports the Kubernetes client.
     const { openKubeBackend } = await import('./kube-backend.js');

@@ -170,7 +170,7 @@ describe('IPC messages', () => {
 describe('a worker\'s start-up bundle', () => {
   async function load(dir: string, logs: LogRecord[]): Promise<unknown> {
     const options = withSentryDefaults({ issuerCredentials: dir });
-    const backend = await openStandaloneBackend(options, systemClock);
+    const backend = await openStandaloneBackend(options, systemClock, captureLogger(logs));
     return loadExistingBundle(backend, {
       clock: systemClock, logger: captureLogger(logs), metrics: new SentryMetrics(),
       policy: { warnWithinMs: 30 * DAY, workloadTtlMs: DAY, clockSkewMs: 15 * 60_000 },

@@ -36,7 +36,7 @@ describe('Sentry configuration', () => {
     invalid('kind: Component\n', /expected "Configuration"/);
     invalid('- a\n- b\n', /not a mapping/);
     invalid('spec: [1]\n', /spec must be a mapping/);
-    invalid('spec:\n  mtls:\n    tokenValidators:\n      - name: jwks\n', /tokenValidators.*not supported/);
+    invalid('spec:\n  mtls:\n    tokenValidators:\n      - name: kubernetes\n', /the built-in 'kubernetes' and 'insecure' validators cannot be configured manually/);
     invalid('spec: {\n', /not valid YAML/);
   });
 

@@ -9,6 +9,7 @@ import { createSentryLogger, type DaprLogLevel, type SentryLogFormat } from '../
 import { EXIT, exitCodeForError } from '../exit-codes.js';
 import type { Io } from '../io.js';
 import { defaultCredentialsDirFor } from '../options.js';
+import { checkOidcTlsPair, validateOidcFlags, type OidcFlags, type OidcServerOptions } from '../../sentry/oidc/options.js';
 
 /** `warden sentry` flags (spec 3.1); undefined means "not given" → Sentry's default. */
 export interface SentryCommandOptions {
@@ -43,7 +44,18 @@ export interface SentryCommandOptions {
   logFile?: string;
   logFormat: SentryLogFormat;
   jwtEnabled: boolean;
+  jwtIssuer?: string;
+  jwtSigningAlgorithm?: string;
   oidcEnabled: boolean;
+  oidcServerListenPort: number;
+  oidcServerListenAddress: string;
+  oidcServerTlsEnabled: boolean;
+  /** The OIDC strings below are undefined when not given (Dapr tests pflag's `Changed`). */
+  oidcServerTlsCertFile?: string;
+  oidcServerTlsKeyFile?: string;
+  oidcJwksUri?: string;
+  oidcPathPrefix?: string;
+  oidcAllowedHosts?: string[];
   /** Positional arguments, which Dapr's Sentry ignores (pflag leaves `false` of `--enable-metrics false` there). */
   ignoredArgs?: readonly string[];
 }
@@ -65,10 +77,13 @@ export async function sentryCommand(opts: SentryCommandOptions, io: Io, deps: Cl
     json: opts.logAsJson,
     file: opts.logFile === undefined ? undefined : resolve(io.cwd, opts.logFile),
   });
-  // cmd/sentry/app's first lines. Warden has no build commit to report.
-  logger.info(`Starting Dapr Sentry certificate authority -- version ${wardenVersion()} -- commit unknown`);
-  logger.info(`Log level set to: ${opts.logLevel ?? logger.level}`);
   try {
+    // Dapr's Options.Validate, fatal before anything is logged.
+    const invalid = validateOidcFlags(oidcFlagsOf(opts));
+    if (invalid !== undefined) throw new WardenError('ERR_USAGE', `Invalid options: ${invalid}`);
+    // cmd/sentry/app's first lines. Warden has no build commit to report.
+    logger.info(`Starting Dapr Sentry certificate authority -- version ${wardenVersion()} -- commit unknown`);
+    logger.info(`Log level set to: ${opts.logLevel ?? logger.level}`);
     const code = await runSentry(opts, io, deps, logger);
     if (opts.logFormat === 'dapr' && code === EXIT.ok) logger.info('Sentry shut down gracefully');
     return code;
@@ -81,12 +96,11 @@ export async function sentryCommand(opts: SentryCommandOptions, io: Io, deps: Cl
 }
 
 async function runSentry(opts: SentryCommandOptions, io: Io, deps: CliDeps, logger: Logger): Promise<number> {
-  if (opts.jwtEnabled || opts.oidcEnabled) {
-    const flag = opts.jwtEnabled ? '--jwt-enabled' : '--oidc-enabled';
+  if (opts.jwtEnabled) {
     throw new WardenError('ERR_SENTRY_JWT_UNSUPPORTED',
-      `${flag} is not supported yet: Warden's sentry does not issue JWT-SVIDs or serve OIDC discovery; start it without ${flag} (or with ${flag}=false)`);
+      '--jwt-enabled is not supported yet: Warden\'s sentry does not issue JWT-SVIDs; start it without --jwt-enabled (or with --jwt-enabled=false)');
   }
-  logger.debug('JWT and OIDC are disabled; the other --jwt-* and --oidc-* flags are ignored');
+  const oidc = oidcOptionsOf(opts, io, logger);
   if (opts.ignoredArgs && opts.ignoredArgs.length > 0) {
     logger.warn({ args: opts.ignoredArgs }, `Ignoring positional arguments ${JSON.stringify(opts.ignoredArgs)}: Dapr's Sentry takes none (a bool flag takes its value as --flag=false)`);
   }
@@ -116,6 +130,7 @@ async function runSentry(opts: SentryCommandOptions, io: Io, deps: CliDeps, logg
     signThreads: opts.signThreads,
     maxConnections: opts.maxConnections,
     maxConnectionsPerPeer: opts.maxConnectionsPerPeer,
+    oidc,
     namespace: io.env.NAMESPACE || 'default',
     clock: io.clock,
     logger,
@@ -133,4 +148,41 @@ async function runSentry(opts: SentryCommandOptions, io: Io, deps: CliDeps, logg
   await Promise.race([deps.waitForShutdown(), ...(running.closed ? [running.closed] : [])]);
   await running.close();
   return EXIT.ok;
+}
+
+/**
+ * The OIDC server's options from the `--oidc-*` flags, after Dapr's start-up check that the TLS
+ * files come as a pair (ERR_USAGE). Undefined unless both `--oidc-enabled` and `--jwt-enabled` are on: Dapr
+ * then logs "OIDC HTTP server is disabled" and serves nothing; Warden warns as well, since the
+ * operator asked for it.
+ */
+export function oidcOptionsOf(opts: SentryCommandOptions, io: Io, logger: Logger): OidcServerOptions | undefined {
+  const problem = checkOidcTlsPair(oidcFlagsOf(opts));
+  if (problem !== undefined) throw new WardenError('ERR_USAGE', problem);
+  if (!opts.oidcEnabled) return undefined;
+  if (!opts.jwtEnabled) {
+    logger.warn('--oidc-enabled has no effect without --jwt-enabled: the OIDC server publishes the JWT signing keys; add --jwt-enabled');
+    return undefined;
+  }
+  const inCwd = (file: string | undefined): string | undefined => (file === undefined ? undefined : resolve(io.cwd, file));
+  return {
+    listenAddress: opts.oidcServerListenAddress,
+    port: opts.oidcServerListenPort,
+    tlsCertFile: inCwd(opts.oidcServerTlsCertFile),
+    tlsKeyFile: inCwd(opts.oidcServerTlsKeyFile),
+    jwksUri: opts.oidcJwksUri,
+    pathPrefix: opts.oidcPathPrefix,
+    allowedHosts: opts.oidcAllowedHosts ?? [],
+    jwtIssuer: opts.jwtIssuer,
+    signingAlgorithm: opts.jwtSigningAlgorithm ?? 'RS256',
+  };
+}
+
+function oidcFlagsOf(opts: SentryCommandOptions): OidcFlags {
+  return {
+    enabled: opts.oidcEnabled,
+    tlsEnabled: opts.oidcServerTlsEnabled,
+    tlsCertFile: opts.oidcServerTlsCertFile,
+    tlsKeyFile: opts.oidcServerTlsKeyFile,
+  };
 }

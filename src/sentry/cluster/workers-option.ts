@@ -25,7 +25,7 @@ export function parseWorkerCount(text: string, cores: number = availableParallel
 }
 
 /** Refuses combinations a primary cannot run: a bad count, or several workers in Kubernetes mode. */
-export function checkWorkerOptions(options: { workers: number; mode: string }): void {
+export function checkWorkerOptions(options: { workers: number; mode: string; oidc?: unknown }): void {
   const { workers, mode } = options;
   if (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS) {
     throw new WardenError('ERR_USAGE', `workers must be a whole number from 1 to ${MAX_WORKERS}, not ${String(workers)}`);
@@ -36,6 +36,9 @@ export function checkWorkerOptions(options: { workers: number; mode: string }): 
       `--workers ${workers} is for self-hosted mode only for now; with --mode ${mode}, run --workers 1 ` +
         '(scale the dapr-sentry Deployment instead)',
     );
+  }
+  if (workers > 1 && options.oidc !== undefined) {
+    throw new WardenError('ERR_USAGE', `--workers ${workers} cannot serve OIDC discovery; with --oidc-enabled, run --workers 1`);
   }
 }
 
