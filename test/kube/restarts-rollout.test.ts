@@ -15,6 +15,7 @@ import { restartedAtValue, restartWorkload, waitForRollout, type WorkloadRef } f
 import { makeClients, type KubeClients } from '../support/kube-api/client.js';
 import { seedDaprApps, seedDaprControlPlane, startKubeApiServer, type KubeApiServer } from '../support/kube-api/index.js';
 import { HANG_MS, until } from '../support/wait.js';
+import { waitUntil } from '../support/wait-until.js';
 
 const NS = 'dapr-system';
 const sentry: WorkloadRef = { kind: 'Deployment', namespace: NS, name: 'dapr-sentry' };
@@ -138,8 +139,10 @@ describe('restartWorkload and waitForRollout against the API server', () => {
     const ref: WorkloadRef = { kind: 'Deployment', namespace: NS, name: 'dapr-sidecar-injector' };
     server.rollout.configure({ resource: 'deployments', namespace: NS, name: ref.name }, { outcome: 'hang' });
     const patched = await restartWorkload(clients, ref, new Date('2026-01-01T00:00:04Z'));
+    const watchesBefore = server.openWatches;
     const waiting = waitForRollout(clients, ref, { timeoutMs: HANG_MS, from: patched });
-    await new Promise((r) => setTimeout(r, 100));
+    // Delete only once the wait is watching, so this is a deletion during the rollout.
+    await waitUntil('the rollout watch', () => server.openWatches > watchesBefore);
     server.api.delete('deployments', NS, ref.name);
     await assert.rejects(waiting, (err: unknown) => isWardenError(err, 'ERR_ROLLOUT_FAILED') && /was deleted while rolling out/.test((err as Error).message));
     await assert.rejects(waitForRollout(clients, { kind: 'Deployment', namespace: NS, name: 'nope' }, { timeoutMs: HANG_MS }),

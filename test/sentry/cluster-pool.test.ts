@@ -37,7 +37,7 @@ describe('WorkerPool start-up timeout', () => {
       assert.match(err.message, /workers 0, 1 not ready within 0\.5 s/);
       return true;
     });
-    assert.ok(performance.now() - started < 5000);
+    assert.ok(performance.now() - started < 30_000, 'failed at the start-up timeout, not a hang');
     for (const pid of pids) assert.equal(alive(pid), false, `worker ${pid} still running`);
   });
 });

@@ -9,6 +9,7 @@ import { FixedClock } from '../../src/core/clock.js';
 import { expiryLogEntry } from '../../src/sentry/expiry-watch.js';
 import { buildBundle, withExpiresIn } from '../support/bundles.js';
 import { LEVEL, startTestSentry, type LogRecord } from '../support/sentry-harness.js';
+import { waitUntil } from '../support/wait-until.js';
 
 const HOUR = 3600 * 1000;
 const DAY = 24 * HOUR;
@@ -61,11 +62,10 @@ describe('expiry watch in a running Sentry', () => {
 
       // The interval repeats it, reading the clock each time.
       clock.advance(2 * DAY);
-      await new Promise((r) => setTimeout(r, 150));
-      assert.ok(warnings(t.logs, LEVEL.warn).includes('Dapr root certificate expiration warning: certificate expires in 8 days and 3 hours'));
+      await waitUntil('the next interval\'s warning', () => warnings(t.logs, LEVEL.warn).includes('Dapr root certificate expiration warning: certificate expires in 8 days and 3 hours'));
 
       clock.advance(9 * DAY);
-      await new Promise((r) => setTimeout(r, 150));
+      await waitUntil('the expired errors', () => warnings(t.logs, LEVEL.error).length >= 2);
       const errors = warnings(t.logs, LEVEL.error);
       assert.ok(errors.includes('Dapr root certificate expiration warning: certificate has expired.'), errors.join('\n'));
       assert.ok(errors.includes('Dapr issuer certificate expiration warning: certificate has expired.'), errors.join('\n'));

@@ -14,6 +14,7 @@ import { createInterface } from 'node:readline';
 import { describe, it } from 'node:test';
 import { connectSentry, csrPem } from '../support/sentry-client.js';
 import { tempDir } from '../support/sentry-harness.js';
+import { waitUntil } from '../support/wait-until.js';
 
 const FD_LIMIT = 256;
 const PER_PEER = 64;
@@ -60,7 +61,7 @@ describe('a flooded sentry process', () => {
       const metrics = async (): Promise<string> => (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
       const refusedPerPeer = async (): Promise<number> =>
         Number(/^warden_sentry_grpc_refused_total\{reason="connections_per_peer"\} (\d+)$/m.exec(await metrics())?.[1] ?? Number.NaN);
-      for (let i = 0; i < 200 && (await refusedPerPeer()) < FLOOD - PER_PEER; i++) await new Promise((r) => setTimeout(r, 25));
+      await waitUntil('every over-the-cap connection refused', async () => (await refusedPerPeer()) >= FLOOD - PER_PEER);
       assert.equal(await refusedPerPeer(), FLOOD - PER_PEER);
 
       assert.equal((await fetch(`http://127.0.0.1:${healthzPort}/healthz`)).status, 200);

@@ -14,6 +14,7 @@ import { describe, it } from 'node:test';
 import { DEFAULT_SENTRY_OPTIONS } from '../../src/sentry/options.js';
 import { callError, connectSentry, csrPem, uriSansOf, x509Chain } from '../support/sentry-client.js';
 import { startTestSentry, tempDir } from '../support/sentry-harness.js';
+import { waitUntil } from '../support/wait-until.js';
 
 const request = { id: 'myapp', namespace: 'default', certificate_signing_request: csrPem(generateKeyPairSync('ed25519').privateKey) };
 
@@ -118,7 +119,8 @@ describe('serving identity', () => {
       const c1 = t.client();
       await c1.sign(request);
       const firstSerial = c1.peerCertificates[0]?.serialNumber;
-      await new Promise((r) => setTimeout(r, 3200));
+      // Renewal is due at about 3 s of the 4 s life (real time: the serving certificate's own timer).
+      await waitUntil('a renewed serving certificate', () => (t.sentry.servingCertificate()?.notBefore.getTime() ?? 0) > first.notBefore.getTime());
       const second = t.sentry.servingCertificate();
       assert.ok(second && second.notBefore.getTime() > first.notBefore.getTime(), 'renewed');
       const c2 = t.client();
