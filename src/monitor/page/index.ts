@@ -35,6 +35,7 @@ export function renderPage(options: PageOptions): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
+<link rel="icon" href="data:,">
 <meta name="warden-refresh" content="${refreshSeconds}">
 <title>${safeTitle}</title>
 <style>${PAGE_CSS}</style>
@@ -63,11 +64,13 @@ export function renderPage(options: PageOptions): string {
 <section aria-labelledby="table-heading">
 <h2 id="table-heading">Targets</h2>
 <p id="empty" class="muted" hidden>No targets are watched.</p>
+<div class="table-wrap">
 <table id="fleet">
 <caption>One row per target; select a column heading to sort by it.</caption>
 <thead><tr></tr></thead>
 <tbody></tbody>
 </table>
+</div>
 </section>
 </main>
 <script>${PAGE_SCRIPT}</script>

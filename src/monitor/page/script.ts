@@ -96,10 +96,10 @@ export const PAGE_SCRIPT = String.raw`
     return nodes;
   }
 
-  function lane(label, s, now, phases, first, content) {
+  function lane(label, s, now, phases, first, content, note) {
     return el('div', { class: 'tl-row' }, [
       el('div', { class: 'tl-role', text: label }),
-      el('div', { class: 'track' }, overlays(s, now, phases, first).concat(content)),
+      el('div', { class: note ? 'track note' : 'track' }, overlays(s, now, phases, first).concat(content)),
     ]);
   }
 
@@ -108,7 +108,8 @@ export const PAGE_SCRIPT = String.raw`
     root.textContent = '';
     var s = span(targets, now);
     var axis = el('div', { class: 'tl-row axis', 'aria-hidden': 'true' }, [el('div'), el('div', { class: 'track' },
-      ticks(s).map(function (t) {
+      // Month labels, leaving room for the "now" label.
+      ticks(s).filter(function (t) { return Math.abs(pct(t, s) - pct(now, s)) > 7; }).map(function (t) {
         return el('span', { class: 'tick', style: { left: pct(t, s) + '%' }, text: new Date(t).toISOString().slice(0, 7) });
       }).concat([el('div', { class: 'overlay now', id: 'now-line', style: { left: pct(now, s) + '%' } },
         [el('span', { class: 'now-label', text: 'now' })])]))]);
@@ -124,7 +125,7 @@ export const PAGE_SCRIPT = String.raw`
       });
       if (t.error || certs.length === 0) {
         var why = t.error ? t.error.code + ': ' + t.error.message : 'no certificates found';
-        group.appendChild(lane('', s, now, phases, true, [el('div', { class: 'tl-error', text: why })]));
+        group.appendChild(lane('', s, now, phases, true, [el('div', { class: 'tl-error', text: why })], true));
       }
       certs.forEach(function (c, i) {
         var from = Date.parse(c.notBefore), to = c.notAfter ? Date.parse(c.notAfter) : s.end;
@@ -247,7 +248,8 @@ export const PAGE_SCRIPT = String.raw`
         fixCell(t),
       ];
       body.appendChild(el('tr', { 'data-target': t.name, 'data-status': t.status }, cells.map(function (content, i) {
-        var cell = el(i === 1 ? 'th' : 'td', { 'data-label': COLUMNS[i].label, class: i >= 2 && i <= 4 ? 'num' : '' }, content);
+        // One wrapper per cell, so the phone layout's two-column grid holds the label and the content.
+        var cell = el(i === 1 ? 'th' : 'td', { 'data-label': COLUMNS[i].label, class: i >= 2 && i <= 4 ? 'num' : '' }, [el('div', {}, content)]);
         if (i === 1) cell.setAttribute('scope', 'row');
         return cell;
       })));

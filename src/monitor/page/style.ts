@@ -26,7 +26,7 @@ body { margin: 0; background: var(--bg); color: var(--fg);
 header, main { max-width: 90rem; margin: 0 auto; padding: 0.75rem 1rem; }
 h1 { font-size: 1.35rem; margin: 0.25rem 0; }
 h2 { font-size: 1.1rem; margin: 1rem 0 0.5rem; }
-code { font: 0.85rem/1.3 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; overflow-wrap: anywhere; }
+code { font: 0.85rem/1.3 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; overflow-wrap: break-word; }
 .muted { color: var(--muted); }
 #summary { font-size: 1.05rem; font-weight: 600; margin: 0.25rem 0; }
 #load-error { border: 1px solid var(--crit); color: var(--crit); padding: 0.5rem 0.75rem; border-radius: 6px; }
@@ -54,28 +54,29 @@ code { font: 0.85rem/1.3 ui-monospace, SFMono-Regular, Menlo, Consolas, monospac
 .bar-critical, .bar-expired { background: var(--crit-bar); }
 .bar-open { background: repeating-linear-gradient(90deg, var(--unknown-bar) 0 6px, transparent 6px 9px); }
 .bar.clipped-end { border-top-right-radius: 0; border-bottom-right-radius: 0; }
-.tl-error { font-size: 0.85rem; color: var(--down); }
+.tl-error { position: relative; z-index: 3; font-size: 0.85rem; color: var(--down); overflow-wrap: anywhere; }
+.track.note { height: auto; min-height: 1.15rem; }
 .overlay { position: absolute; top: 0; bottom: 0; pointer-events: none; }
-.tl-body { position: relative; }
-.lanes { position: relative; }
 .window { background: var(--window); }
-.phase { background: var(--phase); border-left: 2px solid var(--now); }
+.phase { background: var(--phase); border-left: 2px solid var(--now); min-width: 4px; }
 .phase-label { position: absolute; bottom: 0; left: 0.2rem; font-size: 0.7rem; color: var(--muted); white-space: nowrap; }
 .now { width: 0; border-left: 2px solid var(--now); z-index: 2; }
 .now-label { position: absolute; top: -0.1rem; left: 0.25rem; font-size: 0.72rem; color: var(--now); font-weight: 600; white-space: nowrap; }
-.overlays { position: absolute; top: 0; bottom: 0; right: 0; }
 
-/* Table */
+/* Table: it scrolls in its own box when wider than the screen, never the page. */
+.table-wrap { overflow-x: auto; }
 table { border-collapse: collapse; width: 100%; font-size: 0.9rem; }
 caption { text-align: left; color: var(--muted); font-size: 0.85rem; padding-bottom: 0.35rem; }
 th, td { border-bottom: 1px solid var(--line); padding: 0.4rem 0.5rem; text-align: left; vertical-align: top; }
-th { white-space: nowrap; }
+thead th { white-space: nowrap; }
+tbody th { font-weight: normal; min-width: 8rem; }
 th button { font: inherit; font-weight: 600; color: inherit; background: none; border: 0; padding: 0; cursor: pointer; }
 th button:focus-visible, .copy:focus-visible { outline: 2px solid var(--now); outline-offset: 2px; }
 th[aria-sort="ascending"] button::after { content: " ▲"; }
 th[aria-sort="descending"] button::after { content: " ▼"; }
 td.num { font-variant-numeric: tabular-nums; white-space: nowrap; }
 .fix { display: flex; gap: 0.4rem; align-items: flex-start; }
+.fix code { min-width: 12rem; }
 .copy { font: inherit; font-size: 0.8rem; border: 1px solid var(--line); background: var(--panel); color: var(--fg);
   border-radius: 4px; padding: 0.1rem 0.45rem; cursor: pointer; white-space: nowrap; }
 
@@ -84,11 +85,15 @@ td.num { font-variant-numeric: tabular-nums; white-space: nowrap; }
   .tl-row { grid-template-columns: 1fr; gap: 0.1rem; }
   .tl-row > :first-child:empty { display: none; }
   .tl-role { padding-left: 0; }
-  table, tbody, tr, td { display: block; width: 100%; }
+  table, tbody, tr { display: block; width: 100%; }
+  tbody th { white-space: normal; }
   thead tr { display: flex; flex-wrap: wrap; gap: 0.25rem 0.75rem; }
   thead th { border: 0; padding: 0.2rem 0; }
   tbody tr { border: 1px solid var(--line); border-radius: 6px; margin: 0.5rem 0; padding: 0.25rem 0.5rem; }
-  td { border: 0; padding: 0.2rem 0; display: grid; grid-template-columns: 8.5rem 1fr; gap: 0.5rem; }
-  td::before { content: attr(data-label); color: var(--muted); font-size: 0.8rem; }
+  td, tbody th { border: 0; padding: 0.2rem 0; display: grid; grid-template-columns: 8.5rem 1fr; gap: 0.5rem; }
+  td::before, tbody th::before { content: attr(data-label); color: var(--muted); font-size: 0.8rem; }
+  td > div, th > div { min-width: 0; overflow-wrap: anywhere; }
+  .st { white-space: normal; }
+  .fix code { min-width: 0; }
 }
 `;
