@@ -103,7 +103,7 @@ describe('metric names in the rules and the dashboard', () => {
   /** The sentry's metric names as its registry exports them (histograms as _bucket, _sum, _count). */
   async function sentryMetricNames(): Promise<Set<string>> {
     const metrics = await new SentryMetrics().registry.getMetricsAsJSON();
-    return new Set(metrics.flatMap((m) => (m.type === 'histogram' ? [`${m.name}_bucket`, `${m.name}_sum`, `${m.name}_count`, m.name] : [m.name])));
+    return new Set(metrics.flatMap((m) => (String(m.type) === 'histogram' ? [`${m.name}_bucket`, `${m.name}_sum`, `${m.name}_count`, m.name] : [m.name])));
   }
 
   test('metricNames finds the metrics of an expression and nothing else', () => {

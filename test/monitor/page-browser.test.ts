@@ -58,6 +58,8 @@ describe('monitor page in a real browser', { skip: missing === null ? false : `s
   const rowNames = (page: Page): Promise<string[]> =>
     page.locator('#fleet tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-target') ?? ''));
 
+  // Code that runs in the page is given as strings: this project's TypeScript has no DOM library.
+
   /** [r, g, b] of a CSS colour such as `rgb(207, 34, 46)`. */
   function rgb(css: string): [number, number, number] {
     const m = /rgba?\((\d+), (\d+), (\d+)/.exec(css);
@@ -69,7 +71,7 @@ describe('monitor page in a real browser', { skip: missing === null ? false : `s
     return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255;
   };
   const color = (page: Page, selector: string, property = 'color'): Promise<string> =>
-    page.locator(selector).first().evaluate((node, p) => getComputedStyle(node).getPropertyValue(p), property);
+    page.locator(selector).first().evaluate((node, p) => node.ownerDocument.defaultView!.getComputedStyle(node).getPropertyValue(p), property);
 
   test('one row per target, worst first, each status shown by symbol, word and colour', async () => {
     const { page, errors, close } = await open();
@@ -190,7 +192,7 @@ describe('monitor page in a real browser', { skip: missing === null ? false : `s
       assert.equal(await fix.locator('code').innerText(), 'warden mtls renew-certificate --context staging');
       await fix.getByRole('button', { name: 'Copy the fix command for staging' }).click();
       await fix.getByRole('button', { name: 'Copy the fix command for staging' }).filter({ hasText: 'Copied' }).waitFor();
-      assert.equal(await page.evaluate(() => navigator.clipboard.readText()), 'warden mtls renew-certificate --context staging');
+      assert.equal(await page.evaluate<string>('navigator.clipboard.readText()'), 'warden mtls renew-certificate --context staging');
       assert.equal(await page.locator('tr[data-target="prod-eu"] td[data-label="Fix"]').innerText(), '—');
     } finally {
       await close();
@@ -218,7 +220,8 @@ describe('monitor page in a real browser', { skip: missing === null ? false : `s
   test('on a 375 px phone the page does not scroll sideways and every target is a readable card', async () => {
     const { page, close } = await open({ viewport: { width: 375, height: 812 }, isMobile: true, hasTouch: true });
     try {
-      const widths = await page.evaluate(() => ({ doc: document.documentElement.scrollWidth, body: document.body.scrollWidth, view: window.innerWidth }));
+      const widths = await page.evaluate<{ doc: number; body: number; view: number }>(
+        '({ doc: document.documentElement.scrollWidth, body: document.body.scrollWidth, view: window.innerWidth })');
       assert.ok(widths.doc <= widths.view && widths.body <= widths.view, `page wider than the screen: ${JSON.stringify(widths)}`);
       for (const name of ['dev-old', 'staging', 'edge-lab']) {
         const box = await page.locator(`tr[data-target="${name}"]`).boundingBox();
@@ -245,7 +248,7 @@ describe('monitor page in a real browser', { skip: missing === null ? false : `s
         assert.match(await page.locator('#fleet tbody').innerText(), /<img src=x onerror="window.__owned=1">/);
         assert.match(await page.locator('#fleet tbody').innerText(), /<script>window.__owned=2<\/script>/);
         assert.equal(await page.locator('main img, main script, h1 b').count(), 0);
-        assert.equal(await page.evaluate(() => (window as unknown as { __owned?: number }).__owned), undefined);
+        assert.equal(await page.evaluate<number | undefined>('window.__owned'), undefined);
       } finally {
         await close();
       }
