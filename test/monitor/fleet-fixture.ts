@@ -101,12 +101,12 @@ export async function buildFleet(now: Date): Promise<Fleet> {
       notAfter: null, secondsLeft: null, status: 'healthy' }], {}, now),
     target('staging', expiring, {
       finding: { severity: 'warning', code: 'ISSUER_EXPIRES_SOON', message: 'The issuer certificate expires in 5 days.',
-        fix: 'warden mtls renew-certificate --context staging' },
+        fix: 'warden mtls renew-certificate -k --context staging' },
     }, now),
     target('dev-old', expired, {
       sentryReady: false,
       finding: { severity: 'critical', code: 'ISSUER_EXPIRED', message: 'The issuer certificate expired; no sidecar can get a certificate.',
-        fix: 'warden mtls renew-certificate --context dev-old --restart' },
+        fix: 'warden mtls renew-certificate -k --context dev-old --restart' },
     }, now),
     target('prod-us', rotating, {
       status: 'warning',
@@ -120,7 +120,7 @@ export async function buildFleet(now: Date): Promise<Fleet> {
         ],
       },
       finding: { severity: 'warning', code: 'CONFIGMAP_DRIFT', message: 'The ConfigMap dapr-trust-bundle differs from the Secret.',
-        fix: 'warden mtls rotate --context prod-us --resume' },
+        fix: 'warden mtls rotate -k --context prod-us --resume' },
     }, now),
     target('edge-lab', [], {
       status: 'unreachable',

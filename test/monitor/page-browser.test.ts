@@ -10,7 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { Browser, BrowserContextOptions, Page } from 'playwright-core';
+import type { Browser, BrowserContextOptions, Locator, Page } from 'playwright-core';
 import { HANG_MS } from '../support/wait.js';
 import { artifactPath, chromiumMissing, launchChromium } from './browser.js';
 import { buildFleet, type Fleet } from './fleet-fixture.js';
@@ -55,6 +55,9 @@ describe('monitor page in a real browser', { skip: missing === null ? false : `s
     return { page, errors, close: () => context.close() };
   }
 
+  /** What a cell says, with the page's no-break spaces (symbol + word, number + unit) read as spaces. */
+  const say = async (locator: Locator): Promise<string> => (await locator.innerText()).replace(/\u00a0/g, ' ');
+
   const rowNames = (page: Page): Promise<string[]> =>
     page.locator('#fleet tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-target') ?? ''));
 
@@ -77,9 +80,9 @@ describe('monitor page in a real browser', { skip: missing === null ? false : `s
     const { page, errors, close } = await open();
     try {
       assert.deepEqual(await rowNames(page), ['dev-old', 'edge-lab', 'prod-us', 'staging', 'prod-eu']);
-      const statusText = await page.locator('#fleet tbody tr td:first-child').allInnerTexts();
+      const statusText = (await page.locator('#fleet tbody tr td:first-child').allInnerTexts()).map((t) => t.replace(/\u00a0/g, ' '));
       assert.deepEqual(statusText, ['✖ critical', '⊘ unreachable', '⚠ warning', '⚠ warning', '✓ healthy']);
-      assert.match(await page.locator('#summary').innerText(), /✖ critical 5 targets: 1 critical, 1 unreachable, 2 warning, 1 healthy/);
+      assert.match(await say(page.locator('#summary')), /✖ critical 5 targets: 1 critical, 1 unreachable, 2 warning, 1 healthy/);
 
       const [cr, cg] = rgb(await color(page, 'tr[data-target="dev-old"] td:first-child .st'));
       assert.ok(cr > 150 && cg < 100, 'critical is red');
@@ -90,18 +93,22 @@ describe('monitor page in a real browser', { skip: missing === null ? false : `s
 
       // The cells a person reads for a target.
       const staging = page.locator('tr[data-target="staging"]');
-      assert.match(await staging.locator('td[data-label="Issuer"]').innerText(), /⚠ 5 d\s+\d{4}-\d{2}-\d{2}/);
-      assert.match(await staging.locator('td[data-label="Root"]').innerText(), /✓ 365 d/);
+      assert.match(await say(staging.locator('td[data-label="Issuer"]')), /⚠ 5 d\s+\d{4}-\d{2}-\d{2}/);
+      assert.match(await say(staging.locator('td[data-label="Root"]')), /✓ 365 d/);
       const prodUs = page.locator('tr[data-target="prod-us"]');
       assert.match(await prodUs.locator('td[data-label="Rotation"]').innerText(), /propagation\s+since \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC/);
-      assert.equal(await prodUs.locator('td[data-label="ConfigMap"]').innerText(), '✖ drift');
-      assert.equal(await prodUs.locator('td[data-label="Apps not converged"]').innerText(), '⚠ 3');
-      assert.equal(await page.locator('tr[data-target="dev-old"] td[data-label="Sentry"]').innerText(), '✖ not ready');
+      assert.equal(await say(prodUs.locator('td[data-label="ConfigMap"]')), '✖ drift');
+      assert.equal(await say(prodUs.locator('td[data-label="Apps not converged"]')), '⚠ 3');
+      assert.equal(await say(page.locator('tr[data-target="dev-old"] td[data-label="Sentry"]')), '✖ not ready');
       assert.equal(await page.locator('tr[data-target="prod-eu"] td[data-label="JWT key"]').innerText(), 'no expiry known');
       const edge = page.locator('tr[data-target="edge-lab"]');
-      assert.match(await edge.locator('td[data-label="Finding"]').innerText(), /⊘ ERR_KUBE_UNREACHABLE\s+connect ECONNREFUSED 10\.0\.0\.7:6443/);
+      assert.match(await say(edge.locator('td[data-label="Finding"]')), /⊘ ERR_KUBE_UNREACHABLE\s+connect ECONNREFUSED 10\.0\.0\.7:6443/);
       assert.equal(await edge.locator('td[data-label="ConfigMap"]').innerText(), '—');
 
+      // On a 1280 px screen every column, the fix included, is in view without scrolling.
+      const table = await page.evaluate<{ scroll: number; client: number }>(
+        "({ scroll: document.querySelector('.table-wrap').scrollWidth, client: document.querySelector('.table-wrap').clientWidth })");
+      assert.ok(table.scroll <= table.client, `the table is wider than the screen: ${JSON.stringify(table)}`);
       // Table semantics: column headers, a row header per target.
       assert.equal(await page.locator('#fleet thead th[scope="col"]').count(), 11);
       assert.equal(await page.locator('#fleet tbody th[scope="row"]').count(), 5);
@@ -170,7 +177,7 @@ describe('monitor page in a real browser', { skip: missing === null ? false : `s
       assert.equal(await statusOf('staging', 'issuer'), 'warning');
       const [r, g] = rgb(await color(page, '.tl-target[data-target="dev-old"] .bar[data-role="issuer"]', 'background-color'));
       assert.ok(r > 150 && g < 100, 'expired is red');
-      assert.match(await page.locator('.tl-target[data-target="dev-old"]').innerText(), /issuer · expired 1 d ago/);
+      assert.match(await say(page.locator('.tl-target[data-target="dev-old"]')), /issuer · expired 1 d ago/);
 
       // The rotation's current phase is shaded from its start up to now.
       const phase = await page.locator('.tl-target[data-target="prod-us"] .phase[data-phase="propagation"]').first().boundingBox();
@@ -189,10 +196,10 @@ describe('monitor page in a real browser', { skip: missing === null ? false : `s
     const { page, close } = await open({ permissions: ['clipboard-read', 'clipboard-write'] });
     try {
       const fix = page.locator('tr[data-target="staging"] td[data-label="Fix"]');
-      assert.equal(await fix.locator('code').innerText(), 'warden mtls renew-certificate --context staging');
+      assert.equal(await fix.locator('code').innerText(), 'warden mtls renew-certificate -k --context staging');
       await fix.getByRole('button', { name: 'Copy the fix command for staging' }).click();
       await fix.getByRole('button', { name: 'Copy the fix command for staging' }).filter({ hasText: 'Copied' }).waitFor();
-      assert.equal(await page.evaluate<string>('navigator.clipboard.readText()'), 'warden mtls renew-certificate --context staging');
+      assert.equal(await page.evaluate<string>('navigator.clipboard.readText()'), 'warden mtls renew-certificate -k --context staging');
       assert.equal(await page.locator('tr[data-target="prod-eu"] td[data-label="Fix"]').innerText(), '—');
     } finally {
       await close();
@@ -274,8 +281,8 @@ describe('monitor page in a real browser', { skip: missing === null ? false : `s
         staging.finding = null;
         live.answer(renewed);
         await page.locator('tr[data-target="staging"][data-status="healthy"]').waitFor();
-        assert.match(await page.locator('tr[data-target="staging"] td[data-label="Issuer"]').innerText(), /✓ 365 d/);
-        assert.match(await page.locator('#summary').innerText(), /1 critical, 1 unreachable, 1 warning, 2 healthy/);
+        assert.match(await say(page.locator('tr[data-target="staging"] td[data-label="Issuer"]')), /✓ 365 d/);
+        assert.match(await say(page.locator('#summary')), /1 critical, 1 unreachable, 1 warning, 2 healthy/);
 
         live.answer({ status: 503, body: 'monitor starting' });
         await page.locator('#load-error').waitFor({ state: 'visible' });

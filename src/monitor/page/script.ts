@@ -14,6 +14,7 @@ export const PAGE_SCRIPT = String.raw`
   var STATUS_RANK = { critical: 0, expired: 0, unreachable: 1, warning: 2, healthy: 3 };
   var SYMBOL = { healthy: '✓', warning: '⚠', critical: '✖', expired: '✖', unreachable: '⊘' };
   var ROLES = [['root', 'Root'], ['issuer', 'Issuer'], ['jwt-key', 'JWT key']];
+  var NBSP = '\u00a0'; // keeps a symbol with its word, and a number with its unit, when a cell wraps
   var refreshSeconds = Number(document.querySelector('meta[name="warden-refresh"]').content) || 30;
   var sort = { key: 'status', dir: 1 };
   var fleet = null;
@@ -32,7 +33,7 @@ export const PAGE_SCRIPT = String.raw`
   function statusBadge(status) {
     var known = Object.prototype.hasOwnProperty.call(SYMBOL, status);
     return el('span', { class: 'st st-' + (known ? status : 'unreachable'), 'data-status': status,
-      text: (known ? SYMBOL[status] : '?') + ' ' + status });
+      text: (known ? SYMBOL[status] : '?') + NBSP + status });
   }
 
   function cert(target, role) {
@@ -43,9 +44,9 @@ export const PAGE_SCRIPT = String.raw`
   function left(seconds) {
     if (seconds === null || seconds === undefined) return 'unknown';
     var abs = Math.abs(seconds), text;
-    if (abs < 3600) text = Math.floor(abs / 60) + ' min';
-    else if (abs < 86400) text = Math.floor(abs / 3600) + ' h';
-    else text = Math.floor(abs / 86400) + ' d';
+    if (abs < 3600) text = Math.floor(abs / 60) + NBSP + 'min';
+    else if (abs < 86400) text = Math.floor(abs / 3600) + NBSP + 'h';
+    else text = Math.floor(abs / 86400) + NBSP + 'd';
     return seconds < 0 ? 'expired ' + text + ' ago' : text;
   }
 
@@ -175,14 +176,14 @@ export const PAGE_SCRIPT = String.raw`
 
   function yesNo(v, yes, no) {
     if (v === null || v === undefined) return el('span', { class: 'muted', text: '—' });
-    return v ? el('span', { class: 'st st-healthy', text: '✓ ' + yes }) : el('span', { class: 'st st-critical', text: '✖ ' + no });
+    return v ? el('span', { class: 'st st-healthy', text: '✓' + NBSP + yes }) : el('span', { class: 'st st-critical', text: '✖' + NBSP + no });
   }
 
   function daysCell(t, role) {
     var c = cert(t, role);
     if (!c) return [el('span', { class: 'muted', text: '—' })];
     if (!c.notAfter) return [el('span', { class: 'muted', text: 'no expiry known' })];
-    return [el('span', { class: 'st st-' + c.status, 'data-status': c.status, text: SYMBOL[c.status] + ' ' + left(c.secondsLeft) }),
+    return [el('span', { class: 'st st-' + c.status, 'data-status': c.status, text: SYMBOL[c.status] + NBSP + left(c.secondsLeft) }),
       el('br'), el('span', { class: 'muted', text: date(c.notAfter) })];
   }
 
@@ -208,7 +209,7 @@ export const PAGE_SCRIPT = String.raw`
   }
 
   function findingCell(t) {
-    if (t.error) return [el('span', { class: 'st st-unreachable', text: '⊘ ' + t.error.code }), ' ', t.error.message];
+    if (t.error) return [el('span', { class: 'st st-unreachable' }, ['⊘' + NBSP, el('code', { text: t.error.code })]), ' ', t.error.message];
     if (!t.finding) return [el('span', { class: 'muted', text: '—' })];
     return [statusBadge(t.finding.severity), ' ', el('code', { text: t.finding.code }), ' ', t.finding.message];
   }
@@ -243,7 +244,7 @@ export const PAGE_SCRIPT = String.raw`
         [yesNo(t.configMapInSync, 'in sync', 'drift')],
         [yesNo(t.sentryReady, 'ready', 'not ready')],
         [t.appsNotConverged === null || t.appsNotConverged === undefined ? el('span', { class: 'muted', text: '—' })
-          : el('span', { class: t.appsNotConverged > 0 ? 'st st-warning' : '', text: (t.appsNotConverged > 0 ? '⚠ ' : '') + t.appsNotConverged })],
+          : el('span', { class: t.appsNotConverged > 0 ? 'st st-warning' : '', text: (t.appsNotConverged > 0 ? '⚠' + NBSP : '') + t.appsNotConverged })],
         findingCell(t),
         fixCell(t),
       ];

@@ -65,18 +65,20 @@ code { font: 0.85rem/1.3 ui-monospace, SFMono-Regular, Menlo, Consolas, monospac
 
 /* Table: it scrolls in its own box when wider than the screen, never the page. */
 .table-wrap { overflow-x: auto; }
-table { border-collapse: collapse; width: 100%; font-size: 0.9rem; }
+table { border-collapse: collapse; width: 100%; font-size: 0.85rem; }
 caption { text-align: left; color: var(--muted); font-size: 0.85rem; padding-bottom: 0.35rem; }
-th, td { border-bottom: 1px solid var(--line); padding: 0.4rem 0.5rem; text-align: left; vertical-align: top; }
-thead th { white-space: nowrap; }
-tbody th { font-weight: normal; min-width: 8rem; }
+th, td { border-bottom: 1px solid var(--line); padding: 0.35rem 0.4rem; text-align: left; vertical-align: top; }
+thead th { vertical-align: bottom; }
+tbody th { font-weight: normal; min-width: 7rem; }
 th button { font: inherit; font-weight: 600; color: inherit; background: none; border: 0; padding: 0; cursor: pointer; }
 th button:focus-visible, .copy:focus-visible { outline: 2px solid var(--now); outline-offset: 2px; }
 th[aria-sort="ascending"] button::after { content: " ▲"; }
 th[aria-sort="descending"] button::after { content: " ▼"; }
-td.num { font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.num { font-variant-numeric: tabular-nums; }
+td .st { white-space: normal; }
+td code { overflow-wrap: anywhere; }
 .fix { display: flex; gap: 0.4rem; align-items: flex-start; }
-.fix code { min-width: 12rem; }
+.fix code { min-width: 9rem; }
 .copy { font: inherit; font-size: 0.8rem; border: 1px solid var(--line); background: var(--panel); color: var(--fg);
   border-radius: 4px; padding: 0.1rem 0.45rem; cursor: pointer; white-space: nowrap; }
 
