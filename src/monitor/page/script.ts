@@ -184,7 +184,7 @@ export const PAGE_SCRIPT = String.raw`
     if (!c) return [el('span', { class: 'muted', text: '—' })];
     if (!c.notAfter) return [el('span', { class: 'muted', text: 'no expiry known' })];
     return [el('span', { class: 'st st-' + c.status, 'data-status': c.status, text: SYMBOL[c.status] + NBSP + left(c.secondsLeft) }),
-      el('br'), el('span', { class: 'muted', text: date(c.notAfter) })];
+      el('br'), el('span', { class: 'muted date', text: date(c.notAfter) })];
   }
 
   function fixCell(t) {

@@ -76,6 +76,7 @@ th[aria-sort="ascending"] button::after { content: " ▲"; }
 th[aria-sort="descending"] button::after { content: " ▼"; }
 td.num { font-variant-numeric: tabular-nums; }
 td .st { white-space: normal; }
+.date { white-space: nowrap; }
 td code { overflow-wrap: anywhere; }
 .fix { display: flex; gap: 0.4rem; align-items: flex-start; }
 .fix code { min-width: 9rem; }
