@@ -4,7 +4,8 @@
  * are read back from the parsed certificates, not typed in.
  *
  *   prod-eu    healthy      root and issuer valid for a year, JWT key with no known expiry
- *   staging    warning      issuer expires in 5 days
+ *   /var/lib/dapr/certs  healthy  a self-hosted directory whose issuer has 200 days left
+ *   staging    warning      issuer expires in 5 days, JWT key in 20
  *   dev-old    critical     issuer expired a day ago
  *   prod-us    warning      mid-rotation: a second root in ca.crt, phase "propagation", ConfigMap drift
  *   edge-lab   unreachable  the API server could not be reached
@@ -95,11 +96,15 @@ export async function buildFleet(now: Date): Promise<Fleet> {
   const expiring = await certificatesOf(now, withExpiresIn(5 * DAY, 'issuer'));
   const expired = await certificatesOf(now, withExpiredIssuer());
   const rotating = await certificatesOf(now, withExtraRoot());
+  const selfHosted = await certificatesOf(now, withExpiresIn(200 * DAY, 'issuer'));
+  const jwtNotAfter = new Date(now.getTime() + 20 * DAY);
 
   const targets: FleetTarget[] = [
     target('prod-eu', [...healthy, { role: 'jwt-key', subject: 'sentry JWT signing key', notBefore: healthy[1]!.notBefore,
       notAfter: null, secondsLeft: null, status: 'healthy' }], {}, now),
-    target('staging', expiring, {
+    target('/var/lib/dapr/certs', selfHosted, { kind: 'self-hosted', daprNamespace: null, configMapInSync: null, appsNotConverged: null }, now),
+    target('staging', [...expiring, { role: 'jwt-key', subject: 'sentry JWT signing key', notBefore: expiring[1]!.notBefore,
+      notAfter: jwtNotAfter.toISOString(), secondsLeft: Math.floor((jwtNotAfter.getTime() - now.getTime()) / 1000), status: certStatus(jwtNotAfter, now) }], {
       finding: { severity: 'warning', code: 'ISSUER_EXPIRES_SOON', message: 'The issuer certificate expires in 5 days.',
         fix: 'warden mtls renew-certificate -k --context staging' },
     }, now),

@@ -79,10 +79,10 @@ describe('monitor page in a real browser', { skip: missing === null ? false : `s
   test('one row per target, worst first, each status shown by symbol, word and colour', async () => {
     const { page, errors, close } = await open();
     try {
-      assert.deepEqual(await rowNames(page), ['dev-old', 'edge-lab', 'prod-us', 'staging', 'prod-eu']);
+      assert.deepEqual(await rowNames(page), ['dev-old', 'edge-lab', 'prod-us', 'staging', '/var/lib/dapr/certs', 'prod-eu']);
       const statusText = (await page.locator('#fleet tbody tr td:first-child').allInnerTexts()).map((t) => t.replace(/\u00a0/g, ' '));
-      assert.deepEqual(statusText, ['✖ critical', '⊘ unreachable', '⚠ warning', '⚠ warning', '✓ healthy']);
-      assert.match(await say(page.locator('#summary')), /✖ critical 5 targets: 1 critical, 1 unreachable, 2 warning, 1 healthy/);
+      assert.deepEqual(statusText, ['✖ critical', '⊘ unreachable', '⚠ warning', '⚠ warning', '✓ healthy', '✓ healthy']);
+      assert.match(await say(page.locator('#summary')), /✖ critical 6 targets: 1 critical, 1 unreachable, 2 warning, 2 healthy/);
 
       const [cr, cg] = rgb(await color(page, 'tr[data-target="dev-old"] td:first-child .st'));
       assert.ok(cr > 150 && cg < 100, 'critical is red');
@@ -104,6 +104,10 @@ describe('monitor page in a real browser', { skip: missing === null ? false : `s
       const edge = page.locator('tr[data-target="edge-lab"]');
       assert.match(await say(edge.locator('td[data-label="Finding"]')), /⊘ ERR_KUBE_UNREACHABLE\s+connect ECONNREFUSED 10\.0\.0\.7:6443/);
       assert.equal(await edge.locator('td[data-label="ConfigMap"]').innerText(), '—');
+      assert.match(await say(staging.locator('td[data-label="JWT key"]')), /^⚠ 20 d\s+\d{4}-\d{2}-\d{2}$/);
+      const selfHosted = page.locator('tr[data-target="/var/lib/dapr/certs"]');
+      assert.match(await say(selfHosted.locator('th[data-label="Target"]')), /^\/var\/lib\/dapr\/certs\s+self-hosted · Dapr 1\.16\.2$/);
+      assert.match(await say(selfHosted.locator('td[data-label="Issuer"]')), /^✓ 200 d/);
 
       // On a 1280 px screen every column, the fix included, is in view without scrolling.
       const table = await page.evaluate<{ scroll: number; client: number }>(
@@ -111,7 +115,7 @@ describe('monitor page in a real browser', { skip: missing === null ? false : `s
       assert.ok(table.scroll <= table.client, `the table is wider than the screen: ${JSON.stringify(table)}`);
       // Table semantics: column headers, a row header per target.
       assert.equal(await page.locator('#fleet thead th[scope="col"]').count(), 11);
-      assert.equal(await page.locator('#fleet tbody th[scope="row"]').count(), 5);
+      assert.equal(await page.locator('#fleet tbody th[scope="row"]').count(), 6);
       await page.screenshot({ path: artifactPath('desktop-light.png'), fullPage: true });
       assert.deepEqual(errors, []);
     } finally {
@@ -126,17 +130,17 @@ describe('monitor page in a real browser', { skip: missing === null ? false : `s
       await issuer.locator('button').click();
       assert.equal(await issuer.getAttribute('aria-sort'), 'ascending');
       // Fewest issuer days first; prod-us and prod-eu tie (both 365 d): the worse status first.
-      assert.deepEqual(await rowNames(page), ['dev-old', 'staging', 'prod-us', 'prod-eu', 'edge-lab']);
+      assert.deepEqual(await rowNames(page), ['dev-old', 'staging', '/var/lib/dapr/certs', 'prod-us', 'prod-eu', 'edge-lab']);
       await issuer.locator('button').click();
       assert.equal(await issuer.getAttribute('aria-sort'), 'descending');
-      assert.deepEqual(await rowNames(page), ['prod-us', 'prod-eu', 'staging', 'dev-old', 'edge-lab']);
+      assert.deepEqual(await rowNames(page), ['prod-us', 'prod-eu', '/var/lib/dapr/certs', 'staging', 'dev-old', 'edge-lab']);
 
       await page.locator('#fleet thead th[data-key="target"] button').click();
-      assert.deepEqual(await rowNames(page), ['dev-old', 'edge-lab', 'prod-eu', 'prod-us', 'staging']);
+      assert.deepEqual(await rowNames(page), ['/var/lib/dapr/certs', 'dev-old', 'edge-lab', 'prod-eu', 'prod-us', 'staging']);
       assert.equal(await issuer.getAttribute('aria-sort'), null, 'only the sorted column says so');
       // The timeline follows the table's order.
       const groups = await page.locator('#timeline .tl-target').evaluateAll((g) => g.map((n) => n.getAttribute('data-target')));
-      assert.deepEqual(groups, ['dev-old', 'edge-lab', 'prod-eu', 'prod-us', 'staging']);
+      assert.deepEqual(groups, ['/var/lib/dapr/certs', 'dev-old', 'edge-lab', 'prod-eu', 'prod-us', 'staging']);
     } finally {
       await close();
     }
@@ -175,6 +179,10 @@ describe('monitor page in a real browser', { skip: missing === null ? false : `s
       const statusOf = (t: string, r: string) => page.locator(`.tl-target[data-target="${t}"] .bar[data-role="${r}"]`).getAttribute('data-status');
       assert.equal(await statusOf('dev-old', 'issuer'), 'expired');
       assert.equal(await statusOf('staging', 'issuer'), 'warning');
+      assert.equal(await statusOf('staging', 'jwt-key'), 'warning');
+      const jwt = await bar('staging', 'jwt-key');
+      assert.ok(Math.abs(jwt.right - nowX - 20 * dayWidth) < Math.max(2, dayWidth * 0.5), 'the JWT key ends 20 days after now');
+      assert.ok(jwt.right > expiring.right && jwt.right < windowEnd, 'after the issuer, inside the window');
       const [r, g] = rgb(await color(page, '.tl-target[data-target="dev-old"] .bar[data-role="issuer"]', 'background-color'));
       assert.ok(r > 150 && g < 100, 'expired is red');
       assert.match(await say(page.locator('.tl-target[data-target="dev-old"]')), /issuer · expired 1 d ago/);
@@ -270,24 +278,25 @@ describe('monitor page in a real browser', { skip: missing === null ? false : `s
       const { page, errors, close } = await open({}, live.url);
       try {
         assert.equal(await page.locator('tr[data-target="staging"]').getAttribute('data-status'), 'warning');
-        // staging's issuer renewed: healthy, 365 days left, no finding.
+        // staging's issuer and JWT key renewed: healthy, 365 days left, no finding.
         const renewed = structuredClone(fleet);
         const staging = renewed.targets.find((t) => t.name === 'staging')!;
-        const issuer = staging.certificates.find((c) => c.role === 'issuer')!;
-        issuer.notAfter = new Date(Date.parse(fleet.generatedAt) + 365 * DAY).toISOString();
-        issuer.secondsLeft = 365 * 86_400;
-        issuer.status = 'healthy';
+        for (const c of staging.certificates.filter((c) => c.role !== 'root')) {
+          c.notAfter = new Date(Date.parse(fleet.generatedAt) + 365 * DAY).toISOString();
+          c.secondsLeft = 365 * 86_400;
+          c.status = 'healthy';
+        }
         staging.status = 'healthy';
         staging.finding = null;
         live.answer(renewed);
         await page.locator('tr[data-target="staging"][data-status="healthy"]').waitFor();
         assert.match(await say(page.locator('tr[data-target="staging"] td[data-label="Issuer"]')), /✓ 365 d/);
-        assert.match(await say(page.locator('#summary')), /1 critical, 1 unreachable, 1 warning, 2 healthy/);
+        assert.match(await say(page.locator('#summary')), /1 critical, 1 unreachable, 1 warning, 3 healthy/);
 
         live.answer({ status: 503, body: 'monitor starting' });
         await page.locator('#load-error').waitFor({ state: 'visible' });
         assert.match(await page.locator('#load-error').innerText(), /Could not load \/api\/fleet \(HTTP 503\); showing the last data; retrying in 1 s\./);
-        assert.equal(await page.locator('#fleet tbody tr').count(), 5, 'the last data stays on screen');
+        assert.equal(await page.locator('#fleet tbody tr').count(), 6, 'the last data stays on screen');
 
         live.answer(fleet);
         await page.locator('#load-error').waitFor({ state: 'hidden' });
