@@ -192,6 +192,7 @@ describe('monitor page in a real browser', { skip: missing === null ? false : `s
       assert.ok(phase);
       assert.ok(Math.abs(phase.x + phase.width - nowX) < 5, 'the current phase reaches the now line');
       assert.equal(await page.locator('.tl-target[data-target="prod-us"] .phase[data-phase="add-anchor"]').count(), 2, 'each lane shades the earlier phase too');
+      assert.match(await say(page.locator('.tl-target[data-target="prod-us"] .tl-rotation')), /^rotating: propagation since \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC$/);
       assert.match(await page.locator('.tl-target[data-target="edge-lab"]').innerText(), /ERR_KUBE_UNREACHABLE: connect ECONNREFUSED/);
       assert.equal(await page.locator('.tl-target[data-target="prod-eu"] .bar[data-role="jwt-key"].bar-open').count(), 1, 'a key with no known expiry is drawn open-ended');
       await page.locator('#timeline').screenshot({ path: artifactPath('timeline.png') });

@@ -85,22 +85,21 @@ export const PAGE_SCRIPT = String.raw`
     return out;
   }
 
-  function overlays(s, now, phases, first) {
+  function overlays(s, now, phases) {
     var nodes = [el('div', { class: 'overlay window', style: box(now, now + WARNING_DAYS * DAY, s) })];
     (phases || []).forEach(function (p) {
       var end = p.endedAt ? Date.parse(p.endedAt) : now;
       nodes.push(el('div', { class: 'overlay phase', 'data-phase': p.name, title: 'rotation phase ' + p.name,
-        style: box(Date.parse(p.startedAt), Math.max(end, Date.parse(p.startedAt)), s) },
-        [first ? el('span', { class: 'phase-label', text: p.name }) : null]));
+        style: box(Date.parse(p.startedAt), Math.max(end, Date.parse(p.startedAt)), s) }));
     });
     nodes.push(el('div', { class: 'overlay now', style: { left: pct(now, s) + '%' } }));
     return nodes;
   }
 
-  function lane(label, s, now, phases, first, content, note) {
+  function lane(label, s, now, phases, content, note) {
     return el('div', { class: 'tl-row' }, [
       el('div', { class: 'tl-role', text: label }),
-      el('div', { class: note ? 'track note' : 'track' }, overlays(s, now, phases, first).concat(content)),
+      el('div', { class: note ? 'track note' : 'track' }, overlays(s, now, phases).concat(content)),
     ]);
   }
 
@@ -119,16 +118,18 @@ export const PAGE_SCRIPT = String.raw`
       var phases = t.rotation && t.rotation.phases && t.rotation.phases.length ? t.rotation.phases
         : t.rotation ? [{ name: t.rotation.phase, startedAt: t.rotation.since, endedAt: null }] : [];
       var group = el('div', { class: 'tl-target', 'data-target': t.name, role: 'group', 'aria-label': t.name }, [
-        el('div', { class: 'tl-row' }, [el('div', { class: 'tl-name' }, [statusBadge(t.status), ' ', t.name]), el('div')]),
+        el('div', { class: 'tl-row' }, [el('div', { class: 'tl-name' }, [statusBadge(t.status), ' ', t.name]),
+          // The phases are hours on a scale of years: say which one in words too.
+          t.rotation ? el('div', { class: 'tl-rotation', text: 'rotating: ' + t.rotation.phase + ' since ' + time(t.rotation.since) }) : el('div')]),
       ]);
       var certs = (t.certificates || []).slice().sort(function (a, b) {
         return ROLES.map(function (r) { return r[0]; }).indexOf(a.role) - ROLES.map(function (r) { return r[0]; }).indexOf(b.role);
       });
       if (t.error || certs.length === 0) {
         var why = t.error ? t.error.code + ': ' + t.error.message : 'no certificates found';
-        group.appendChild(lane('', s, now, phases, true, [el('div', { class: 'tl-error', text: why })], true));
+        group.appendChild(lane('', s, now, phases, [el('div', { class: 'tl-error', text: why })], true));
       }
-      certs.forEach(function (c, i) {
+      certs.forEach(function (c) {
         var from = Date.parse(c.notBefore), to = c.notAfter ? Date.parse(c.notAfter) : s.end;
         var bar = el('div', {
           class: 'bar ' + (c.notAfter ? 'bar-' + c.status : 'bar-open') + (to > s.end ? ' clipped-end' : ''),
@@ -136,7 +137,7 @@ export const PAGE_SCRIPT = String.raw`
           title: c.role + ' ' + c.subject + ': ' + date(c.notBefore) + ' → ' + date(c.notAfter) + ' (' + c.status + ', ' + left(c.secondsLeft) + ')',
           style: box(from, Math.max(from, to), s),
         });
-        group.appendChild(lane(c.role + ' · ' + (c.notAfter ? left(c.secondsLeft) : 'no expiry known'), s, now, phases, i === 0, [bar]));
+        group.appendChild(lane(c.role + ' · ' + (c.notAfter ? left(c.secondsLeft) : 'no expiry known'), s, now, phases, [bar]));
       });
       root.appendChild(group);
     });
@@ -233,7 +234,8 @@ export const PAGE_SCRIPT = String.raw`
     var body = document.querySelector('#fleet tbody');
     body.textContent = '';
     sorted(targets).forEach(function (t) {
-      var meta = [t.kind, t.daprNamespace, t.daprVersion ? 'Dapr ' + t.daprVersion : null].filter(Boolean).join(' · ');
+      var meta = [t.kind === 'kubernetes' && t.daprNamespace ? null : t.kind, t.daprNamespace, t.daprVersion ? 'Dapr ' + t.daprVersion : null]
+        .filter(Boolean).join(' · ');
       var rotation = t.rotation ? [el('span', { text: t.rotation.phase }), el('br'), el('span', { class: 'muted', text: 'since ' + time(t.rotation.since) })]
         : [el('span', { class: 'muted', text: '—' })];
       var cells = [

@@ -59,7 +59,7 @@ code { font: 0.85rem/1.3 ui-monospace, SFMono-Regular, Menlo, Consolas, monospac
 .overlay { position: absolute; top: 0; bottom: 0; pointer-events: none; }
 .window { background: var(--window); }
 .phase { background: var(--phase); border-left: 2px solid var(--now); min-width: 3px; }
-.phase-label { position: absolute; bottom: 0; left: 0.2rem; font-size: 0.7rem; color: var(--muted); white-space: nowrap; }
+.tl-rotation { font-size: 0.8rem; color: var(--now); }
 .now { width: 0; border-left: 2px solid var(--now); z-index: 2; }
 .now-label { position: absolute; top: -0.1rem; left: 0.25rem; font-size: 0.72rem; color: var(--now); font-weight: 600; white-space: nowrap; }
 
