@@ -78,6 +78,8 @@ td.num { font-variant-numeric: tabular-nums; }
 td .st { white-space: normal; }
 .date { white-space: nowrap; }
 td code { overflow-wrap: anywhere; }
+td[data-label="Finding"] { min-width: 9rem; }
+tbody th strong { overflow-wrap: anywhere; }
 .fix { display: flex; gap: 0.4rem; align-items: flex-start; }
 .fix code { min-width: 9rem; }
 .copy { font: inherit; font-size: 0.8rem; border: 1px solid var(--line); background: var(--panel); color: var(--fg);
