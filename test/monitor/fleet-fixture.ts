@@ -106,7 +106,7 @@ export async function buildFleet(now: Date): Promise<Fleet> {
     target('staging', [...expiring, { role: 'jwt-key', subject: 'sentry JWT signing key', notBefore: expiring[1]!.notBefore,
       notAfter: jwtNotAfter.toISOString(), secondsLeft: Math.floor((jwtNotAfter.getTime() - now.getTime()) / 1000), status: certStatus(jwtNotAfter, now) }], {
       finding: { severity: 'warning', code: 'ISSUER_EXPIRES_SOON', message: 'The issuer certificate expires in 5 days.',
-        fix: 'warden mtls renew-certificate -k --context staging' },
+        fix: 'warden mtls rotate -k --context staging' },
     }, now),
     target('dev-old', expired, {
       sentryReady: false,

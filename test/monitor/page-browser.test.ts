@@ -205,10 +205,10 @@ describe('monitor page in a real browser', { skip: missing === null ? false : `s
     const { page, close } = await open({ permissions: ['clipboard-read', 'clipboard-write'] });
     try {
       const fix = page.locator('tr[data-target="staging"] td[data-label="Fix"]');
-      assert.equal(await fix.locator('code').innerText(), 'warden mtls renew-certificate -k --context staging');
+      assert.equal(await fix.locator('code').innerText(), 'warden mtls rotate -k --context staging');
       await fix.getByRole('button', { name: 'Copy the fix command for staging' }).click();
       await fix.getByRole('button', { name: 'Copy the fix command for staging' }).filter({ hasText: 'Copied' }).waitFor();
-      assert.equal(await page.evaluate<string>('navigator.clipboard.readText()'), 'warden mtls renew-certificate -k --context staging');
+      assert.equal(await page.evaluate<string>('navigator.clipboard.readText()'), 'warden mtls rotate -k --context staging');
       assert.equal(await page.locator('tr[data-target="prod-eu"] td[data-label="Fix"]').innerText(), '—');
     } finally {
       await close();
