@@ -102,7 +102,7 @@ describe('monitor page in a real browser', { skip: missing === null ? false : `s
       assert.equal(await say(page.locator('tr[data-target="dev-old"] td[data-label="Sentry"]')), '✖ not ready');
       assert.equal(await page.locator('tr[data-target="prod-eu"] td[data-label="JWT key"]').innerText(), 'no expiry known');
       const edge = page.locator('tr[data-target="edge-lab"]');
-      assert.match(await say(edge.locator('td[data-label="Finding"]')), /⊘ ERR_KUBE_UNREACHABLE\s+connect ECONNREFUSED 10\.0\.0\.7:6443/);
+      assert.match(await say(edge.locator('td[data-label="Finding"]')), /⊘ ERR_KUBE_UNREACHABLE\s+connect ECONNREFUSED 10\.0\.0\.7:6443\s+last read \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC$/);
       assert.equal(await edge.locator('td[data-label="ConfigMap"]').innerText(), '—');
       assert.match(await say(staging.locator('td[data-label="JWT key"]')), /^⚠ 20 d\s+\d{4}-\d{2}-\d{2}$/);
       const selfHosted = page.locator('tr[data-target="/var/lib/dapr/certs"]');

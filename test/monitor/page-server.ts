@@ -2,7 +2,13 @@
  * What the browser tests talk to: an HTTP server on an ephemeral loopback port that serves
  * `renderPage(...)` at `/` and contract JSON at `/api/fleet`, as `warden monitor` does
  * (FLEET-CONTRACT.md). `startPageUnderTest` is the one place that starts it, so the tests can be
- * pointed at a real `warden monitor` by changing only this function.
+ * pointed at a real `warden monitor` by changing only this function: with the monitor's HTTP side
+ * (src/monitor/http.ts on h-fleet's branch) its body becomes
+ *
+ *   const listener = await listenMonitor('127.0.0.1', 0, { report: () => current, metrics: new FleetMetrics(), refreshSeconds, title });
+ *
+ * (`current` as below; `fetches` counted in `report`), or, end to end, a `warden monitor` process
+ * over test targets whose `answer` rewrites a target's bundle.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';

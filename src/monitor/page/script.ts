@@ -210,7 +210,10 @@ export const PAGE_SCRIPT = String.raw`
   }
 
   function findingCell(t) {
-    if (t.error) return [el('span', { class: 'st st-unreachable' }, ['⊘' + NBSP, el('code', { text: t.error.code })]), ' ', t.error.message];
+    if (t.error) {
+      return [el('span', { class: 'st st-unreachable' }, ['⊘' + NBSP, el('code', { text: t.error.code })]), ' ', t.error.message, el('br'),
+        el('span', { class: 'muted', text: t.lastSuccessfulRead ? 'last read ' + time(t.lastSuccessfulRead) : 'never read' })];
+    }
     if (!t.finding) return [el('span', { class: 'muted', text: '—' })];
     return [statusBadge(t.finding.severity), ' ', el('code', { text: t.finding.code }), ' ', t.finding.message];
   }
