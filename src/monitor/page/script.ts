@@ -13,7 +13,7 @@ export const PAGE_SCRIPT = String.raw`
   var WARNING_DAYS = 30;
   var STATUS_RANK = { critical: 0, expired: 0, unreachable: 1, warning: 2, healthy: 3 };
   var SYMBOL = { healthy: '✓', warning: '⚠', critical: '✖', expired: '✖', unreachable: '⊘' };
-  var ROLES = [['root', 'Root'], ['issuer', 'Issuer'], ['jwt-key', 'JWT key']];
+  var ROLE_ORDER = ['root', 'issuer', 'jwt-key'];
   var NBSP = '\u00a0'; // keeps a symbol with its word, and a number with its unit, when a cell wraps
   var refreshSeconds = Number(document.querySelector('meta[name="warden-refresh"]').content) || 30;
   var sort = { key: 'status', dir: 1 };
@@ -123,7 +123,7 @@ export const PAGE_SCRIPT = String.raw`
           t.rotation ? el('div', { class: 'tl-rotation', text: 'rotating: ' + t.rotation.phase + ' since ' + time(t.rotation.since) }) : el('div')]),
       ]);
       var certs = (t.certificates || []).slice().sort(function (a, b) {
-        return ROLES.map(function (r) { return r[0]; }).indexOf(a.role) - ROLES.map(function (r) { return r[0]; }).indexOf(b.role);
+        return ROLE_ORDER.indexOf(a.role) - ROLE_ORDER.indexOf(b.role);
       });
       if (t.error || certs.length === 0) {
         var why = t.error ? t.error.code + ': ' + t.error.message : 'no certificates found';
