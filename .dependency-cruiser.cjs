@@ -41,6 +41,13 @@ module.exports = {
       to: { dependencyTypes: ['npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-no-pkg', 'npm-unknown'] },
     },
     {
+      name: 'monitor-page-self-contained',
+      comment: 'src/monitor/page is one self-contained HTML document: core (WardenError) and itself only, no packages',
+      severity: 'error',
+      from: { path: '^src/monitor/page/' },
+      to: { pathNot: ['^src/monitor/page/', '^src/core/'], dependencyTypesNot: ['core'] },
+    },
+    {
       name: 'no-circular',
       comment: 'import cycles (type-only and dynamic ones too) make the layers meaningless',
       severity: 'error',
