@@ -9,6 +9,7 @@ import { createSentryLogger, type DaprLogLevel, type SentryLogFormat } from '../
 import { EXIT, exitCodeForError } from '../exit-codes.js';
 import type { Io } from '../io.js';
 import { defaultCredentialsDirFor } from '../options.js';
+import { DEFAULT_SENTRY_OPTIONS } from '../../sentry/options.js';
 
 /** `warden sentry` flags (spec 3.1); undefined means "not given" → Sentry's default. */
 export interface SentryCommandOptions {
@@ -38,6 +39,11 @@ export interface SentryCommandOptions {
   signThreads: number;
   maxConnections: number;
   maxConnectionsPerPeer: number;
+  autoRenew: boolean;
+  renewAt: number;
+  renewBefore: number;
+  autoRenewRootKey?: string;
+  renewPropagationDelay?: number;
   logLevel?: DaprLogLevel;
   logAsJson: boolean;
   logFile?: string;
@@ -80,6 +86,23 @@ export async function sentryCommand(opts: SentryCommandOptions, io: Io, deps: Cl
   }
 }
 
+/** The --auto-renew flags; the rest of the renewer's settings keep their defaults. */
+function autoRenewOptions(opts: SentryCommandOptions, io: Io): Pick<SentryOptions, 'autoRenew' | 'renewAt' | 'renewBeforeMs' | 'autoRenewRootKey' | 'autoRenewPropagationDelayMs' | 'autoRenewCheckIntervalMs' | 'autoRenewRetryDelayMs' | 'autoRenewTimeoutMs' | 'autoRenewLeaseName' | 'autoRenewLeaseDurationMs'> {
+  const d = DEFAULT_SENTRY_OPTIONS;
+  return {
+    autoRenew: opts.autoRenew,
+    renewAt: opts.renewAt,
+    renewBeforeMs: opts.renewBefore,
+    autoRenewRootKey: opts.autoRenewRootKey === undefined ? undefined : resolve(io.cwd, opts.autoRenewRootKey),
+    autoRenewPropagationDelayMs: opts.renewPropagationDelay,
+    autoRenewCheckIntervalMs: d.autoRenewCheckIntervalMs,
+    autoRenewRetryDelayMs: d.autoRenewRetryDelayMs,
+    autoRenewTimeoutMs: d.autoRenewTimeoutMs,
+    autoRenewLeaseName: d.autoRenewLeaseName,
+    autoRenewLeaseDurationMs: d.autoRenewLeaseDurationMs,
+  };
+}
+
 async function runSentry(opts: SentryCommandOptions, io: Io, deps: CliDeps, logger: Logger): Promise<number> {
   if (opts.jwtEnabled || opts.oidcEnabled) {
     const flag = opts.jwtEnabled ? '--jwt-enabled' : '--oidc-enabled';
@@ -116,6 +139,7 @@ async function runSentry(opts: SentryCommandOptions, io: Io, deps: CliDeps, logg
     signThreads: opts.signThreads,
     maxConnections: opts.maxConnections,
     maxConnectionsPerPeer: opts.maxConnectionsPerPeer,
+    ...autoRenewOptions(opts, io),
     namespace: io.env.NAMESPACE || 'default',
     clock: io.clock,
     logger,
