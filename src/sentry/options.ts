@@ -113,6 +113,8 @@ export interface SentryOptions {
   autoRenewSleeper?: Sleeper | undefined;
   /** Tests: this replica's Lease identity (default hostname + pid). */
   autoRenewIdentity?: string | undefined;
+  /** Tests with a simulated clock: how often the serving certificate's renewal re-reads the clock (default 1 min). */
+  servingCheckIntervalMs?: number | undefined;
   /** Injected for tests; defaults to the system clock. */
   clock?: Clock | undefined;
   /** Injected for tests; defaults to a pino JSON logger on stdout. */

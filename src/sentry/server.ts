@@ -197,6 +197,7 @@ async function serve(
 
   const identity = new ServingIdentity({
     caState, clock, logger, metrics, trustDomain: options.trustDomain, namespace: options.namespace,
+    ...(options.servingCheckIntervalMs !== undefined ? { checkIntervalMs: options.servingCheckIntervalMs } : {}),
   });
   await identity.renew();
 
