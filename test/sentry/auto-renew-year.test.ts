@@ -40,82 +40,13 @@ import { FileTrustAnchorSource } from '../../src/sidecar-client/trust-anchors.js
 import { verifyChainToAnchors } from '../../src/sidecar-client/verify-chain.js';
 import { loadCaServiceDefinition, SIGN_CERTIFICATE_PATH, type SignCertificateResponse } from '../../src/wire/sentry-proto.js';
 import { opensslVerify } from '../support/openssl.js';
+import { SimTime, until } from '../support/sim-time.js';
 
 const HOUR = 3_600_000;
 const CA_LIFETIME_MS = 60 * DAY_MS;
 const YEAR_MS = 365 * DAY_MS;
 const STEP_MS = 4 * HOUR;
 const APPS = ['alpha', 'beta', 'gamma'];
-
-interface Waiter {
-  wakeAt: number;
-  resolve: () => void;
-}
-
-/**
- * Simulated time. `exact` sleepers (the renewer and the engine) wake at their time; `coarse` ones
- * (the workloads' renewal loops, which re-read the clock every simulated minute) wake at the next
- * step the driver takes, so a year is thousands of steps, not half a million.
- */
-class SimTime implements Clock {
-  private ms: number;
-  private exactWaiters: Waiter[] = [];
-  private coarseWaiters: Waiter[] = [];
-  constructor(start: number) {
-    this.ms = start;
-  }
-  now(): Date {
-    return new Date(this.ms);
-  }
-  private sleeper(list: 'exactWaiters' | 'coarseWaiters'): Timers {
-    return {
-      sleep: (ms, signal) => {
-        if (signal?.aborted) return Promise.resolve();
-        return new Promise<void>((resolve) => {
-          const waiter: Waiter = { wakeAt: this.ms + Math.max(0, ms), resolve: () => { signal?.removeEventListener('abort', onAbort); resolve(); } };
-          const onAbort = (): void => {
-            this[list] = this[list].filter((w) => w !== waiter);
-            resolve();
-          };
-          signal?.addEventListener('abort', onAbort, { once: true });
-          this[list].push(waiter);
-        });
-      },
-    };
-  }
-  readonly exact = this.sleeper('exactWaiters');
-  readonly coarse = this.sleeper('coarseWaiters');
-  get pending(): { exact: number; coarse: number } {
-    return { exact: this.exactWaiters.length, coarse: this.coarseWaiters.length };
-  }
-  /** Moves to the earliest exact wake-up or `maxStep` ahead, whichever is first, and wakes who is due. */
-  step(maxStep: number): void {
-    const nextExact = Math.min(...this.exactWaiters.map((w) => w.wakeAt));
-    const target = Math.max(this.ms, Math.min(this.ms + maxStep, nextExact));
-    this.ms = target;
-    for (const list of ['exactWaiters', 'coarseWaiters'] as const) {
-      const due = this[list].filter((w) => w.wakeAt <= target);
-      this[list] = this[list].filter((w) => w.wakeAt > target);
-      for (const w of due) w.resolve();
-    }
-  }
-  /** Wakes everyone (shutdown). */
-  releaseAll(): void {
-    for (const w of [...this.exactWaiters, ...this.coarseWaiters]) w.resolve();
-    this.exactWaiters = [];
-    this.coarseWaiters = [];
-  }
-}
-
-/** Waits (bounded, polling the event loop, no fixed sleep) until `cond` holds. */
-async function until(cond: () => boolean | Promise<boolean>, what: string, limitMs = 60_000): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  for (let i = 0; ; i++) {
-    if (await cond()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => (i < 50 ? setImmediate(r) : setTimeout(r, 2)));
-  }
-}
 
 /** The peer's chain as sent in the handshake (leaf first). */
 function peerChain(socket: tls.TLSSocket): Certificate[] {
