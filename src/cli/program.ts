@@ -233,6 +233,10 @@ function addSentryCommand(program: Command, io: Io, deps: CliDeps, run: Runner):
         .argParser(parseDurationArg).default(d.renewBeforeMs, '168h0m0s'),
     )
     .option('--auto-renew-root-key <file>', 'with --auto-renew: the current root\'s private key; renew with it (a bring-your-own root is renewable only so)')
+    .addOption(
+      new Option('--auto-renew-lease-duration <duration>', 'kubernetes mode, with --auto-renew: leaseDurationSeconds of the Lease that elects the acting replica')
+        .argParser(parseDurationArg).default(d.autoRenewLeaseDurationMs, '15s'),
+    )
     .addOption(new Option('--renew-propagation-delay <duration>', 'with --auto-renew: wait after each phase\'s write (default 10s self-hosted, 1m30s kubernetes)').argParser(parseDurationArg));
   addDaprLogOptions(cmd);
   addJwtOidcOptions(cmd);

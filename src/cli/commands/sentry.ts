@@ -44,6 +44,7 @@ export interface SentryCommandOptions {
   renewBefore: number;
   autoRenewRootKey?: string;
   renewPropagationDelay?: number;
+  autoRenewLeaseDuration: number;
   logLevel?: DaprLogLevel;
   logAsJson: boolean;
   logFile?: string;
@@ -99,7 +100,7 @@ function autoRenewOptions(opts: SentryCommandOptions, io: Io): Pick<SentryOption
     autoRenewRetryDelayMs: d.autoRenewRetryDelayMs,
     autoRenewTimeoutMs: d.autoRenewTimeoutMs,
     autoRenewLeaseName: d.autoRenewLeaseName,
-    autoRenewLeaseDurationMs: d.autoRenewLeaseDurationMs,
+    autoRenewLeaseDurationMs: opts.autoRenewLeaseDuration,
   };
 }
 

@@ -35,7 +35,9 @@ export async function openKubeRenewSite({ options, clock, sleeper, logger }: Kub
     keys: { ca: basename(options.issuerCaFilename), issuerCert: basename(options.issuerCertificateFilename), issuerKey: basename(options.issuerKeyFilename) },
   });
   const identity = options.autoRenewIdentity ?? `${hostname()}_${process.pid}`;
-  const journal = new KubeJournalStore({ clients, namespace, owner: { pid: process.pid, hostname: identity } });
+  // The journal's lock names this process (pid + host): a replica that died on this host is seen
+  // dead at once, one on another host once the lock's lease (2 min) runs out.
+  const journal = new KubeJournalStore({ clients, namespace });
   const elector = new LeaseElector({
     clients, namespace, name: options.autoRenewLeaseName, identity, clock,
     leaseDurationMs: options.autoRenewLeaseDurationMs,

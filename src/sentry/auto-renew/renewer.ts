@@ -270,7 +270,8 @@ export class AutoRenewer {
       this.deps.metrics.autoRenewals.inc({ result: 'blocked' });
       this.log.warn({ err: error.message }, 'Auto-renew: the rotation lock is held; waiting');
       this.recordEvent({ type: 'Normal', reason: EVENT_REASON.blocked, message: error.message.slice(0, 1000) });
-      await this.sleep(this.deps.checkIntervalMs);
+      // A lock left by a dead holder expires within minutes: look again soon, not after a whole check interval.
+      await this.sleep(Math.min(this.deps.retryDelayMs, this.deps.checkIntervalMs));
       return;
     }
     try {
