@@ -64,8 +64,16 @@ function startReplica(server: KubeApiServer, home: string): Replica {
   return { child, output: () => out };
 }
 
+/** Where the leader is killed: after a phase's write, before the phase completes; or in the wait before retire. */
+const KILL_POINTS: { name: string; reached: (r: RotationRecord) => boolean }[] = [
+  { name: 'add-anchor written', reached: (r) => r.phases['add-anchor'].writtenAt !== undefined },
+  { name: 'switch-issuer written', reached: (r) => r.phases['switch-issuer'].writtenAt !== undefined },
+  { name: 'waiting to retire the old root', reached: (r) => r.phases['switch-issuer'].completedAt !== undefined },
+];
+
 describe('sentry --auto-renew in Kubernetes: HA through a Lease', () => {
-  it('three replicas; the leader is SIGKILLed mid-rotation; another takes the Lease and finishes the journal, once', { timeout: 300_000 }, async (t) => {
+  for (const point of KILL_POINTS) {
+  it(`three replicas; the leader is SIGKILLed at "${point.name}"; another takes the Lease and finishes the journal, once`, { timeout: 300_000 }, async (t) => {
     const server = await startKubeApiServer({ rolloutDelayMs: 30 });
     const home = mkdtempSync(join(tmpdir(), 'warden-autorenew-ha-'));
     t.after(async () => {
@@ -82,9 +90,9 @@ describe('sentry --auto-renew in Kubernetes: HA through a Lease', () => {
     t.after(() => { for (const r of replicas) if (r.child.exitCode === null) r.child.kill('SIGKILL'); });
 
     // The leader writes add-anchor; kill it before the phase completes.
-    const leaderPid = await until('a leader to write add-anchor', () => {
+    const leaderPid = await until(`the leader to reach "${point.name}"`, () => {
       const record = journal(server);
-      if (record?.phases['add-anchor'].writtenAt === undefined) return undefined;
+      if (record === undefined || record.status !== 'in-progress' || !point.reached(record)) return undefined;
       const lease = server.api.find('leases', NS, 'warden-sentry-auto-renew');
       return Number(String((lease?.spec as { holderIdentity?: string } | undefined)?.holderIdentity ?? '').split('_').at(-1));
     });
@@ -114,11 +122,14 @@ describe('sentry --auto-renew in Kubernetes: HA through a Lease', () => {
     assert.match(outputs, /continuing rotation \S+ from the journal/);
 
     // Events on the Secret, one per phase and for the start and the end.
-    const events = server.api.list('events', { namespace: NS }).items.filter((e) => (e.involvedObject as { name?: string }).name === 'dapr-trust-bundle');
+    const secretEvents = () => server.api.list('events', { namespace: NS }).items.filter((e) => (e.involvedObject as { name?: string }).name === 'dapr-trust-bundle');
+    // The last Event is recorded just after the journal says done.
+    const events = await until('the completion Event', () => (secretEvents().some((e) => e.reason === 'AutoRenewCompleted') ? secretEvents() : undefined), 30_000);
     const reasons = events.map((e) => String(e.reason));
     for (const reason of ['AutoRenewStarted', 'RotationPhase', 'RotationPhaseConverged', 'AutoRenewCompleted']) assert.ok(reasons.includes(reason), `${reason} in ${reasons.join(', ')}`);
     for (const phase of ['add-anchor', 'switch-issuer', 'retire-old-root']) {
       assert.ok(events.some((e) => String(e.reason) === 'RotationPhase' && String(e.message).includes(phase)), `an Event for ${phase}`);
     }
   });
+}
 });

@@ -35,7 +35,6 @@ import { DAY_MS } from '../../src/core/thresholds.js';
 import { runSentry, type RunningSentry } from '../../src/sentry/server.js';
 import { WorkloadIdentity } from '../../src/sidecar-client/identity-manager.js';
 import type { IssuedIdentity } from '../../src/sidecar-client/sentry-client.js';
-import type { Timers } from '../../src/sidecar-client/timers.js';
 import { FileTrustAnchorSource } from '../../src/sidecar-client/trust-anchors.js';
 import { verifyChainToAnchors } from '../../src/sidecar-client/verify-chain.js';
 import { loadCaServiceDefinition, SIGN_CERTIFICATE_PATH, type SignCertificateResponse } from '../../src/wire/sentry-proto.js';
