@@ -243,6 +243,8 @@ describe('sentry --auto-renew: a simulated year', () => {
     let lastCallAt = -Infinity;
     let lastPhase = 'idle';
     let opensslChecked = 0;
+    let rotationStart: number | undefined;
+    const rotationHours: number[] = [];
     while (sim.now().getTime() - start < YEAR_MS) {
       await until(quiet, `quiescence at ${sim.now().toISOString()} (pending ${JSON.stringify(sim.pending)})`);
       const phase = await phaseNow();
@@ -270,6 +272,8 @@ describe('sentry --auto-renew: a simulated year', () => {
           assert.equal(res.ok, true, `openssl verify -attime at ${sim.now().toISOString()}: ${JSON.stringify(res)}`);
         }
       }
+      if (lastPhase === 'idle' && phase !== 'idle') rotationStart = sim.now().getTime();
+      if (lastPhase !== 'idle' && phase === 'idle' && rotationStart !== undefined) rotationHours.push((sim.now().getTime() - rotationStart) / HOUR);
       lastPhase = phase;
       sim.step(STEP_MS);
       steps += 1;
@@ -278,7 +282,8 @@ describe('sentry --auto-renew: a simulated year', () => {
     const rotations = logLines.filter((l) => typeof l.msg === 'string' && /^Automatic rotation \S+ completed/.test(l.msg));
     const started = logLines.filter((l) => typeof l.msg === 'string' && /^Auto-renew: Rotation \S+ started/.test(l.msg));
     const table = [...stats].map(([phase, s]) => `${phase.padEnd(16)} calls ${String(s.calls).padStart(5)}  failures ${s.failures}`).join('\n');
-    t.diagnostic(`simulated ${Math.round((sim.now().getTime() - start) / DAY_MS)} days in ${steps} steps; ${started.length} automatic rotations started, ${rotations.length} completed\n${table}`);
+    t.diagnostic(`simulated ${Math.round((sim.now().getTime() - start) / DAY_MS)} days in ${steps} steps; ${started.length} automatic rotations started, ${rotations.length} completed; ` +
+      `each took ${rotationHours.map((h) => h.toFixed(1)).join(', ')} simulated hours (workload TTL 24h + skew 1m + propagation, at ${STEP_MS / HOUR}h steps)\n${table}`);
     assert.deepEqual(failures.slice(0, 10), [], 'no mTLS call failed');
     assert.ok(rotations.length >= 3, `at least three automatic renewals completed (${rotations.length})`);
     for (const phase of ['add-anchor', 'switch-issuer', 'idle']) assert.ok((stats.get(phase)?.calls ?? 0) > 0, `calls were made during ${phase}`);
