@@ -15,6 +15,7 @@ import pino from 'pino';
 import { generateTrustBundle } from '../../src/core/bundle.js';
 import { certificatesToPem, parseCertificatesPem } from '../../src/core/certificate.js';
 import { DAY_MS } from '../../src/core/thresholds.js';
+import { generatePrivateKey, privateKeyToPkcs8Pem } from '../../src/core/keys.js';
 import { runSentry, type RunningSentry } from '../../src/sentry/server.js';
 import { REPO } from '../cli/helpers.js';
 import { SimTime, until } from '../support/sim-time.js';
@@ -36,13 +37,13 @@ async function dueBundle(sim: SimTime): Promise<{ dir: string; certs: string; co
   return { dir, certs, config, firstCa: texts.ca };
 }
 
-async function startSentry(sim: SimTime, certs: string, config: string, logs: string[]): Promise<RunningSentry> {
+async function startSentry(sim: SimTime, certs: string, config: string, logs: string[], extra: Partial<Parameters<typeof runSentry>[0]> = {}): Promise<RunningSentry> {
   const logger = pino({ level: 'info' }, { write: (line: string) => { logs.push(String((JSON.parse(line) as { msg?: string }).msg)); } });
   return runSentry({
     issuerCredentials: certs, config, port: 0, listenAddress: '127.0.0.1', healthzPort: 0, healthzListenAddress: '127.0.0.1',
     metricsPort: 0, metricsListenAddress: '127.0.0.1', clock: sim, logger, reloadDebounceMs: 10, signThreads: 0,
     autoRenew: true, autoRenewSleeper: sim.exact, autoRenewCheckIntervalMs: HOUR, autoRenewRetryDelayMs: HOUR,
-    autoRenewPropagationDelayMs: 60_000, autoRenewTimeoutMs: HOUR,
+    autoRenewPropagationDelayMs: 60_000, autoRenewTimeoutMs: HOUR, ...extra,
   });
 }
 
@@ -154,5 +155,32 @@ describe('sentry --auto-renew: one lock with the other rotators (self-hosted)', 
     assert.equal(still?.id, manualRecord?.id);
     assert.equal(still?.phase, 'add-anchor');
     assert.ok(logs.some((l) => /was started by a person and is unfinished/.test(l)));
+  });
+
+  it('a bundle it cannot renew (the given root key is not the root\'s) is not touched: warnings and metrics instead', { timeout: 120_000 }, async (t) => {
+    const sim = new SimTime(Date.now());
+    const { dir, certs, config, firstCa } = await dueBundle(sim);
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const wrongKey = join(dir, 'other-root.key');
+    await writeFile(wrongKey, privateKeyToPkcs8Pem(generatePrivateKey('ed25519')), { mode: 0o600 });
+    const logs: string[] = [];
+    const sentry = await startSentry(sim, certs, config, logs, { autoRenewRootKey: wrongKey });
+    t.after(async () => {
+      sim.releaseAll();
+      await sentry.close();
+    });
+    for (let i = 0; i < 3; i++) {
+      await until(() => sim.pending.exact >= 1, 'the sentry to wait');
+      sim.step(HOUR);
+    }
+    await until(() => sim.pending.exact >= 1, 'the sentry to wait');
+    const body = (await sentry.metrics.render()).body;
+    assert.match(body, /^warden_sentry_auto_renew_possible 0$/m);
+    assert.match(body, /^warden_sentry_rotation_phase\{phase="idle"\} 1$/m);
+    assert.equal(await counter(sentry, 'started'), 0);
+    assert.equal(await journalOf(certs), undefined, 'no rotation was recorded');
+    assert.equal(await readFile(join(certs, 'ca.crt'), 'utf8'), firstCa);
+    const warnings = logs.filter((l) => /was due for automatic renewal at .*but the sentry cannot renew it: the provided root key/.test(l));
+    assert.ok(warnings.length >= 2, `warned once per check interval (${warnings.length})`);
   });
 });

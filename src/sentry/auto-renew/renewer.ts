@@ -20,7 +20,7 @@ import { assessRenewability, bundleRenewalTime, type AutoRenewPolicy, type Renew
 import { generateTrustBundle, type TrustBundle } from '../../core/bundle.js';
 import type { Clock } from '../../core/clock.js';
 import { formatGoDuration } from '../../core/duration.js';
-import { isWardenError } from '../../core/errors.js';
+import { isWardenError, WardenError, type ErrorCode } from '../../core/errors.js';
 import { keyAlgorithmOf } from '../../core/keys.js';
 import { planRotation } from '../../core/rotation-phases/plan.js';
 import { createRotationRecord, type RotationPolicy, type RotationRecord } from '../../core/rotation-phases/record.js';
@@ -191,14 +191,18 @@ export class AutoRenewer {
   private async startNew(source: 'fresh' | 'private-key', due: RenewalDue): Promise<void> {
     const { site, clock } = this.deps;
     const read = await site.store.read();
-    if (read.state !== 'complete') throw new Error(`the trust bundle in ${site.store.description} is ${read.state}; nothing to renew`);
+    if (read.state !== 'complete') {
+      throw new WardenError(read.state === 'absent' ? 'ERR_BUNDLE_NOT_FOUND' : 'ERR_BUNDLE_PARTIAL',
+        `The trust bundle in ${site.store.description} is ${read.state}, so there is nothing to renew; restore it (\`warden mtls backups\` lists the backups) and the sentry renews it at its next check.`);
+    }
     const original = this.deps.caState.current.bundle;
     const material = this.buildMaterial(original, source);
     const now = clock.now();
     const plan = planRotation({ original, material, now, policy: this.deps.rotationPolicy });
     if (plan.invalid) {
       const errors = plan.phases.flatMap((p) => p.findings.filter((f) => f.severity === 'error').map((f) => `${p.phase}: ${f.code} ${f.message}`));
-      throw new Error(`the planned rotation fails its checks (${errors.join('; ')})`);
+      throw new WardenError(plan.phases.flatMap((p) => p.findings).find((f) => f.severity === 'error')?.code as ErrorCode ?? 'ERR_BUNDLE_INVALID',
+        `The automatic rotation was not started: its planned bundles fail their checks (${errors.join('; ')}); nothing was written. Rotate by hand with \`warden mtls rotate\`.`);
     }
     const texts = material.toTexts();
     const record = createRotationRecord({
