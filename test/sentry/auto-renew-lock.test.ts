@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import type { KeyObject } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,18 +24,19 @@ import { SimTime, until } from '../support/sim-time.js';
 const HOUR = 3_600_000;
 
 /** A directory whose 30-day CA is 21 days old: past 2/3 of its life, so due for renewal. */
-async function dueBundle(sim: SimTime): Promise<{ dir: string; certs: string; config: string; firstCa: string }> {
+async function dueBundle(sim: SimTime): Promise<{ dir: string; certs: string; config: string; firstCa: string; rootKey: KeyObject }> {
   const dir = await mkdtemp(join(tmpdir(), 'warden-autorenew-lock-'));
   const certs = join(dir, 'certs');
   await mkdir(certs);
   const born = { now: () => new Date(sim.now().getTime() - 21 * DAY_MS) };
-  const texts = generateTrustBundle({ clock: born, trustDomain: 'public', namespace: 'default', validityMs: 30 * DAY_MS, clockSkewMs: 60_000 }).bundle.toTexts();
+  const generated = generateTrustBundle({ clock: born, trustDomain: 'public', namespace: 'default', validityMs: 30 * DAY_MS, clockSkewMs: 60_000 });
+  const texts = generated.bundle.toTexts();
   await writeFile(join(certs, 'ca.crt'), texts.ca);
   await writeFile(join(certs, 'issuer.crt'), texts.issuerCert);
   await writeFile(join(certs, 'issuer.key'), texts.issuerKey, { mode: 0o600 });
   const config = join(dir, 'config.yaml');
   await writeFile(config, 'kind: Configuration\nspec:\n  mtls:\n    workloadCertTTL: 1h\n    allowedClockSkew: 1m\n');
-  return { dir, certs, config, firstCa: texts.ca };
+  return { dir, certs, config, firstCa: texts.ca, rootKey: generated.rootKey };
 }
 
 async function startSentry(sim: SimTime, certs: string, config: string, logs: string[], extra: Partial<Parameters<typeof runSentry>[0]> = {}): Promise<RunningSentry> {
@@ -182,5 +184,32 @@ describe('sentry --auto-renew: one lock with the other rotators (self-hosted)', 
     assert.equal(await readFile(join(certs, 'ca.crt'), 'utf8'), firstCa);
     const warnings = logs.filter((l) => /was due for automatic renewal at .*but the sentry cannot renew it: the provided root key/.test(l));
     assert.ok(warnings.length >= 2, `warned once per check interval (${warnings.length})`);
+  });
+
+  it('with --auto-renew-root-key: the renewal keeps the root key (a new root certificate for the same key)', { timeout: 300_000 }, async (t) => {
+    const sim = new SimTime(Date.now());
+    const { dir, certs, config, firstCa, rootKey } = await dueBundle(sim);
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const keyFile = join(dir, 'root.key');
+    await writeFile(keyFile, privateKeyToPkcs8Pem(rootKey), { mode: 0o600 });
+    const logs: string[] = [];
+    const sentry = await startSentry(sim, certs, config, logs, { autoRenewRootKey: keyFile });
+    t.after(async () => {
+      sim.releaseAll();
+      await sentry.close();
+    });
+    for (let i = 0; i < 500 && (await journalOf(certs))?.status !== 'done'; i++) {
+      await until(() => quiet(sim, [sentry], certs), 'the sentry quiet');
+      sim.step(HOUR);
+    }
+    const journal = await journalOf(certs) as unknown as { status: string; material: { source: string } };
+    assert.equal(journal.status, 'done');
+    assert.equal(journal.material.source, 'private-key');
+    const [before] = parseCertificatesPem(firstCa);
+    const after = parseCertificatesPem(await readFile(join(certs, 'ca.crt'), 'utf8'));
+    assert.equal(after.length, 1);
+    assert.ok(!after[0]!.der.equals(before!.der), 'a new root certificate');
+    assert.ok(after[0]!.publicKey.equals(before!.publicKey), 'for the same root key');
+    assert.ok(after[0]!.notAfter.getTime() > before!.notAfter.getTime());
   });
 });
