@@ -116,6 +116,7 @@ export class SentryMetrics {
     aggregator: 'max',
   });
 
+  /** Set by the auto-renewer only (absent with --auto-renew off), so a cluster's workers do not all claim `idle`. */
   readonly rotationPhase = new Gauge({
     name: 'warden_sentry_rotation_phase',
     help: 'The phase the rotation of this bundle is in (1) with --auto-renew; idle between rotations.',
@@ -127,13 +128,14 @@ export class SentryMetrics {
     name: 'warden_sentry_next_renewal_timestamp_seconds',
     help: 'When the sentry renews the CA automatically next (--auto-renew), in Unix seconds; 0 when auto-renew is off.',
     registers: [this.registry],
-    aggregator: 'min',
+    // With --workers only worker 0 renews; the others report 0.
+    aggregator: 'max',
   });
   readonly autoRenewPossible = new Gauge({
     name: 'warden_sentry_auto_renew_possible',
     help: '1 when --auto-renew is on and the sentry can renew this bundle itself (a generated root, or its root key given); 0 otherwise.',
     registers: [this.registry],
-    aggregator: 'min',
+    aggregator: 'max',
   });
   readonly autoRenewLeader = new Gauge({
     name: 'warden_sentry_auto_renew_leader',
@@ -161,7 +163,6 @@ export class SentryMetrics {
     for (const reason of SIGN_FAILURE_REASONS) this.signFailures.inc({ reason }, 0);
     for (const reason of REFUSAL_REASONS) this.grpcRefused.inc({ reason }, 0);
     this.serverCertIssueFailed.inc({ reason: 'ca_error' }, 0);
-    this.setRotationPhase('idle');
     for (const result of ['started', 'completed', 'failed', 'blocked']) this.autoRenewals.inc({ result }, 0);
   }
 

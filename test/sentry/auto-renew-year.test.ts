@@ -1,6 +1,6 @@
 /**
  * The proof of `warden sentry --auto-renew`: a simulated year. One sentry (in process, its clock and
- * the renewer's waits injected), a short-lived CA (60 days, renewed at 2/3 of its life, so six
+ * the renewer's waits injected), a short-lived CA (60 days, renewed at 2/3 of its life, every 40 days: nine
  * automatic rotations in the year), and three workloads using src/sidecar-client's
  * WorkloadIdentity (renewal at half their 24 h TTL, anchors hot-reloaded from the watched ca.crt)
  * calling each other over mTLS all year. Not one call may fail; calls and failures are printed per
@@ -168,7 +168,7 @@ async function sameBytes(a: string, b: string): Promise<boolean> {
 }
 
 describe('sentry --auto-renew: a simulated year', () => {
-  it('renews a 60-day CA six times in a year with the phased rotation; zero failed mTLS calls', { timeout: 900_000 }, async (t) => {
+  it('renews a 60-day CA every 40 days for a year (nine rotations) with the phased rotation; zero failed mTLS calls', { timeout: 900_000 }, async (t) => {
     const dir = await mkdtemp(join(tmpdir(), 'warden-autorenew-year-'));
     t.after(() => rm(dir, { recursive: true, force: true }));
     const certs = join(dir, 'certs');

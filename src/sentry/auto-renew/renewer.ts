@@ -96,6 +96,7 @@ export class AutoRenewer {
   private async run(): Promise<void> {
     const { metrics } = this.deps;
     metrics.autoRenewLeader.set(this.deps.site.leadership === undefined ? 1 : 0);
+    metrics.setRotationPhase('idle');
     while (!this.abort.signal.aborted) {
       try {
         await this.turn();
