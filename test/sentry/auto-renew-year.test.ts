@@ -44,7 +44,7 @@ import { SimTime, until } from '../support/sim-time.js';
 const HOUR = 3_600_000;
 const CA_LIFETIME_MS = 60 * DAY_MS;
 const YEAR_MS = 365 * DAY_MS;
-const STEP_MS = 4 * HOUR;
+const STEP_MS = 6 * HOUR;
 const APPS = ['alpha', 'beta', 'gamma'];
 
 /** The peer's chain as sent in the handshake (leaf first). */
@@ -221,9 +221,8 @@ describe('sentry --auto-renew: a simulated year', () => {
     const stats = new Map<string, { calls: number; failures: number }>();
     const failures: string[] = [];
     const phaseNow = async (): Promise<string> => {
-      const body = (await sentry.metrics.render()).body;
-      const m = /warden_sentry_rotation_phase\{phase="([^"]+)"\} 1/.exec(body);
-      return m?.[1] ?? 'unknown';
+      const values = (await sentry.metrics.rotationPhase.get()).values;
+      return String(values.find((v) => v.value === 1)?.labels.phase ?? 'unknown');
     };
     const quiet = async (): Promise<boolean> => {
       const p = sim.pending;
