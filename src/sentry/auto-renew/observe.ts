@@ -79,13 +79,17 @@ export function observeRotationEvent(id: string, event: RotationEvent): Rotation
 }
 
 /**
- * Events the engine may grow (e.g. h-converge's per-pod gate: `{ kind: 'not-converged', phase,
- * pods }`): logged as warnings with a Warning Event, so they are never silent.
+ * HOOK for the per-pod trust-convergence gate (src/kube/trust-convergence.ts): the engine event it
+ * reports for pods that do not trust the new root yet, `{ kind: NOT_CONVERGED_KIND, phase, pods }`,
+ * becomes a warning log line naming the pods and a `TrustNotConverged` Warning Event. Any other
+ * event kind the engine grows is logged as a warning with a Warning Event, so none is silent.
  */
+export const NOT_CONVERGED_KIND = 'not-converged';
+
 function observeOtherEvent(id: string, event: { kind: string; phase?: string; pods?: unknown; message?: string }): RotationObservation {
   const pods = Array.isArray(event.pods) ? event.pods.map(String) : [];
   const what = pods.length > 0 ? `pods not converged: ${pods.join(', ')}` : (event.message ?? event.kind);
-  const notConverged = event.kind === 'not-converged' || pods.length > 0;
+  const notConverged = event.kind === NOT_CONVERGED_KIND || pods.length > 0;
   return {
     log: { level: 'warn', msg: `Automatic rotation ${id}: ${event.phase ?? ''} ${what}`.replace('  ', ' '), fields: { rotation: id, kind: event.kind, ...(pods.length > 0 ? { pods } : {}) } },
     event: { type: 'Warning', reason: notConverged ? EVENT_REASON.notConverged : EVENT_REASON.phase, message: `Rotation ${id}: ${what}` },
