@@ -157,6 +157,12 @@ export class AutoRenewer {
     const bundle = this.deps.caState.current.bundle;
     const due = bundleRenewalTime(bundle, this.deps.policy);
     const renewability = assessRenewability(bundle, this.deps.rootKey);
+    if (this.lastDue?.at.getTime() !== due.at.getTime()) {
+      this.log.info({ scope: 'dapr.sentry.autorenew', renewAt: due.at.toISOString(), which: due.which, possible: renewability.renewable },
+        renewability.renewable
+          ? `Auto-renew: the next automatic renewal is at ${due.at.toISOString()} (the ${due.which} is due then)`
+          : `Auto-renew: the ${due.which} is due for renewal at ${due.at.toISOString()}, but the sentry cannot renew it: ${renewability.why}`);
+    }
     this.lastDue = { ...due, renewability };
     metrics.nextRenewalSeconds.set(Math.floor(due.at.getTime() / 1000));
     metrics.autoRenewPossible.set(renewability.renewable ? 1 : 0);
@@ -165,7 +171,6 @@ export class AutoRenewer {
     const wait = due.at.getTime() - now.getTime();
     if (wait > 0) {
       this.state = 'waiting';
-      this.log.debug({ renewAt: due.at.toISOString(), which: due.which }, `Auto-renew: next renewal at ${due.at.toISOString()} (the ${due.which} is due then)`);
       await this.sleep(Math.min(wait, this.deps.checkIntervalMs));
       return;
     }
