@@ -9,7 +9,7 @@
  *   stores   → core, kube, packages
  *   sidecar-client → core, wire, packages
  *   rotation-engine → core, stores, kube, sidecar-client, wire, packages
- *   sentry   → core, stores, kube, sidecar-client, wire, packages
+ *   sentry   → core, stores, kube, sidecar-client, wire, rotation-engine (auto-renew runs the one engine), packages
  *   cli      → everything
  */
 const LAYERS = {
@@ -19,7 +19,7 @@ const LAYERS = {
   stores: ['core', 'kube'],
   'sidecar-client': ['core', 'wire'],
   'rotation-engine': ['core', 'stores', 'kube', 'sidecar-client', 'wire'],
-  sentry: ['core', 'stores', 'kube', 'sidecar-client', 'wire'],
+  sentry: ['core', 'stores', 'kube', 'sidecar-client', 'wire', 'rotation-engine'],
 };
 
 const layerRules = Object.entries(LAYERS).map(([layer, allowed]) => ({

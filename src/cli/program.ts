@@ -226,7 +226,19 @@ function addSentryCommand(program: Command, io: Io, deps: CliDeps, run: Runner):
         .default(parseSignThreadsArg('auto'), 'auto'),
     )
     .option('--max-connections <n>', 'gRPC connections one process holds at once; never more than the open-file limit allows (Warden addition)', parseConnectionCapArg, d.maxConnections)
-    .option('--max-connections-per-peer <n>', 'gRPC connections one process holds from one client address (Warden addition)', parseConnectionCapArg, d.maxConnectionsPerPeer);
+    .option('--max-connections-per-peer <n>', 'gRPC connections one process holds from one client address (Warden addition)', parseConnectionCapArg, d.maxConnectionsPerPeer)
+    .addOption(boolFlag('--auto-renew [bool]', 'renew the CA before it expires with the phased rotation of `warden mtls rotate` (Warden addition; docs/operations.md)', d.autoRenew))
+    .addOption(new Option('--renew-at <fraction>', 'with --auto-renew: renew once this fraction of the root\'s or issuer\'s lifetime has passed').argParser(parseFractionArg).default(d.renewAt, '0.667'))
+    .addOption(
+      new Option('--renew-before <duration>', 'with --auto-renew: renew at the latest this long before the root or issuer expires (whichever of the two rules comes first)')
+        .argParser(parseDurationArg).default(d.renewBeforeMs, '168h0m0s'),
+    )
+    .option('--auto-renew-root-key <file>', 'with --auto-renew: the current root\'s private key; renew with it (a bring-your-own root is renewable only so)')
+    .addOption(
+      new Option('--auto-renew-lease-duration <duration>', 'kubernetes mode, with --auto-renew: leaseDurationSeconds of the Lease that elects the acting replica')
+        .argParser(parseDurationArg).default(d.autoRenewLeaseDurationMs, '15s'),
+    )
+    .addOption(new Option('--renew-propagation-delay <duration>', 'with --auto-renew: wait after each phase\'s write (default 10s self-hosted, 1m30s kubernetes)').argParser(parseDurationArg));
   addDaprLogOptions(cmd);
   addJwtOidcOptions(cmd);
   // Dapr's Sentry ignores positional arguments (e.g. the `false` of `--enable-metrics false`).
@@ -283,6 +295,13 @@ function parseSignThreadsArg(value: string): number {
   if (value === 'auto') return Math.min(4, Math.max(0, availableParallelism() - 1));
   if (!/^\d+$/.test(value) || Number(value) > 64) throw new InvalidArgumentError(`a whole number from 0 to 64 or auto is wanted, got "${value}"`);
   return Number(value);
+}
+
+/** Commander argument parser for `--renew-at`: a fraction strictly between 0 and 1. */
+function parseFractionArg(value: string): number {
+  const n = Number(value);
+  if (!/^0?\.\d+$/.test(value) || !(n > 0 && n < 1)) throw new InvalidArgumentError(`a fraction between 0 and 1 such as 0.667 is wanted, got "${value}"`);
+  return n;
 }
 
 /** Commander argument parser for `--max-connections` and `--max-connections-per-peer`: 1 to 1,000,000. */

@@ -45,6 +45,7 @@ export interface ExpiryWatchDeps {
 /** Logs at once and then every `intervalMs` until stopped. */
 export class ExpiryWatch {
   private timer: NodeJS.Timeout | undefined;
+  private renewalNote: (() => string | undefined) | undefined;
 
   constructor(private readonly deps: ExpiryWatchDeps) {}
 
@@ -54,13 +55,19 @@ export class ExpiryWatch {
     this.timer.unref();
   }
 
+  /** With --auto-renew: a sentence saying when the automatic renewal runs, added to the warnings. */
+  setRenewalNote(note: () => string | undefined): void {
+    this.renewalNote = note;
+  }
+
   /** Logs the current root and issuer status (also called after a reload). */
   check(): void {
     const { bundle } = this.deps.caState.current;
     const now = this.deps.clock.now();
     for (const [label, cert] of [['root', bundle.root], ['issuer', bundle.issuer]] as const) {
       const entry = expiryLogEntry(label, cert, now, this.deps.warnWithinMs);
-      this.deps.logger[entry.level]({ notAfter: cert.notAfter.toISOString() }, entry.msg);
+      const note = entry.level === 'debug' ? undefined : this.renewalNote?.();
+      this.deps.logger[entry.level]({ notAfter: cert.notAfter.toISOString(), ...(note ? { autoRenew: note } : {}) }, note ? `${entry.msg}; ${note}` : entry.msg);
     }
   }
 

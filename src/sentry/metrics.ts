@@ -12,6 +12,10 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Aggreg
 import type { Certificate } from '../core/certificate.js';
 import { REFUSAL_REASONS } from './grpc/limits.js';
 
+/** `warden_sentry_rotation_phase{phase}`: 1 for the phase the automatic rotation is in, 0 for the others. */
+export const ROTATION_PHASE_LABELS = ['idle', 'plan', 'add-anchor', 'switch-issuer', 'retire-old-root'] as const;
+export type RotationPhaseLabel = (typeof ROTATION_PHASE_LABELS)[number];
+
 /**
  * Why a SignCertificate call failed (`warden_sentry_sign_failures_total{reason}`); a closed set.
  * - `validator`: validator not enabled or the request broke the validator's rules
@@ -112,6 +116,41 @@ export class SentryMetrics {
     aggregator: 'max',
   });
 
+  /** Set by the auto-renewer only (absent with --auto-renew off), so a cluster's workers do not all claim `idle`. */
+  readonly rotationPhase = new Gauge({
+    name: 'warden_sentry_rotation_phase',
+    help: 'The phase the rotation of this bundle is in (1) with --auto-renew; idle between rotations.',
+    labelNames: ['phase'] as const,
+    registers: [this.registry],
+    aggregator: 'max',
+  });
+  readonly nextRenewalSeconds = new Gauge({
+    name: 'warden_sentry_next_renewal_timestamp_seconds',
+    help: 'When the sentry renews the CA automatically next (--auto-renew), in Unix seconds; 0 when auto-renew is off.',
+    registers: [this.registry],
+    // With --workers only worker 0 renews; the others report 0.
+    aggregator: 'max',
+  });
+  readonly autoRenewPossible = new Gauge({
+    name: 'warden_sentry_auto_renew_possible',
+    help: '1 when --auto-renew is on and the sentry can renew this bundle itself (a generated root, or its root key given); 0 otherwise.',
+    registers: [this.registry],
+    aggregator: 'max',
+  });
+  readonly autoRenewLeader = new Gauge({
+    name: 'warden_sentry_auto_renew_leader',
+    help: '1 when this replica holds the auto-renew Lease (Kubernetes) or may act alone (self-hosted); 0 otherwise.',
+    registers: [this.registry],
+    aggregator: 'max',
+  });
+  readonly autoRenewals = new Counter({
+    name: 'warden_sentry_auto_renewals_total',
+    help: 'Automatic rotations by result: started, completed, failed (each failure is retried), blocked (a manual rotation held the lock).',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+    aggregator: 'max',
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     // prom-client omits the start time from an aggregate and sums the fd limit; keep both meaningful.
@@ -124,6 +163,12 @@ export class SentryMetrics {
     for (const reason of SIGN_FAILURE_REASONS) this.signFailures.inc({ reason }, 0);
     for (const reason of REFUSAL_REASONS) this.grpcRefused.inc({ reason }, 0);
     this.serverCertIssueFailed.inc({ reason: 'ca_error' }, 0);
+    for (const result of ['started', 'completed', 'failed', 'blocked']) this.autoRenewals.inc({ result }, 0);
+  }
+
+  /** Marks `phase` as the one the rotation is in. */
+  setRotationPhase(phase: RotationPhaseLabel): void {
+    for (const p of ROTATION_PHASE_LABELS) this.rotationPhase.set({ phase: p }, p === phase ? 1 : 0);
   }
 
   /** Counts a failed SignCertificate call in both Dapr's and Warden's counters. */

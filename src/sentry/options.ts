@@ -6,6 +6,8 @@ import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import type { SerialSource } from '../core/serial.js';
 import type { KubeClients } from '../kube/client.js';
+import type { Sleeper } from '../rotation-engine/backend.js';
+import { DEFAULT_RENEW_AT, DEFAULT_RENEW_BEFORE_MS } from '../core/auto-renew.js';
 import { DEFAULT_SERVER_LIMITS, type ServerLimits } from './grpc/limits.js';
 import type { OidcServerOptions } from './oidc/options.js';
 
@@ -92,6 +94,35 @@ export interface SentryOptions {
   oidc?: OidcServerOptions | undefined;
   /** Tests: first wait after the JWKS validator's first load failed (default 1 s, doubling). */
   jwksRetryMs?: number | undefined;
+  /**
+   * `--auto-renew`: renew the CA before it expires with the phased rotation (auto-renew/renewer.ts).
+   * Off by default: an operator opts in to the sentry writing its own bundle.
+   */
+  autoRenew: boolean;
+  /** `--renew-at`: fraction of a certificate's lifetime after which it is renewed (default 2/3). */
+  renewAt: number;
+  /** `--renew-before`: renew at the latest this long before NotAfter (default 7 days). */
+  renewBeforeMs: number;
+  /** `--auto-renew-root-key`: the current root's private key file; renew with it rather than a fresh root. */
+  autoRenewRootKey?: string | undefined;
+  /** How often the renewer re-reads the journal and the bundle (default 1 h). */
+  autoRenewCheckIntervalMs: number;
+  /** Wait after a failed rotation step (default 1 min). */
+  autoRenewRetryDelayMs: number;
+  /** `--renew-propagation-delay`: the engine's wait after each write (default: the backend's, 10 s self-hosted, 90 s Kubernetes). */
+  autoRenewPropagationDelayMs?: number | undefined;
+  /** How long a phase may take to converge (default 10 min). */
+  autoRenewTimeoutMs: number;
+  /** Kubernetes: the coordination.k8s.io/v1 Lease that elects the acting replica (default `warden-sentry-auto-renew`). */
+  autoRenewLeaseName: string;
+  /** Kubernetes: the Lease's duration (default 15 s, client-go's leader election). */
+  autoRenewLeaseDurationMs: number;
+  /** Tests: how the renewer (and the engine it runs) waits; default real timers. */
+  autoRenewSleeper?: Sleeper | undefined;
+  /** Tests: this replica's Lease identity (default hostname + pid). */
+  autoRenewIdentity?: string | undefined;
+  /** Tests with a simulated clock: how often the serving certificate's renewal re-reads the clock (default 1 min). */
+  servingCheckIntervalMs?: number | undefined;
   /** Injected for tests; defaults to the system clock. */
   clock?: Clock | undefined;
   /** Injected for tests; defaults to a pino JSON logger on stdout. */
@@ -131,6 +162,14 @@ export const DEFAULT_SENTRY_OPTIONS: Readonly<SentryOptions> = Object.freeze({
   maxConnectionsPerPeer: DEFAULT_SERVER_LIMITS.maxConnectionsPerPeer,
   workers: 1,
   signThreads: 0,
+  autoRenew: false,
+  renewAt: DEFAULT_RENEW_AT,
+  renewBeforeMs: DEFAULT_RENEW_BEFORE_MS,
+  autoRenewCheckIntervalMs: HOUR_MS,
+  autoRenewRetryDelayMs: 60_000,
+  autoRenewTimeoutMs: 10 * 60_000,
+  autoRenewLeaseName: 'warden-sentry-auto-renew',
+  autoRenewLeaseDurationMs: 15_000,
 });
 
 /** Fills in defaults for every option not given. */

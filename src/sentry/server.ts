@@ -31,6 +31,8 @@ import { SignThreadPool } from './sign-threads.js';
 import { createSignCertificateHandler } from './sign-service.js';
 import type { StartupBundle } from './startup-bundle.js';
 import { ServingIdentity, type ServingCertificate } from './tls-identity.js';
+import type { AutoRenewer } from './auto-renew/renewer.js';
+import { startAutoRenewer } from './auto-renew/start.js';
 
 export interface RunningSentry {
   /** Bound gRPC port (the real one when `port` was 0). */
@@ -225,6 +227,7 @@ async function serve(
 
   const identity = new ServingIdentity({
     caState, clock, logger, metrics, trustDomain: options.trustDomain, namespace: options.namespace,
+    ...(options.servingCheckIntervalMs !== undefined ? { checkIntervalMs: options.servingCheckIntervalMs } : {}),
   });
   await identity.renew();
 
@@ -281,12 +284,30 @@ async function serve(
   });
   reloader.start();
   backend.start?.({ caState });
+  let renewer: AutoRenewer | undefined;
+  if (options.autoRenew && role.bundleWarnings) {
+    try {
+      renewer = await startAutoRenewer({ options, config, caState, clock, logger, metrics });
+    } catch (err) {
+      reloader.stop();
+      expiryWatch?.stop();
+      identity.stop();
+      await grpc.shutdown(0).catch(() => undefined);
+      await signThreads?.close();
+      throw err;
+    }
+    expiryWatch?.setRenewalNote(() => renewalNote(renewer));
+  } else {
+    metrics.nextRenewalSeconds.set(0);
+    metrics.autoRenewPossible.set(0);
+  }
   ready = true;
 
   let closing: Promise<void> | undefined;
   const close = (graceMs: number): Promise<void> => {
     closing ??= (async () => {
       ready = false;
+      await renewer?.stop();
       reloader.stop();
       expiryWatch?.stop();
       identity.stop();
@@ -310,6 +331,15 @@ async function serve(
     health: () => probeHealth(ready, caState, clock, backend),
     close,
   };
+}
+
+/** What the expiry warning adds about the automatic renewal. */
+function renewalNote(renewer: AutoRenewer | undefined): string | undefined {
+  const next = renewer?.nextRenewal();
+  if (next === undefined) return undefined;
+  return next.renewability.renewable
+    ? `the sentry renews it automatically at ${next.at.toISOString()}`
+    : `automatic renewal is on but not possible: ${next.renewability.why}`;
 }
 
 /**

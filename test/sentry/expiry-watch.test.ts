@@ -85,4 +85,29 @@ describe('expiry watch in a running Sentry', () => {
       await t.close();
     }
   });
+
+  it('with --auto-renew the warning says when the automatic renewal runs', async () => {
+    const clock = new FixedClock(new Date());
+    const built = await buildBundle({ now: clock.now() }, withExpiresIn(10 * DAY, 'root'), withExpiresIn(10 * DAY, 'issuer'));
+    // A renewer that only waits (its sleeps end when the sentry stops): the note comes from its schedule.
+    const idle = { sleep: (_ms: number, signal?: AbortSignal) => new Promise<void>((r) => signal?.addEventListener('abort', () => r(), { once: true })) };
+    const t = await startTestSentry({
+      texts: built.texts,
+      options: { clock, expiryWarningIntervalMs: 50, autoRenew: true, renewAt: 0.999, renewBeforeMs: DAY, autoRenewSleeper: idle },
+    });
+    try {
+      const deadline = Date.now() + 30_000;
+      let noted: string | undefined;
+      while (noted === undefined && Date.now() < deadline) {
+        noted = t.logs.find((l) => l.level === LEVEL.warn && /^Dapr root certificate expiration warning: .*; the sentry renews it automatically at /.test(l.msg))?.msg;
+        if (noted === undefined) await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.ok(noted, t.logs.map((l) => l.msg).join('\n'));
+      const at = /automatically at (\S+)$/.exec(noted)?.[1] as string;
+      // 1 day before NotAfter comes before 99.9 % of the lifetime.
+      assert.equal(new Date(at).getTime(), built.bundle.root.notAfter.getTime() - DAY);
+    } finally {
+      await t.close();
+    }
+  });
 });

@@ -10,6 +10,7 @@ import { EXIT, exitCodeForError } from '../exit-codes.js';
 import type { Io } from '../io.js';
 import { defaultCredentialsDirFor } from '../options.js';
 import { checkOidcTlsPair, validateOidcFlags, type OidcFlags, type OidcServerOptions } from '../../sentry/oidc/options.js';
+import { DEFAULT_SENTRY_OPTIONS } from '../../sentry/options.js';
 
 /** `warden sentry` flags (spec 3.1); undefined means "not given" → Sentry's default. */
 export interface SentryCommandOptions {
@@ -39,6 +40,12 @@ export interface SentryCommandOptions {
   signThreads: number;
   maxConnections: number;
   maxConnectionsPerPeer: number;
+  autoRenew: boolean;
+  renewAt: number;
+  renewBefore: number;
+  autoRenewRootKey?: string;
+  renewPropagationDelay?: number;
+  autoRenewLeaseDuration: number;
   logLevel?: DaprLogLevel;
   logAsJson: boolean;
   logFile?: string;
@@ -95,6 +102,23 @@ export async function sentryCommand(opts: SentryCommandOptions, io: Io, deps: Cl
   }
 }
 
+/** The --auto-renew flags; the rest of the renewer's settings keep their defaults. */
+function autoRenewOptions(opts: SentryCommandOptions, io: Io): Pick<SentryOptions, 'autoRenew' | 'renewAt' | 'renewBeforeMs' | 'autoRenewRootKey' | 'autoRenewPropagationDelayMs' | 'autoRenewCheckIntervalMs' | 'autoRenewRetryDelayMs' | 'autoRenewTimeoutMs' | 'autoRenewLeaseName' | 'autoRenewLeaseDurationMs'> {
+  const d = DEFAULT_SENTRY_OPTIONS;
+  return {
+    autoRenew: opts.autoRenew,
+    renewAt: opts.renewAt,
+    renewBeforeMs: opts.renewBefore,
+    autoRenewRootKey: opts.autoRenewRootKey === undefined ? undefined : resolve(io.cwd, opts.autoRenewRootKey),
+    autoRenewPropagationDelayMs: opts.renewPropagationDelay,
+    autoRenewCheckIntervalMs: d.autoRenewCheckIntervalMs,
+    autoRenewRetryDelayMs: d.autoRenewRetryDelayMs,
+    autoRenewTimeoutMs: d.autoRenewTimeoutMs,
+    autoRenewLeaseName: d.autoRenewLeaseName,
+    autoRenewLeaseDurationMs: opts.autoRenewLeaseDuration,
+  };
+}
+
 async function runSentry(opts: SentryCommandOptions, io: Io, deps: CliDeps, logger: Logger): Promise<number> {
   if (opts.jwtEnabled) {
     throw new WardenError('ERR_SENTRY_JWT_UNSUPPORTED',
@@ -131,6 +155,7 @@ async function runSentry(opts: SentryCommandOptions, io: Io, deps: CliDeps, logg
     maxConnections: opts.maxConnections,
     maxConnectionsPerPeer: opts.maxConnectionsPerPeer,
     oidc,
+    ...autoRenewOptions(opts, io),
     namespace: io.env.NAMESPACE || 'default',
     clock: io.clock,
     logger,

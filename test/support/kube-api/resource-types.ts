@@ -44,12 +44,14 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
   type({ plural: 'configmaps', singular: 'configmap', kind: 'ConfigMap', shortNames: ['cm'] }),
   type({ plural: 'pods', singular: 'pod', kind: 'Pod', shortNames: ['po'], categories: ['all'], statusSubresource: true }),
   type({ plural: 'serviceaccounts', singular: 'serviceaccount', kind: 'ServiceAccount', shortNames: ['sa'] }),
+  type({ plural: 'events', singular: 'event', kind: 'Event', shortNames: ['ev'] }),
   type({ group: 'apps', plural: 'deployments', singular: 'deployment', kind: 'Deployment', shortNames: ['deploy'],
     categories: ['all'], generation: 'spec', statusSubresource: true }),
   type({ group: 'apps', plural: 'statefulsets', singular: 'statefulset', kind: 'StatefulSet', shortNames: ['sts'],
     categories: ['all'], generation: 'spec', statusSubresource: true }),
   type({ group: 'apps', plural: 'daemonsets', singular: 'daemonset', kind: 'DaemonSet', shortNames: ['ds'],
     categories: ['all'], generation: 'spec', statusSubresource: true }),
+  type({ group: 'coordination.k8s.io', plural: 'leases', singular: 'lease', kind: 'Lease' }),
   type({ group: 'dapr.io', version: 'v1alpha1', plural: 'configurations', singular: 'configuration', kind: 'Configuration',
     generation: 'non-metadata', custom: true }),
   type({ group: 'authentication.k8s.io', plural: 'tokenreviews', singular: 'tokenreview', kind: 'TokenReview',
@@ -60,6 +62,7 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
 export const GROUP_VERSIONS: readonly { group: string; version: string }[] = [
   { group: 'apps', version: 'v1' },
   { group: 'authentication.k8s.io', version: 'v1' },
+  { group: 'coordination.k8s.io', version: 'v1' },
   { group: 'dapr.io', version: 'v1alpha1' },
 ];
 

@@ -115,6 +115,37 @@ function checkWorkload(obj: KubeObject, old: KubeObject | undefined, causes: Sta
   }
 }
 
+/** The MicroTime layout the real server decodes `renewTime`/`acquireTime` with (a bad one is a 400). */
+const MICRO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+
+/** pkg/apis/coordination/validation ValidateLeaseSpec, and MicroTime decoding. */
+function checkLease(obj: KubeObject, causes: StatusCause[]): void {
+  const spec = isJsonObject(obj.spec) ? obj.spec : {};
+  for (const field of ['acquireTime', 'renewTime'] as const) {
+    const value = spec[field];
+    if (value !== undefined && value !== null && (typeof value !== 'string' || !MICRO_TIME.test(value))) {
+      throw badRequest(`Lease in version "v1" cannot be handled as a Lease: parsing time ${JSON.stringify(String(value))} as "2006-01-02T15:04:05.000000Z07:00": cannot parse`);
+    }
+  }
+  const duration = spec.leaseDurationSeconds;
+  if (duration !== undefined && duration !== null && (typeof duration !== 'number' || duration <= 0)) {
+    causes.push(invalidValue('spec.leaseDurationSeconds', duration, 'must be greater than 0'));
+  }
+  const transitions = spec.leaseTransitions;
+  if (transitions !== undefined && transitions !== null && (typeof transitions !== 'number' || transitions < 0)) {
+    causes.push(invalidValue('spec.leaseTransitions', transitions, 'must be greater than or equal to 0'));
+  }
+}
+
+/** pkg/apis/core/validation ValidateEventCreate (core/v1): the involved object lives in the Event's namespace. */
+function checkEvent(obj: KubeObject, causes: StatusCause[]): void {
+  const involved = isJsonObject(obj.involvedObject) ? obj.involvedObject : {};
+  const ns = involved.namespace;
+  if (typeof ns === 'string' && ns !== '' && ns !== obj.metadata.namespace) {
+    causes.push(invalidValue('involvedObject.namespace', ns, 'does not match event.namespace'));
+  }
+}
+
 /** Field causes for a write of `obj` (with `old` on update); 400s for undecodable bodies are thrown. */
 export function validateObject(t: ResourceType, obj: KubeObject, old?: KubeObject): StatusCause[] {
   const causes: StatusCause[] = [];
@@ -135,6 +166,10 @@ export function validateObject(t: ResourceType, obj: KubeObject, old?: KubeObjec
   } else if (t.plural === 'pods') {
     const containers = dig(obj, 'spec', 'containers');
     if (!Array.isArray(containers) || containers.length === 0) causes.push(required('spec.containers'));
+  } else if (t.plural === 'leases') {
+    checkLease(obj, causes);
+  } else if (t.plural === 'events') {
+    checkEvent(obj, causes);
   } else if (t.group === 'apps') {
     checkWorkload(obj, old, causes);
     const template = dig(obj, 'spec', 'template');
