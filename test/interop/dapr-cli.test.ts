@@ -84,7 +84,8 @@ describe('the real dapr CLI reads the bundle warden wrote to the cluster, and bo
     const root = parseCertificatesPem(text(secretData()['ca.crt']))[0]!;
     const goDate = root.notAfter.toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, ' +0000 UTC');
     // Dapr prints no newline after the date; hours are whole hours left, truncated.
-    assert.match(d.stdout, new RegExp(`^Root certificate expires in (\\d+) hours\\. Expiry date: ${goDate}$`));
+    assert.match(d.stdout, /^Root certificate expires in \d+ hours\. Expiry date: /);
+    assert.equal(d.stdout.replace(/^.*Expiry date: /, ''), goDate);
     assert.equal(w.stdout.split('\n')[0], d.stdout, 'warden\'s first line is Dapr\'s, byte for byte');
   });
 

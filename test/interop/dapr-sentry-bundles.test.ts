@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -72,6 +72,21 @@ function cases(): Case[] {
     { name: 'PEM CSR with garbage DER', req: { ...base, id: 'myapp', certificate_signing_request: Buffer.from(encodePem('CERTIFICATE REQUEST', Buffer.from([0x30, 0x03, 1, 2, 3]))) } },
     { name: 'CSR with a bad signature', req: { ...base, id: 'myapp', certificate_signing_request: tamperedCsr() } },
   ];
+}
+
+const PARSE_ERROR = 'failed to parse certificate signing request: ';
+
+/**
+ * The one known difference in answers: for DER that is not a CSR, Dapr's message ends with Go's
+ * encoding/asn1 error text (`asn1: structure error: tags don't match (16 vs {class:0 tag:1 …}) …`),
+ * Warden's with its own parser's (`malformed DER: …`). Code and prefix are Dapr's; the detail is
+ * Go-internal and differs per input, so it is not reproduced. Reported, not counted.
+ */
+function isKnownParseErrorDifference(c: Case, w: Outcome, d: Outcome, line: string, t: { diagnostic(m: string): void }): boolean {
+  const known = !w.ok && !d.ok && line.startsWith('message:') && w.code === 'INVALID_ARGUMENT' && d.code === 'INVALID_ARGUMENT'
+    && w.message.startsWith(PARSE_ERROR) && d.message.startsWith(`${PARSE_ERROR}asn1: `);
+  if (known) t.diagnostic(`  known difference (${c.name}): Go's asn1 error detail is not reproduced: warden "${w.message}"`);
+  return known;
 }
 
 function client(s: RunningSentry, anchorsPem: string): SentryTestClient {
@@ -144,7 +159,7 @@ describe("Dapr's sentry and warden sentry read each other's trust bundles and is
     const differences: string[] = [];
     for (const c of cases()) {
       const [fromWarden, fromDapr]: [Outcome, Outcome] = await Promise.all([outcomeOf(w.sign(c.req), c.key), outcomeOf(d.sign(c.req), c.key)]);
-      const diff = diffOutcomes(fromWarden, fromDapr);
+      const diff = diffOutcomes(fromWarden, fromDapr).filter((line) => !isKnownParseErrorDifference(c, fromWarden, fromDapr, line, t));
       t.diagnostic(`${c.name}: ${fromDapr.ok ? `issued (${fromDapr.profile.uriSans.join(' ')}${fromDapr.profile.dnsSans.length ? `, DNS ${fromDapr.profile.dnsSans.join(' ')}` : ''})` : `${fromDapr.code} "${fromDapr.message}"`}` +
         (diff.length === 0 ? ' — identical' : ` — ${diff.length} difference(s)`));
       for (const line of diff) t.diagnostic(`  warden ≠ dapr: ${line}`);
@@ -156,6 +171,8 @@ describe("Dapr's sentry and warden sentry read each other's trust bundles and is
 
   it("warden reads a bundle Dapr's sentry generated: verify and expiry pass, and warden sentry serves it", async () => {
     const daprCerts = join(dir, 'dapr-certs');
+    // Dapr's sentry watches the directory and exits when it does not exist (Warden creates it).
+    mkdirSync(daprCerts);
     const generator = await startDaprSentry(daprCerts, ['--config', config, '--trust-domain', 'localhost']);
     await generator.proc.stop();
     for (const f of ['ca.crt', 'issuer.crt', 'issuer.key']) assert.ok(existsSync(join(daprCerts, f)), `Dapr's sentry did not write ${f}`);
@@ -169,7 +186,8 @@ describe("Dapr's sentry and warden sentry read each other's trust bundles and is
     // The root's date as openssl reads it, in Go's time format: the line Dapr's CLI prints.
     const root = parseCertificatesPem(readFileSync(join(daprCerts, 'ca.crt')))[0]!;
     const goDate = root.notAfter.toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, ' +0000 UTC');
-    assert.match(expiry.stdout, new RegExp(`^Root certificate expires in \\d+ hours\\. Expiry date: ${goDate}$`, 'm'));
+    assert.match(expiry.stdout.split('\n')[0]!, /^Root certificate expires in \d+ hours\. Expiry date: /);
+    assert.equal(expiry.stdout.split('\n')[0]!.replace(/^.*Expiry date: /, ''), goDate);
     assert.match(openssl(['x509', '-noout', '-enddate'], readFileSync(join(daprCerts, 'ca.crt'), 'utf8')), /notAfter=/);
 
     const served = await startWardenSentry(daprCerts, ['--config', config, '--trust-domain', 'localhost']);
@@ -195,6 +213,10 @@ describe("Dapr's sentry and warden sentry read each other's trust bundles and is
       for (const line of diff) t.diagnostic(`${f}: warden ≠ dapr: ${line}`);
       differences.push(...diff.map((l) => `${f}: ${l}`));
     }
-    assert.deepEqual(differences, []);
+    // The one difference: Dapr's generated issuer has no authorityKeyIdentifier (its bundle code
+    // signs the issuer with the root's template, which has no subjectKeyId; Go then omits the AKI),
+    // Warden's has one (RFC 5280 4.2.1.1: required in every certificate but a self-signed root).
+    // Both chain the same way; pinned so a change on either side is seen.
+    assert.deepEqual(differences, ['issuer.crt: extensionOids[3]: "2.5.29.35" ≠ undefined']);
   });
 });

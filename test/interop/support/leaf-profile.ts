@@ -4,7 +4,7 @@
  * signature, the validity instants), the validity rules as durations, and the chain and anchors as
  * sent. Two answers with equal profiles are the same certificate profile.
  */
-import type { KeyObject } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { ServiceError } from '@grpc/grpc-js';
 import * as grpc from '@grpc/grpc-js';
 import { parseCertificatesPem, type Certificate } from '../../../src/core/certificate.js';
@@ -48,7 +48,7 @@ function describeLeaf(leaf: Certificate, csrKey: KeyObject | undefined, calledAt
     signatureAlgorithmOid: leaf.signatureAlgorithmOid,
     issuer: leaf.issuer.text,
     subject: leaf.subject.text,
-    keyIsTheCsrs: csrKey === undefined ? false : leaf.spkiDer.equals(csrKey.export({ format: 'der', type: 'spki' })),
+    keyIsTheCsrs: csrKey === undefined ? false : leaf.spkiDer.equals(createPublicKey(csrKey).export({ format: 'der', type: 'spki' })),
     serialOk: serial.length > 0 && serial.length <= 20 && (serial[0]! & 0x80) === 0 && serial.length >= 8,
     uriSans: leaf.uriSans,
     dnsSans: leaf.dnsSans,
