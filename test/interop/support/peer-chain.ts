@@ -4,6 +4,7 @@
  * server's chain before the client's certificate is asked for, so no client identity is needed.
  */
 import { spawn } from 'node:child_process';
+import { connect as tlsConnect } from 'node:tls';
 
 const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/g;
 
@@ -30,5 +31,29 @@ export function readPeerChain(port: number, timeoutMs = 30_000): Promise<PeerHan
     });
     // Close stdin at once: s_client then ends after the handshake (and whatever alert follows).
     child.stdin.end();
+  });
+}
+
+/**
+ * Connects without a client certificate, sends the HTTP/2 preface and resolves with how the
+ * server answered: the TLS error code it ended the connection with, or `answered` when it spoke
+ * HTTP/2 back (no client certificate required).
+ */
+export function connectWithoutClientCertificate(port: number, timeoutMs = 30_000): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = tlsConnect({ host: '127.0.0.1', port, ALPNProtocols: ['h2'], rejectUnauthorized: false, servername: 'daprd' });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve('no answer');
+    }, timeoutMs);
+    const done = (outcome: string): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(outcome);
+    };
+    socket.once('secureConnect', () => socket.write('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'));
+    socket.once('data', () => done('answered'));
+    socket.once('error', (error: NodeJS.ErrnoException) => done(error.code ?? error.message));
+    socket.once('close', () => done('closed'));
   });
 }
