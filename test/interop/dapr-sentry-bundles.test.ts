@@ -151,11 +151,8 @@ describe("Dapr's sentry and warden sentry read each other's trust bundles and is
     assert.equal(res.trust_chain_certificates[0]!.toString('utf8'), anchorsPem);
   });
 
-  it('the same requests get the same answers from both: the leaf profile, or the gRPC code and message (structural diff)', async (t) => {
-    const anchorsPem = readFileSync(join(wardenCerts, 'ca.crt'), 'utf8');
-    const w = client(wardenSentry!, anchorsPem);
-    const d = client(daprSentry!, anchorsPem);
-    clients.push(w, d);
+  /** Every case to both sentries; the differences found, each reported as a diagnostic. */
+  async function differential(w: SentryTestClient, d: SentryTestClient, t: { diagnostic(m: string): void }): Promise<string[]> {
     const differences: string[] = [];
     for (const c of cases()) {
       const [fromWarden, fromDapr]: [Outcome, Outcome] = await Promise.all([outcomeOf(w.sign(c.req), c.key), outcomeOf(d.sign(c.req), c.key)]);
@@ -166,7 +163,36 @@ describe("Dapr's sentry and warden sentry read each other's trust bundles and is
       differences.push(...diff.map((line) => `${c.name}: ${line}`));
       if (fromDapr.ok) assert.ok(fromDapr.profile.keyIsTheCsrs && fromDapr.profile.serialOk, `${c.name}: Dapr's leaf is not sane`);
     }
+    return differences;
+  }
+
+  it('the same requests get the same answers from both (Ed25519 issuer): the leaf profile, or the gRPC code and message (structural diff)', async (t) => {
+    const anchorsPem = readFileSync(join(wardenCerts, 'ca.crt'), 'utf8');
+    const w = client(wardenSentry!, anchorsPem);
+    const d = client(daprSentry!, anchorsPem);
+    clients.push(w, d);
+    const differences = await differential(w, d, t);
     assert.deepEqual(differences, [], `warden and Dapr's sentry answered differently:\n${differences.join('\n')}`);
+  });
+
+  it('the same requests get the same answers from both (ECDSA P-256 issuer, the bundle Dapr before 1.18 generates)', async (t) => {
+    const p256Certs = join(dir, 'p256-certs');
+    const made = await warden(['mtls', 'renew-certificate', '--issuer-credentials', p256Certs, '--trust-domain', 'localhost', '--key-algorithm', 'ecdsa-p256']);
+    assert.equal(made.code, 0, `${made.stdout}${made.stderr}`);
+    const [ws, ds] = await Promise.all([
+      startWardenSentry(p256Certs, ['--config', config, '--trust-domain', 'localhost']),
+      startDaprSentry(p256Certs, ['--config', config, '--trust-domain', 'localhost']),
+    ]);
+    try {
+      const anchorsPem = readFileSync(join(p256Certs, 'ca.crt'), 'utf8');
+      const w = client(ws, anchorsPem);
+      const d = client(ds, anchorsPem);
+      clients.push(w, d);
+      const differences = await differential(w, d, t);
+      assert.deepEqual(differences, [], `warden and Dapr's sentry answered differently:\n${differences.join('\n')}`);
+    } finally {
+      await Promise.all([ws.proc.stop(), ds.proc.stop()]);
+    }
   });
 
   it("warden reads a bundle Dapr's sentry generated: verify and expiry pass, and warden sentry serves it", async () => {
