@@ -10,7 +10,7 @@
  * RSS at rest after start-up and one verified call, and one restart storm (time until all are
  * issued, peak RSS).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { generateCsrPool, KEY_LABEL } from './csr-pool.js';
@@ -27,6 +27,9 @@ import { REPO_ROOT, sentryUnavailable, startSentryProcess, type SentryProcess } 
 import { loadRequest } from './storm-calls.js';
 
 export type TargetName = 'warden' | 'dapr';
+
+/** Storm size for this comparison unless --storm-clients says otherwise: small enough for a loaded 2-core machine. */
+export const DAPR_STORM_CLIENTS = 500;
 
 export interface TargetResult {
   target: TargetName;
@@ -64,7 +67,11 @@ export async function runGrpcDaprComparison(opts: { timing: TimingOptions; storm
   const removeDir = (): void => rmSync(dir, { recursive: true, force: true });
   const cleanup = onExit(removeDir);
   try {
-    await writeCredentials(dir);
+    // The bundle in a directory of its own: warden sentry watches its credentials directory, and
+    // h2load's log files in it would make it re-check the bundle every 2 s while it is measured.
+    const certs = join(dir, 'certs');
+    mkdirSync(certs);
+    await writeCredentials(certs);
     const config = writeBenchSentryConfig(dir);
     const csrPems = generateCsrPool(GRPC_CASE.csrKey, Math.max(opts.stormClients, 1)).map((c) => c.pem);
     const csrFile = join(dir, 'csrs.json');
@@ -75,10 +82,10 @@ export async function runGrpcDaprComparison(opts: { timing: TimingOptions; storm
     for (const target of ['warden', 'dapr'] as const) {
       opts.log(`grpc --target dapr: ${target === 'warden' ? 'warden sentry' : "Dapr's sentry"}: throughput at ${LEVELS.join(' and ')} in flight, then a ${opts.stormClients}-client storm (${load} load)…`);
       const sentry = target === 'warden'
-        ? await startSentryProcess(dir, help, { extraArgs: ['--config', config, '--trust-domain', 'localhost'] })
-        : await startDaprSentryProcess(dir, config);
+        ? await startSentryProcess(certs, help, { extraArgs: ['--config', config, '--trust-domain', 'localhost'] })
+        : await startDaprSentryProcess(certs, config);
       try {
-        const base: BaseConfig = { target: `127.0.0.1:${sentry.port}`, caFile: join(dir, 'ca.crt'), serverId: SERVER_ID, csrFile };
+        const base: BaseConfig = { target: `127.0.0.1:${sentry.port}`, caFile: join(certs, 'ca.crt'), serverId: SERVER_ID, csrFile };
         await verifyOneIssuance(base, csrPems[0]!);
         const idleKiB = readTreeMemoryKiB(sentry.pid).rss;
         const h2 = { sentry, dir, bodyFile, callTimeoutMs: 20_000 };

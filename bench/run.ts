@@ -35,6 +35,8 @@ interface CliOptions {
   settleSeconds?: number;
   /** grpc: `dapr` compares Dapr's own sentry (DAPR_SENTRY) with warden sentry instead of the usual suite. */
   target: 'warden' | 'dapr';
+  /** Whether --storm-clients was given (the dapr comparison has its own default). */
+  stormClientsGiven: boolean;
 }
 
 function parseCli(argv: string[]): CliOptions {
@@ -79,6 +81,7 @@ function parseCli(argv: string[]): CliOptions {
     ...(sentryWorkers ? { sentryWorkers: Math.round(sentryWorkers) } : {}),
     ...(settleSeconds ? { settleSeconds } : {}),
     target,
+    stormClientsGiven: values['storm-clients'] !== undefined,
     storm: {
       clients: Math.round(positive(values['storm-clients'], 'storm-clients') ?? STORM_CLIENTS),
       processes: Math.round(positive(values['storm-processes'], 'storm-processes') ?? STORM_PROCESSES),
@@ -114,8 +117,9 @@ async function main(): Promise<void> {
     reports.push(formatIssueReport(results.issue, timing));
   }
   if (cli.suites.includes('grpc') && cli.target === 'dapr') {
-    const { runGrpcDaprComparison, formatDaprComparison } = await import('./grpc-dapr.js');
-    const comparison = await runGrpcDaprComparison({ timing: withOverrides(GRPC_TIMING, cli), stormClients: cli.storm.clients, ...(cli.load ? { load: cli.load } : {}), log });
+    const { DAPR_STORM_CLIENTS, runGrpcDaprComparison, formatDaprComparison } = await import('./grpc-dapr.js');
+    const stormClients = cli.stormClientsGiven ? cli.storm.clients : DAPR_STORM_CLIENTS;
+    const comparison = await runGrpcDaprComparison({ timing: withOverrides(GRPC_TIMING, cli), stormClients, ...(cli.load ? { load: cli.load } : {}), log });
     results.grpcDapr = comparison;
     reports.push(formatDaprComparison(comparison));
   } else if (cli.suites.includes('grpc')) {
