@@ -65,8 +65,10 @@ describe('the real dapr CLI reads the bundle warden wrote to the cluster, and bo
     if (home) rmSync(home, { recursive: true, force: true });
   });
 
-  it('`dapr mtls -k` and `warden mtls -k`: the same status line and the same expiry banner', async () => {
+  it('`dapr mtls -k` and `warden mtls -k`: the same status line and the same expiry banner', async (t) => {
     const [d, w] = await Promise.all([dapr('mtls', '-k'), wardenK('mtls', '-k')]);
+    t.diagnostic(`dapr mtls -k: ${JSON.stringify(d.stdout)}`);
+    t.diagnostic(`warden mtls -k: ${JSON.stringify(w.stdout)}`);
     assert.equal(d.code, 0, d.stderr);
     assert.equal(w.code, 0, w.stderr);
     assert.match(d.stdout, /^Mutual TLS is enabled in your Kubernetes cluster \n/);
@@ -89,7 +91,7 @@ describe('the real dapr CLI reads the bundle warden wrote to the cluster, and bo
     assert.equal(w.stdout.split('\n')[0], d.stdout, 'warden\'s first line is Dapr\'s, byte for byte');
   });
 
-  it('`dapr mtls export` writes warden\'s bundle byte for byte, which `warden mtls verify` then passes', async () => {
+  it('`dapr mtls export` writes warden\'s bundle byte for byte, which `warden mtls verify` then passes', async (t) => {
     const out = join(home, 'exported-by-dapr');
     const d = await dapr('mtls', 'export', '-o', out);
     assert.equal(d.code, 0, d.stderr);
@@ -107,15 +109,19 @@ describe('the real dapr CLI reads the bundle warden wrote to the cluster, and bo
     for (const file of ['ca.crt', 'issuer.crt', 'issuer.key']) {
       assert.equal(readFileSync(join(wardenOut, file), 'utf8'), readFileSync(join(out, file), 'utf8'), `${file}: warden and dapr export differ`);
     }
+    // The one difference: a directory Dapr creates is 0755, Warden's 0700 (it holds issuer.key).
+    t.diagnostic(`new export directory mode: dapr ${(statSync(out).mode & 0o777).toString(8)}, warden ${(statSync(wardenOut).mode & 0o777).toString(8)}`);
+    assert.equal(statSync(wardenOut).mode & 0o777, 0o700);
   });
 
-  it('`dapr mtls renew-certificate -k` cannot run here (it is a helm upgrade) and changes nothing in the cluster', async () => {
+  it('`dapr mtls renew-certificate -k` cannot run here (it is a helm upgrade) and changes nothing in the cluster', async (t) => {
     const before = JSON.stringify(secretData());
     // A Helm repository address on loopback that nothing serves: the chart download fails there,
     // never on the network.
     const d = await run(binary('DAPR_CLI'), ['mtls', 'renew-certificate', '-k', '--valid-until', '30'],
       { ...env, DAPR_HELM_REPO_URL: 'http://127.0.0.1:9/charts' });
     assert.notEqual(d.code, 0, `dapr renew-certificate -k unexpectedly succeeded:\n${d.stdout}${d.stderr}`);
+    t.diagnostic(`dapr mtls renew-certificate -k (exit ${d.code}): ${JSON.stringify(`${d.stdout}${d.stderr}`.slice(-600))}`);
     assert.equal(JSON.stringify(secretData()), before, 'the Secret changed');
   });
 });
