@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { parseCertificatesPem, type Certificate } from '../../src/core/certificate.js';
+import { parseCertificate, parseCertificatesPem, type Certificate } from '../../src/core/certificate.js';
 import { createCsr } from '../../src/core/csr.js';
 import { encodePem } from '../../src/core/pem.js';
 import { warden } from '../e2e/fixtures/mesh.js';
@@ -193,6 +193,32 @@ describe("Dapr's sentry and warden sentry read each other's trust bundles and is
     } finally {
       await Promise.all([ws.proc.stop(), ds.proc.stop()]);
     }
+  });
+
+  it('both serve the same kind of serving certificate (the SVID spiffe://localhost/ns/default/dapr-sentry)', async (t) => {
+    const anchorsPem = readFileSync(join(wardenCerts, 'ca.crt'), 'utf8');
+    const served = async (s: RunningSentry): Promise<Record<string, unknown>> => {
+      const c = client(s, anchorsPem);
+      clients.push(c);
+      await c.sign({ ...base, id: 'myapp', certificate_signing_request: csr(keys.p256) });
+      const cert = parseCertificate(c.peerCertificates.at(-1)!.raw);
+      return {
+        issuer: cert.issuer.text, subject: cert.subject.text, uriSans: cert.uriSans, dnsSans: cert.dnsSans,
+        keyUsage: [...(cert.keyUsage ?? [])].sort(), extKeyUsage: cert.extKeyUsage ?? [], basicConstraints: cert.basicConstraints ?? 'absent',
+        // Values too, but for the subject key id (each holds its own key).
+        extensions: cert.extensions.map((e) => `${e.oid}${e.critical ? ' critical' : ''}${e.oid === '2.5.29.14' ? '' : ` ${e.value.toString('hex')}`}`),
+        keyType: cert.publicKey.asymmetricKeyType, curve: cert.publicKey.asymmetricKeyDetails?.namedCurve,
+        lifetimeHours: Math.round((cert.notAfter.getTime() - cert.notBefore.getTime()) / 3_600_000),
+      };
+    };
+    const [w, d] = await Promise.all([served(wardenSentry!), served(daprSentry!)]);
+    t.diagnostic(`Dapr's serving certificate: ${JSON.stringify(d)}`);
+    const diff = diffOutcomes(w, d);
+    for (const line of diff) t.diagnostic(`warden ≠ dapr: ${line}`);
+    // The one difference: Dapr 1.18 generates every workload key as Ed25519 (dapr/kit spiffe's
+    // default), its own serving key included; Warden's serving key is ECDSA P-256. daprd accepts
+    // both. Pinned so a change on either side is seen.
+    assert.deepEqual(diff, ['keyType: "ec" ≠ "ed25519"', 'curve: "prime256v1" ≠ undefined']);
   });
 
   it("warden reads a bundle Dapr's sentry generated: verify and expiry pass, and warden sentry serves it", async () => {
