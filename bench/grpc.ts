@@ -31,7 +31,7 @@ import { generatePrivateKey, privateKeyToPkcs8Pem } from '../src/core/keys.js';
 import { checkOneIssuance, loadRequest, newGrpcClient, type StormTransport } from './storm-calls.js';
 
 export const GRPC_TIMING: TimingOptions = { runs: 3, runMs: 3000, warmupMs: 1000 };
-const LEVELS = [16, 64];
+export const LEVELS = [16, 64];
 export const STORM_CLIENTS = 2000;
 export const STORM_PROCESSES = 2;
 export const STORM_TRANSPORT: StormTransport = 'http2';
@@ -44,9 +44,9 @@ export const PEAK_OVER_FLOOR_TARGET = 1.15;
 export const SETTLED_OVER_IDLE_TARGET = 1.5;
 /** How long after the last storm the sentry's RSS is read again (what it gave back). */
 export const SETTLE_MS = 60_000;
-const SERVER_ID = 'spiffe://localhost/ns/default/dapr-sentry';
+export const SERVER_ID = 'spiffe://localhost/ns/default/dapr-sentry';
 /** P-256 CSRs, Ed25519 issuer: Dapr's default today. */
-const GRPC_CASE: IssueCase = ISSUE_CASES[0]!;
+export const GRPC_CASE: IssueCase = ISSUE_CASES[0]!;
 
 /** Who generates the load: h2load, or the Node clients (grpc-js channel; storm transport as chosen). */
 export type LoadGenerator = 'h2load' | 'node';
@@ -112,7 +112,7 @@ export interface GrpcSuiteResult {
  * The sentry's bundle, and for the storm floor a serving identity like the sentry's own: a P-256
  * key and an SVID `spiffe://localhost/ns/default/dapr-sentry` from the same issuer, served with its chain.
  */
-async function writeCredentials(dir: string): Promise<void> {
+export async function writeCredentials(dir: string): Promise<void> {
   const { bundle, signer } = createBenchSigner(GRPC_CASE.issuerKey);
   const texts = bundle.toTexts();
   writeFileSync(join(dir, 'ca.crt'), texts.ca);
@@ -132,7 +132,7 @@ async function inProcessCeiling(timing: TimingOptions, issueResults: readonly Is
   return { certsPerS: measured!.wardenMedian, source: 'measured here, 16 in flight' };
 }
 
-async function runThroughput(base: BaseConfig, timing: TimingOptions, sentry: SentryProcess, ceiling: number): Promise<GrpcLevel[]> {
+export async function runThroughput(base: BaseConfig, timing: TimingOptions, sentry: SentryProcess, ceiling: number): Promise<GrpcLevel[]> {
   const perLevelMs = timing.warmupMs + timing.runs * timing.runMs;
   const load = new LoadProcess({
     ...base, mode: 'throughput', levels: LEVELS, warmupMs: timing.warmupMs, runMs: timing.runMs, runs: timing.runs,
@@ -192,7 +192,7 @@ export interface StormShape {
   transport: StormTransport;
 }
 
-interface BaseConfig {
+export interface BaseConfig {
   target: string;
   caFile: string;
   serverId: string;
@@ -279,7 +279,7 @@ export async function runGrpcSuite(opts: {
 }
 
 /** One call through grpc-js checked in full before any load: chain, SPIFFE ID, the CSR's key. */
-async function verifyOneIssuance(base: BaseConfig, csrPem: string): Promise<void> {
+export async function verifyOneIssuance(base: BaseConfig, csrPem: string): Promise<void> {
   const caPem = readFileSync(base.caFile);
   const client = newGrpcClient({ target: base.target, caPem, serverId: base.serverId, callTimeoutMs: 10_000 });
   try {

@@ -1,9 +1,10 @@
 /**
  * `npm run bench [-- SUITE…] [--json FILE] [--runs N] [--seconds S] [--storm-clients N] [--storm-processes N]
- * [--storm-transport http2|grpc-js] [--load h2load|node] [--sentry-workers N] [--settle-seconds S]`: runs the selected suites in
+ * [--storm-transport http2|grpc-js] [--load h2load|node] [--sentry-workers N] [--settle-seconds S] [--target warden|dapr]`: runs the selected suites in
  * order (all by default) and prints a compact report; figures are ratios against a ceiling measured
  * in the same run (DEVELOPERS.md). `--json FILE` also writes every figure as JSON. Child processes
- * are killed on the way out, whatever happens.
+ * are killed on the way out, whatever happens. `--target dapr` makes the grpc suite the comparison
+ * with Dapr's own sentry (bench/grpc-dapr.ts; the binary named by DAPR_SENTRY).
  */
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -19,7 +20,7 @@ type SuiteName = (typeof SUITES)[number];
 const ISSUE_TIMING: TimingOptions = { runs: 3, runMs: 1000, warmupMs: 500 };
 
 function usage(): string {
-  return `usage: npm run bench [-- [${SUITES.join('|')}]… [--json FILE] [--runs N] [--seconds S] [--storm-clients N] [--storm-processes N] [--storm-transport http2|grpc-js] [--load h2load|node] [--sentry-workers N] [--settle-seconds S]]`;
+  return `usage: npm run bench [-- [${SUITES.join('|')}]… [--json FILE] [--runs N] [--seconds S] [--storm-clients N] [--storm-processes N] [--storm-transport http2|grpc-js] [--load h2load|node] [--sentry-workers N] [--settle-seconds S] [--target warden|dapr]]`;
 }
 
 interface CliOptions {
@@ -32,6 +33,10 @@ interface CliOptions {
   sentryWorkers?: number;
   /** grpc: seconds to wait after the last storm before reading the sentry's RSS again. */
   settleSeconds?: number;
+  /** grpc: `dapr` compares Dapr's own sentry (DAPR_SENTRY) with warden sentry instead of the usual suite. */
+  target: 'warden' | 'dapr';
+  /** Whether --storm-clients was given (the dapr comparison has its own default). */
+  stormClientsGiven: boolean;
 }
 
 function parseCli(argv: string[]): CliOptions {
@@ -41,7 +46,7 @@ function parseCli(argv: string[]): CliOptions {
     options: {
       json: { type: 'string' }, runs: { type: 'string' }, seconds: { type: 'string' },
       'storm-clients': { type: 'string' }, 'storm-processes': { type: 'string' }, 'storm-transport': { type: 'string' },
-      load: { type: 'string' }, 'sentry-workers': { type: 'string' }, 'settle-seconds': { type: 'string' },
+      load: { type: 'string' }, 'sentry-workers': { type: 'string' }, 'settle-seconds': { type: 'string' }, target: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -61,6 +66,8 @@ function parseCli(argv: string[]): CliOptions {
   const transport = values['storm-transport'] ?? STORM_TRANSPORT;
   if (transport !== 'http2' && transport !== 'grpc-js') throw new Error(`--storm-transport is http2 or grpc-js, got "${transport}"`);
   if (values.load !== undefined && values.load !== 'h2load' && values.load !== 'node') throw new Error(`--load is h2load or node, got "${values.load}"`);
+  const target = values.target ?? 'warden';
+  if (target !== 'warden' && target !== 'dapr') throw new Error(`--target is warden or dapr, got "${target}"`);
   const sentryWorkers = positive(values['sentry-workers'], 'sentry-workers');
   const runs = positive(values.runs, 'runs');
   const seconds = positive(values.seconds, 'seconds');
@@ -73,6 +80,8 @@ function parseCli(argv: string[]): CliOptions {
     ...(values.load ? { load: values.load as LoadGenerator } : {}),
     ...(sentryWorkers ? { sentryWorkers: Math.round(sentryWorkers) } : {}),
     ...(settleSeconds ? { settleSeconds } : {}),
+    target,
+    stormClientsGiven: values['storm-clients'] !== undefined,
     storm: {
       clients: Math.round(positive(values['storm-clients'], 'storm-clients') ?? STORM_CLIENTS),
       processes: Math.round(positive(values['storm-processes'], 'storm-processes') ?? STORM_PROCESSES),
@@ -99,7 +108,7 @@ async function main(): Promise<void> {
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
   const header = `Warden benchmarks — node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${new Date().toISOString()}`;
   const reports: string[] = [header + loadWarning()];
-  const results: { issue?: IssueMeasurement[]; grpc?: GrpcSuiteResult[] } = {};
+  const results: { issue?: IssueMeasurement[]; grpc?: GrpcSuiteResult[]; grpcDapr?: unknown } = {};
 
   if (cli.suites.includes('issue')) {
     const timing = withOverrides(ISSUE_TIMING, cli);
@@ -107,7 +116,13 @@ async function main(): Promise<void> {
     results.issue = await runIssueSuite(timing, log);
     reports.push(formatIssueReport(results.issue, timing));
   }
-  if (cli.suites.includes('grpc')) {
+  if (cli.suites.includes('grpc') && cli.target === 'dapr') {
+    const { DAPR_STORM_CLIENTS, runGrpcDaprComparison, formatDaprComparison } = await import('./grpc-dapr.js');
+    const stormClients = cli.stormClientsGiven ? cli.storm.clients : DAPR_STORM_CLIENTS;
+    const comparison = await runGrpcDaprComparison({ timing: withOverrides(GRPC_TIMING, cli), stormClients, ...(cli.load ? { load: cli.load } : {}), log });
+    results.grpcDapr = comparison;
+    reports.push(formatDaprComparison(comparison));
+  } else if (cli.suites.includes('grpc')) {
     const timing = withOverrides(GRPC_TIMING, cli);
     // One process (the default) and one per core: the storm and throughput trade off differently.
     const configurations = cli.sentryWorkers !== undefined ? [cli.sentryWorkers] : [...new Set([1, os.availableParallelism()])];
