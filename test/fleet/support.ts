@@ -58,8 +58,8 @@ export async function startCluster(scenario: Scenario, now: Date, name: string =
   const cluster: Cluster = { name, server, context, texts };
   if (scenario === 'drift') {
     const other = await bundleFor('healthy', now);
-    server.api.mutate('configmaps', 'dapr-system', 'dapr-trust-bundle', (cm: { data?: Record<string, string> }) => {
-      cm.data = { ...cm.data, 'ca.crt': other.texts.ca };
+    server.api.mutate('configmaps', 'dapr-system', 'dapr-trust-bundle', (cm) => {
+      cm.data = { ...(cm.data as Record<string, string> | undefined), 'ca.crt': other.texts.ca };
     });
   }
   if (scenario === 'rotating') await writeJournal(server, texts, now);
