@@ -3,13 +3,17 @@
  * the Dapr CLI finds it (discovery.ts), the Secret + ConfigMap `dapr-trust-bundle` and their drift
  * (kube-store.ts reports `anchorsMismatch`), the rotation journal Secret (kube-journal.ts), and
  * the `dapr-sentry` Deployment: ready by `kubectl rollout status`'s rules (rollout-status.ts, as
- * `doctor -k` judges it) and Dapr's version from its `app.kubernetes.io/version` label or image tag.
+ * `doctor -k` judges it) and Dapr's version from its `app.kubernetes.io/version` label or image tag;
+ * the apps not converged on the current `ca.crt` pod by pod (trust-convergence.ts).
  *
  * Only get and list requests (docs/metrics.md lists them for the read-only Role). The clients are
  * made once and reused for every read (one connection per cluster); each request also aborts on
  * the current read's signal, so a hanging API server is let go of at the target's timeout.
  */
 import type { V1Deployment } from '@kubernetes/client-node';
+import { isWardenError } from '../core/errors.js';
+import type { RotationRecord } from '../core/rotation-phases/record.js';
+import { readTrustConvergence } from '../kube/trust-convergence.js';
 import { listKubeContexts, loadKubeClients, kubeFind, type KubeClients } from '../kube/client.js';
 import { findDaprNamespace, SENTRY_DEPLOYMENT } from '../kube/discovery.js';
 import { rolloutVerdict } from '../kube/rollout-status.js';
@@ -28,9 +32,29 @@ export interface KubeTargetOptions {
   /** Dapr's namespace; undefined: found as the Dapr CLI does (needs cluster-wide list rights). */
   namespace?: string;
   env?: Readonly<Record<string, string | undefined>>;
-  /** Computes `appsNotConverged`; undefined leaves it null. */
-  appsNotConverged?: (clients: KubeClients, namespace: string, now: Date) => Promise<number | null>;
+  /** Computes `appsNotConverged` (default: appsNotConverged below; tests replace it). */
+  appsNotConverged?: AppsNotConverged;
 }
+
+/** How many Dapr apps do not trust all of `anchorsPem` yet; null when that cannot be told. */
+export type AppsNotConverged = (clients: KubeClients, namespace: string, anchorsPem: string, anchorsWrittenAt: Date | undefined) => Promise<number | null>;
+
+/**
+ * Dapr apps whose pods do not trust every root of the current `ca.crt` (trust-convergence.ts: what
+ * each daprd was given). Without the right to list pods (a Role that leaves pods out) it is null,
+ * not an error.
+ */
+export const appsNotConverged: AppsNotConverged = async (clients, namespace, anchorsPem, anchorsWrittenAt) => {
+  try {
+    const report = await readTrustConvergence(clients, {
+      controlPlaneNamespace: namespace, requiredAnchors: anchorsPem, appsOnly: true, ...(anchorsWrittenAt ? { anchorsWrittenAt } : {}),
+    });
+    return report.notConverged;
+  } catch (error) {
+    if (isWardenError(error) && error.code === 'ERR_KUBE_FORBIDDEN') return null;
+    throw error;
+  }
+};
 
 export class KubeTargetReader implements TargetReader {
   readonly kind = 'kubernetes';
@@ -57,12 +81,10 @@ export class KubeTargetReader implements TargetReader {
     // an error: the fleet never writes.
     const store = new KubeTrustBundleStore({ clients, namespace, create: true });
     const journal = new KubeJournalStore({ clients, namespace, commandLine: this.fix });
-    const [read, record, sentry, apps] = await Promise.all([
-      store.read(),
-      readJournal(journal),
-      readSentry(clients, namespace),
-      this.opts.appsNotConverged ? this.opts.appsNotConverged(clients, namespace, now) : Promise.resolve(null),
-    ]);
+    const [read, record, sentry] = await Promise.all([store.read(), readJournal(journal), readSentry(clients, namespace)]);
+    const apps = read.state === 'complete'
+      ? await (this.opts.appsNotConverged ?? appsNotConverged)(clients, namespace, read.texts.ca, lastAnchorWrite(record))
+      : null;
     return targetRow(this, {
       read, record, daprNamespace: namespace, daprVersion: sentry.version,
       configMapInSync: read.state === 'complete' ? !('anchorsMismatch' in read) : null,
@@ -86,6 +108,13 @@ export class KubeTargetReader implements TargetReader {
 /** Every context of the kubeconfig (`kubeconfigs` merged; empty: kubectl's default lookup). */
 export function kubeContexts(kubeconfigs: readonly string[], env?: Readonly<Record<string, string | undefined>>): Promise<string[]> {
   return listKubeContexts({ ...(kubeconfigs.length > 0 ? { kubeconfigs } : {}), ...(env ? { env } : {}) });
+}
+
+/** When the journal last wrote ca.crt (add-anchor or retire-old-root), for pods that read their anchors at start. */
+function lastAnchorWrite(record: RotationRecord | undefined): Date | undefined {
+  if (record === undefined || record.status === 'rolled-back') return undefined;
+  const times = [record.phases['add-anchor'].writtenAt, record.phases['retire-old-root'].writtenAt].filter((t) => t !== undefined).map((t) => Date.parse(t));
+  return times.length === 0 ? undefined : new Date(Math.max(...times));
 }
 
 interface SentryRead {

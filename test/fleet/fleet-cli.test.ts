@@ -23,11 +23,11 @@ describe('warden fleet (binary)', () => {
   let dir: string;
   let kubeconfig: string;
   let clusters: Cluster[] = [];
-  const scenarios: Scenario[] = ['healthy', 'expiring', 'expired', 'rotating', 'drift', 'forbidden', 'unreachable'];
+  const scenarios: Scenario[] = ['healthy', 'expiring', 'expired', 'rotating', 'drift', 'converging', 'forbidden', 'unreachable'];
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'warden-fleet-'));
-    clusters = await Promise.all(scenarios.map((s) => startCluster(s, now)));
+    for (const s of scenarios) clusters.push(await startCluster(s, now)); // each one kept, so after() stops it whatever fails
     kubeconfig = await writeFleetKubeconfig(dir, clusters);
     await writeBundle(join(dir, 'certs'), (await bundleFor('healthy', now)).texts);
   });
@@ -63,7 +63,7 @@ describe('warden fleet (binary)', () => {
     assert.ok(issuerLeft > 364 * 86400 && issuerLeft <= 365 * 86400, `seconds left ${issuerLeft}`);
     assert.equal(healthy.configMapInSync, true);
     assert.equal(healthy.sentryReady, true);
-    assert.equal(healthy.appsNotConverged, null);
+    assert.equal(healthy.appsNotConverged, 0);
     assert.equal(healthy.rotation, null);
     assert.equal(healthy.finding, null);
     assert.equal(healthy.lastSuccessfulRead, report.generatedAt);
@@ -94,6 +94,13 @@ describe('warden fleet (binary)', () => {
     assert.equal(drift.configMapInSync, false);
     assert.equal(drift.finding?.code, 'ERR_TRUST_ANCHORS_MISMATCH');
     assert.equal(drift.finding?.fix, `warden mtls doctor -k --kubeconfig ${kubeconfig} --context drift`);
+
+    const converging = row(report, 'converging');
+    assert.equal(converging.status, 'warning');
+    assert.equal(converging.appsNotConverged, 3);
+    assert.equal(converging.configMapInSync, true);
+    assert.equal(converging.finding?.code, 'WARN_APPS_NOT_CONVERGED');
+    assert.equal(converging.finding?.fix, `warden mtls doctor -k --kubeconfig ${kubeconfig} --context converging`);
 
     const forbidden = row(report, 'forbidden');
     assert.equal(forbidden.status, 'unreachable');
@@ -131,8 +138,8 @@ describe('warden fleet (binary)', () => {
     assert.doesNotMatch(r.stdout, /\u001b\[/);
     const lines = r.stdout.split('\n');
     assert.match(lines[0]!, /^STATUS +TARGET +NAMESPACE +DAPR +ROOT +ISSUER +ROTATION +CONFIGMAP +SENTRY +APPS NOT CONVERGED$/);
-    assert.match(lines[1]!, /^healthy +healthy +dapr-system +1\.16\.2 +364d +364d +- +in sync +ready +-$/);
-    assert.match(lines[2]!, /^warning +expiring +dapr-system +1\.16\.2 +364d +19d +- +in sync +ready +-$/);
+    assert.match(lines[1]!, /^healthy +healthy +dapr-system +1\.16\.2 +364d +364d +- +in sync +ready +0$/);
+    assert.match(lines[2]!, /^warning +expiring +dapr-system +1\.16\.2 +364d +19d +- +in sync +ready +0$/);
     assert.match(lines[3]!, /^unreachable +forbidden( +-)+$/);
     assert.match(r.stdout, /\nexpiring: The issuer certificate .* expires in 19 days.*\(WARN_ISSUER_EXPIRING\)\n {4}fix: warden mtls rotate -k --kubeconfig \S+ --context expiring\n/);
     assert.match(r.stdout, /\nforbidden: cannot .*403 Forbidden.*\(ERR_KUBE_FORBIDDEN\)\n/);

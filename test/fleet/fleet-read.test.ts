@@ -134,8 +134,18 @@ describe('the requests a read makes: what the read-only Role must allow, and not
       'get secrets/dapr-trust-bundle in dapr-system',
       'get secrets/dapr-trust-bundle-rotation in dapr-system',
     ];
-    assert.deepEqual(await seen('dapr-system'), named);
-    assert.deepEqual(await seen(), ['list configurations', ...named].sort());
+    // Pods are listed across namespaces for appsNotConverged (trust-convergence.ts).
+    assert.deepEqual(await seen('dapr-system'), [...named, 'list pods'].sort());
+    assert.deepEqual(await seen(), ['list configurations', 'list pods', ...named].sort());
+  });
+
+  test('without the right to list pods, appsNotConverged is null and the row is still read', async () => {
+    const server = clusters[0]!.server!;
+    const kubeconfig = await writeFleetKubeconfig(dir, clusters);
+    server.faults.failNext(1, { status: 403, message: 'pods is forbidden', match: { verb: 'list', resource: 'pods' } });
+    const reader = new KubeTargetReader({ context: 'rotating', kubeconfigs: [kubeconfig], namespace: 'dapr-system' });
+    const [row] = (await readFleet([reader], { timeoutMs: 60_000, clock: { now: () => new Date() } })).targets;
+    assert.deepEqual([row?.error, row?.status, row?.appsNotConverged, row?.rotation?.phase], [null, 'healthy', null, 'propagation']);
   });
 });
 

@@ -93,7 +93,8 @@ describe('warden monitor (in-process)', () => {
   let clusters: Cluster[];
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'warden-monitor-'));
-    clusters = await Promise.all([startCluster('healthy', now, 'a'), startCluster('healthy', now, 'b'), startCluster('rotating', now, 'rot')]);
+    clusters = [];
+    for (const [s, name] of [['healthy', 'a'], ['healthy', 'b'], ['rotating', 'rot']] as const) clusters.push(await startCluster(s, now, name));
     kubeconfig = await writeFleetKubeconfig(dir, clusters);
   });
   after(async () => {
@@ -132,7 +133,7 @@ describe('warden monitor (in-process)', () => {
         assert.equal(sample(first, 'warden_fleet_last_successful_read_timestamp_seconds', { target }), t0);
         assert.equal(sample(first, 'warden_fleet_target_status', { target, status: 'healthy' }), 1);
         assert.equal(sample(first, 'warden_fleet_target_status', { target, status: 'unreachable' }), 0);
-        assert.equal(sample(first, 'warden_fleet_apps_not_converged', { target }), undefined);
+        assert.equal(sample(first, 'warden_fleet_apps_not_converged', { target }), 0);
       }
       assert.match(first, /# HELP warden_fleet_read_errors_total Reads of the target that failed, by error code/);
       assert.match(first, /# TYPE warden_fleet_read_errors_total counter/);

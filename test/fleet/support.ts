@@ -10,11 +10,13 @@ import { createRotationRecord } from '../../src/core/rotation-phases/record.js';
 import { loadKubeClients } from '../../src/kube/client.js';
 import { KubeJournalStore } from '../../src/rotation-engine/kube-journal.js';
 import { buildBundle, withExpiredIssuer, withExpiresIn, withExtraRoot, type Modifier } from '../support/bundles.js';
-import { renderKubeconfig, seedDaprControlPlane, startKubeApiServer, type KubeApiServer, type KubeconfigContext } from '../support/kube-api/index.js';
+import {
+  renderKubeconfig, seedDaprApps, seedDaprControlPlane, simulateDaprPods, startKubeApiServer, type DaprPodSimulator, type KubeApiServer, type KubeconfigContext,
+} from '../support/kube-api/index.js';
 
 export const DAY = 24 * 3600 * 1000;
 
-export type Scenario = 'healthy' | 'expiring' | 'expired' | 'rotating' | 'drift' | 'forbidden' | 'unreachable' | 'hanging';
+export type Scenario = 'healthy' | 'expiring' | 'expired' | 'rotating' | 'drift' | 'converging' | 'forbidden' | 'unreachable' | 'hanging';
 
 export interface Cluster {
   name: Scenario | string;
@@ -23,6 +25,7 @@ export interface Cluster {
   texts?: BundleTexts;
   /** Lets a held (hanging) server answer again, so it can close. */
   release?: () => void;
+  pods?: DaprPodSimulator;
 }
 
 export function bundleFor(scenario: Scenario, now: Date): Promise<{ texts: BundleTexts }> {
@@ -54,7 +57,8 @@ export async function startCluster(scenario: Scenario, now: Date, name: string =
   const server = await startKubeApiServer();
   const context = { name, server: server.url, caPem: server.caPem, token: server.token };
   const { texts } = await bundleFor(scenario, now);
-  seedDaprControlPlane(server, { trustBundle: texts, version: '1.16.2' });
+  // The pod simulator makes the control plane's pods itself.
+  seedDaprControlPlane(server, { trustBundle: texts, version: '1.16.2', withPods: scenario !== 'converging' });
   const cluster: Cluster = { name, server, context, texts };
   if (scenario === 'drift') {
     const other = await bundleFor('healthy', now);
@@ -63,6 +67,19 @@ export async function startCluster(scenario: Scenario, now: Date, name: string =
     });
   }
   if (scenario === 'rotating') await writeJournal(server, texts, now);
+  if (scenario === 'converging') {
+    // Three Dapr apps injected with the old ca.crt, then a new root added beside it (as add-anchor
+    // writes it) and no app restarted: none of them trusts the new root yet.
+    seedDaprApps(server, { count: 3 });
+    cluster.pods = simulateDaprPods(server);
+    const both = texts.ca + (await bundleFor('healthy', now)).texts.ca;
+    server.api.mutate('secrets', 'dapr-system', 'dapr-trust-bundle', (secret) => {
+      secret.data = { ...(secret.data as Record<string, string>), 'ca.crt': Buffer.from(both).toString('base64') };
+    });
+    server.api.mutate('configmaps', 'dapr-system', 'dapr-trust-bundle', (cm) => {
+      cm.data = { ...(cm.data as Record<string, string>), 'ca.crt': both };
+    });
+  }
   if (scenario === 'forbidden') server.faults.failNext(Infinity, { status: 403, message: 'secrets is forbidden: User "system:serviceaccount:x:y" cannot get resource' });
   if (scenario === 'hanging') cluster.release = server.faults.hold().release;
   return cluster;
@@ -91,6 +108,9 @@ export async function writeFleetKubeconfig(dir: string, clusters: readonly Clust
 }
 
 export async function stopClusters(clusters: readonly Cluster[]): Promise<void> {
-  for (const c of clusters) c.release?.();
+  for (const c of clusters) {
+    c.release?.();
+    c.pods?.stop();
+  }
   await Promise.all(clusters.map((c) => c.server?.close()));
 }
