@@ -168,6 +168,7 @@ describe('warden monitor (in-process)', () => {
       await waiter.until(() => monitor.readCount === 3 && timers.sleeping === 1, 'the third read');
       assert.equal(sample((await get(listener, '/metrics')).body, 'warden_fleet_read_errors_total', { target: 'b', code: 'ERR_KUBE_FORBIDDEN' }), 2);
     } finally {
+      clusters[1]!.server!.faults.clear();
       stop.abort();
       await loop;
       await listener.close();
