@@ -10,6 +10,7 @@
  * made once and reused for every read (one connection per cluster); each request also aborts on
  * the current read's signal, so a hanging API server is let go of at the target's timeout.
  */
+import { delimiter } from 'node:path';
 import type { V1Deployment } from '@kubernetes/client-node';
 import { isWardenError } from '../core/errors.js';
 import type { RotationRecord } from '../core/rotation-phases/record.js';
@@ -66,11 +67,12 @@ export class KubeTargetReader implements TargetReader {
 
   constructor(private readonly opts: KubeTargetOptions) {
     this.name = opts.context;
+    // `--kubeconfig` takes one file (as kubectl's); several files are merged through KUBECONFIG.
     const flags = ['-k'];
     if (opts.kubeconfigs.length === 1) flags.push('--kubeconfig', opts.kubeconfigs[0] as string);
     flags.push('--context', opts.context);
     if (opts.namespace !== undefined) flags.push('--namespace', opts.namespace);
-    this.fix = fixCommandWith(flags);
+    this.fix = fixCommandWith(flags, opts.kubeconfigs.length > 1 ? { KUBECONFIG: opts.kubeconfigs.join(delimiter) } : {});
   }
 
   async read(signal: AbortSignal, now: Date): Promise<FleetTarget> {

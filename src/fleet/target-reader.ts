@@ -56,9 +56,13 @@ export function targetRow(reader: Pick<TargetReader, 'name' | 'kind'>, facts: Ga
   };
 }
 
-/** `warden mtls <sub> <prefix…> <args…>`, each word shell-quoted when it needs to be. */
-export function fixCommandWith(prefix: readonly string[]): FixCommand {
-  return (sub, args = []) => ['warden', 'mtls', sub, ...prefix, ...args].map(quoteWord).join(' ');
+/**
+ * `warden mtls <sub> <prefix…> <args…>`, each word shell-quoted when it needs to be; `env` (e.g.
+ * `{ KUBECONFIG: 'a:b' }`) is set in front of the command.
+ */
+export function fixCommandWith(prefix: readonly string[], env: Readonly<Record<string, string>> = {}): FixCommand {
+  const assignments = Object.entries(env).map(([k, v]) => `${k}=${quoteWord(v)} `).join('');
+  return (sub, args = []) => assignments + ['warden', 'mtls', sub, ...prefix, ...args].map(quoteWord).join(' ');
 }
 
 function quoteWord(word: string): string {

@@ -156,7 +156,10 @@ describe('warden fleet (binary)', () => {
     const listed = await run(['--kubeconfig', `${one}${delimiter}${two}`, '-o', 'json']);
     for (const r of [repeated, listed]) {
       assert.equal(r.code, 1, r.stderr);
-      assert.deepEqual((JSON.parse(r.stdout) as FleetReport).targets.map((t) => [t.name, t.status]), [['healthy', 'healthy'], ['expiring', 'warning']]);
+      const report = JSON.parse(r.stdout) as FleetReport;
+      assert.deepEqual(report.targets.map((t) => [t.name, t.status]), [['healthy', 'healthy'], ['expiring', 'warning']]);
+      // The printed command finds the same context: the files go in KUBECONFIG (--kubeconfig takes one).
+      assert.equal(report.targets[1]?.finding?.fix, `KUBECONFIG=${one}${delimiter}${two} warden mtls rotate -k --context expiring`);
     }
     const unknown = await run(['--kubeconfig', one, '--contexts', 'healthy,nope']);
     assert.equal(unknown.code, 2);
