@@ -4,13 +4,12 @@
  * process (bench/fleet-servers.ts), one of which holds every request forever.
  *
  * 1. fleet: first the floor, one read of the 49 that answer (no deadline in the way); then the
- *    per-target timeout T is set to 3 × that floor (at least 2 s), so the answering ones fit in it
+ *    per-target timeout T is set to 2 × that floor (at least 2 s), so the answering ones fit in it
  *    on however loaded a machine, and all 50 are read under T. Printed: wall / T (≈ 1: the hanging
  *    cluster costs its timeout and nothing more; read one after another it would be T plus 49 reads,
  *    and 50 × T if every cluster hung).
- * 2. monitor: FleetMonitor watching the same 50 for `intervals` reads back to back (the interval's
- *    sleep returns at once; each read lasts its timeout, for the hanging one: 3 × a warm read of
- *    the 49, at least 2 s), with the heap collected after
+ * 2. monitor: FleetMonitor watching 50 that answer for `intervals` reads back to back (default 12,
+ *    FLEET_BENCH_INTERVALS; the interval's sleep returns at once), with the heap collected after
  *    each read and one scrape rendered: RSS, heap and CPU per interval, the last intervals against
  *    the first ones (flat ≈ 1), and the fewest healthy rows in any interval.
  */
@@ -58,9 +57,11 @@ interface IntervalSample {
 
 export async function runFleetBench(opts: FleetBenchOptions): Promise<FleetBenchResult> {
   const targets = opts.targets ?? 50;
-  const intervals = opts.intervals ?? 16;
+  const intervals = opts.intervals ?? Number(process.env.FLEET_BENCH_INTERVALS ?? 12);
   opts.log(`fleet: starting ${targets} Kubernetes API test servers (1 hanging) in a child process…`);
-  const child = spawnChild(process.execPath, ['--import', 'tsx', join(REPO, 'bench', 'fleet-servers.ts'), '--count', String(targets), '--hanging', '1'], {
+  // One server more than the fleet: the fleet read takes 49 answering + the hanging one, the
+  // monitor the 50 that answer (a hanging one would only stretch each interval to its timeout).
+  const child = spawnChild(process.execPath, ['--import', 'tsx', join(REPO, 'bench', 'fleet-servers.ts'), '--count', String(targets + 1), '--hanging', '1'], {
     cwd: REPO, stdio: ['pipe', 'pipe', 'inherit'],
   });
   try {
@@ -73,16 +74,19 @@ export async function runFleetBench(opts: FleetBenchOptions): Promise<FleetBench
     const open = () => resolveTargets({ kubeconfigs: [kubeconfig], issuerCredentials: [], env: {}, cwd: REPO });
 
     opts.log('fleet: the floor (the 49 that answer), then all 50 with one hanging…');
-    const answering = (await open()).filter((r) => !hanging.includes(r.name));
+    const fleet = async () => {
+      const readers = await open();
+      return [...readers.filter((r) => !hanging.includes(r.name)).slice(0, targets - 1), ...readers.filter((r) => hanging.includes(r.name))];
+    };
+    const answering = (await fleet()).filter((r) => !hanging.includes(r.name));
     let floor: Awaited<ReturnType<typeof readFleet>> | undefined;
     const floorMs = await timed(async () => (floor = await readFleet(answering, { timeoutMs: 300_000, clock: systemClock })));
     const floorHealthy = floor!.targets.filter((t) => t.status === 'healthy').length;
     // A second read over the same (now open) connections: what each monitor interval costs.
     const warmMs = await timed(() => readFleet(answering, { timeoutMs: 300_000, clock: systemClock }));
-    const timeoutMs = Math.max(2000, Math.ceil((3 * floorMs) / 1000) * 1000);
-    const monitorTimeoutMs = Math.max(2000, Math.ceil((3 * warmMs) / 1000) * 1000);
-    opts.log(`fleet: floor ${Math.round(floorMs)} ms (warm ${Math.round(warmMs)} ms), so the per-target timeout is ${timeoutMs} ms (monitor: ${monitorTimeoutMs} ms)`);
-    const all = await open();
+    const timeoutMs = Math.max(2000, Math.ceil((2 * floorMs) / 1000) * 1000);
+    opts.log(`fleet: floor ${Math.round(floorMs)} ms (warm ${Math.round(warmMs)} ms), so the per-target timeout is ${timeoutMs} ms`);
+    const all = await fleet();
     let report: Awaited<ReturnType<typeof readFleet>> | undefined;
     const wallMs = await timed(async () => (report = await readFleet(all, { timeoutMs, clock: systemClock })));
     const rows = {
@@ -91,13 +95,18 @@ export async function runFleetBench(opts: FleetBenchOptions): Promise<FleetBench
     };
     for (const r of [...answering, ...all]) r.close?.();
 
-    opts.log(`monitor: ${intervals} reads of ${targets} targets back to back (timeout ${monitorTimeoutMs} ms)…`);
-    const monitor = await watch(await open(), intervals, monitorTimeoutMs);
+    opts.log(`monitor: ${intervals} reads of the ${targets} that answer, back to back…`);
+    const monitor = await watch((await open()).filter((r) => !hanging.includes(r.name)), intervals, timeoutMs);
     return { targets, timeoutMs, wallMs, floorMs, warmMs, floorHealthy, rows, monitor };
   } finally {
     child.stdin?.end();
     await stopChild(child, 10_000);
   }
+}
+
+/** How many intervals each of the compared groups has (the first group starts after as many warm-up intervals). */
+function headTail(intervals: number): number {
+  return Math.max(1, Math.floor(intervals / 4));
 }
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
@@ -134,7 +143,7 @@ async function watch(readers: TargetReader[], intervals: number, timeoutMs: numb
   }
   monitor.close();
   // First intervals after a warm-up (connections, JIT) against the last ones.
-  const k = Math.max(1, Math.floor(intervals / 8));
+  const k = headTail(intervals);
   const mean = (xs: IntervalSample[], f: (s: IntervalSample) => number) => xs.reduce((a, s) => a + f(s), 0) / xs.length;
   const head = samples.slice(k, 2 * k);
   const tail = samples.slice(-k);
@@ -147,13 +156,13 @@ async function watch(readers: TargetReader[], intervals: number, timeoutMs: numb
 
 export function formatFleetReport(r: FleetBenchResult): string {
   const m = r.monitor;
-  const k = Math.max(1, Math.floor(m.intervals / 8));
+  const k = headTail(m.intervals);
   const row = (label: string, xs: IntervalSample[]) => {
     const mean = (f: (s: IntervalSample) => number) => xs.reduce((a, s) => a + f(s), 0) / xs.length;
     return [label, fixed(mean((s) => s.rssMb), 1), fixed(mean((s) => s.heapMb), 1), fixed(mean((s) => s.cpuMs), 0), int(mean((s) => s.wallMs))];
   };
   return [
-    `fleet — ${r.targets} clusters (Kubernetes API test servers), 1 hanging, per-target timeout ${int(r.timeoutMs)} ms (3 × the floor, at least 2 s)`,
+    `fleet — ${r.targets} clusters (Kubernetes API test servers), 1 hanging, per-target timeout ${int(r.timeoutMs)} ms (2 × the floor, at least 2 s)`,
     formatTable(['read', 'wall ms', 'wall / timeout', 'rows'], [
       [`floor: the ${r.targets - 1} that answer`, int(r.floorMs), fixed(r.floorMs / r.timeoutMs, 2), `${r.floorHealthy} healthy`],
       ['all 50, one hanging', int(r.wallMs), fixed(r.wallMs / r.timeoutMs, 2), `${r.rows.healthy} healthy, ${r.rows.timedOut} ERR_FLEET_TIMEOUT`],
@@ -161,7 +170,7 @@ export function formatFleetReport(r: FleetBenchResult): string {
     `  (a second read of the ${r.targets - 1} over open connections: ${int(r.warmMs)} ms)`,
     `  → all 50 took ${fixed(r.wallMs / r.timeoutMs, 2)} × the timeout (read one after another: ≥ 1 × timeout + 49 reads; the bound for ${r.targets} hanging is ${r.targets} ×)`,
     '',
-    `monitor — ${r.targets} targets, ${m.intervals} intervals back to back (timeout ${int(m.timeoutMs)} ms, heap collected after each; fewest healthy rows in an interval: ${m.fewestHealthy})`,
+    `monitor — ${r.targets} targets that answer, ${m.intervals} intervals back to back (heap collected after each; fewest healthy rows in an interval: ${m.fewestHealthy})`,
     formatTable(['intervals', 'RSS MB', 'heap MB', 'CPU ms/interval', 'wall ms/interval'], [
       row(`${k + 1}–${2 * k}`, m.samples.slice(k, 2 * k)),
       row(`${m.intervals - k + 1}–${m.intervals}`, m.samples.slice(-k)),
