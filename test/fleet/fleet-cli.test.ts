@@ -22,7 +22,7 @@ describe('warden fleet (binary)', () => {
   const now = new Date();
   let dir: string;
   let kubeconfig: string;
-  let clusters: Cluster[] = [];
+  const clusters: Cluster[] = [];
   const scenarios: Scenario[] = ['healthy', 'expiring', 'expired', 'rotating', 'drift', 'converging', 'forbidden', 'unreachable'];
 
   before(async () => {

@@ -59,7 +59,7 @@ describe('per-target deadline', () => {
       const server = clusters[0]!.server!;
       const kube = new KubeTargetReader({ context: 'hanging', kubeconfigs: [kubeconfig] });
       const dirReader = new DirectoryTargetReader(join(dir, 'certs'));
-      const report = await readFleet([kube, dirReader], { timeoutMs: 3000, clock: { now: () => new Date() } });
+      const report = await readFleet([kube, dirReader], { timeoutMs: 8000, clock: { now: () => new Date() } });
       assert.deepEqual(report.targets.map((t) => [t.name, t.status, t.error?.code ?? null]), [
         ['hanging', 'unreachable', 'ERR_FLEET_TIMEOUT'], [join(dir, 'certs'), 'healthy', null],
       ]);
