@@ -37,7 +37,8 @@ export async function readTarget(reader: TargetReader, now: Date, timeoutMs: num
     }, timeoutMs);
     controller.signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
   });
-  const reading = reader.read(controller.signal, now);
+  // Through a then(), so a reader that throws before its first await is a failed read too.
+  const reading = Promise.resolve().then(() => reader.read(controller.signal, now));
   // Once the deadline has won, the aborted read's own failure is of no interest.
   reading.catch(() => undefined);
   try {

@@ -216,9 +216,16 @@ describe('expiry findings grow more urgent at 7 days and 1 day', () => {
     assert.equal(sentryDown.finding?.code, 'ERR_BUNDLE_NOT_FOUND', 'the critical finding comes first');
   });
 
-  test('readTarget never rejects, even for a reader that throws synchronously-shaped errors', async () => {
-    const reader: TargetReader = { name: 'x', kind: 'kubernetes', fallbackErrorCode: 'ERR_KUBE_API', read: () => Promise.reject(Object.assign(new Error('weird'), {})) };
-    const row = await readTarget(reader, now, 1000);
-    assert.deepEqual([row.status, row.error?.code], ['unreachable', 'ERR_KUBE_API']);
+  test('readTarget never rejects: a reader that rejects, or throws before returning a promise, is a row with its error', async () => {
+    const rejecting: TargetReader = { name: 'x', kind: 'kubernetes', fallbackErrorCode: 'ERR_KUBE_API', read: () => Promise.reject(new Error('weird')) };
+    const throwing: TargetReader = {
+      name: 'y', kind: 'self-hosted', fallbackErrorCode: 'ERR_STORE_IO',
+      read: () => {
+        throw new Error('thrown at once');
+      },
+    };
+    const rows = await Promise.all([readTarget(rejecting, now, 1000), readTarget(throwing, now, 1000)]);
+    assert.deepEqual(rows.map((r) => [r.status, r.error?.code]), [['unreachable', 'ERR_KUBE_API'], ['unreachable', 'ERR_STORE_IO']]);
+    assert.equal(rows[1]?.error?.message, 'thrown at once');
   });
 });
