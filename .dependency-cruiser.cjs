@@ -10,6 +10,8 @@
  *   sidecar-client → core, wire, packages
  *   rotation-engine → core, stores, kube, sidecar-client, wire, packages
  *   sentry   → core, stores, kube, sidecar-client, wire, rotation-engine (auto-renew runs the one engine), packages
+ *   fleet    → core, stores, kube, rotation-engine, packages
+ *   monitor  → core, fleet, sentry (its bounded HTTP listener), packages
  *   cli      → everything
  */
 const LAYERS = {
@@ -20,6 +22,8 @@ const LAYERS = {
   'sidecar-client': ['core', 'wire'],
   'rotation-engine': ['core', 'stores', 'kube', 'sidecar-client', 'wire'],
   sentry: ['core', 'stores', 'kube', 'sidecar-client', 'wire', 'rotation-engine'],
+  fleet: ['core', 'stores', 'kube', 'rotation-engine'],
+  monitor: ['core', 'fleet', 'sentry'],
 };
 
 const layerRules = Object.entries(LAYERS).map(([layer, allowed]) => ({

@@ -14,7 +14,7 @@ import { killAllChildren } from './children.js';
 import { formatGrpcReport, GRPC_TIMING, runGrpcSuite, STORM_CLIENTS, STORM_PROCESSES, STORM_TRANSPORT, type GrpcSuiteResult, type LoadGenerator, type StormShape } from './grpc.js';
 import { formatIssueReport, runIssueSuite, type IssueMeasurement, type TimingOptions } from './issue.js';
 
-const SUITES = ['issue', 'grpc', 'kube-renew', 'kube-rotate', 'pem'] as const;
+const SUITES = ['issue', 'grpc', 'kube-renew', 'kube-rotate', 'pem', 'fleet'] as const;
 type SuiteName = (typeof SUITES)[number];
 
 const ISSUE_TIMING: TimingOptions = { runs: 3, runMs: 1000, warmupMs: 500 };
@@ -152,6 +152,11 @@ async function main(): Promise<void> {
     const pem = runPemSuite(log);
     reports.push(formatPemReport(pem));
     if (!pem.pass) process.exitCode = 1;
+  }
+  if (cli.suites.includes('fleet')) {
+    // warden fleet / monitor against 50 Kubernetes API test servers, one hanging (bench/fleet.ts).
+    const { runFleetBench, formatFleetReport } = await import('./fleet.js');
+    reports.push(formatFleetReport(await runFleetBench({ log })));
   }
   reports.push(`total ${((performance.now() - started) / 1000).toFixed(0)} s`);
   console.log(`\n${reports.join('\n\n')}`);

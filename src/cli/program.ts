@@ -12,6 +12,7 @@ import { renewCertificateCommand, type RenewOptions } from './commands/renew-cer
 import { parseConcurrencyArg, parseNamespaceListArg, parseTimeoutSecondsArg } from './renew/options.js';
 import { registerRequestCertCommand } from './commands/request-cert.js';
 import { registerRotationCommands } from './commands/register-site-commands.js';
+import { registerFleetCommands } from './commands/register-fleet-commands.js';
 import { sentryCommand, type SentryCommandOptions } from './commands/sentry.js';
 import { verifyCommand, type VerifyOptions } from './commands/verify.js';
 import { kubeMtlsStatusCommand } from './commands/kube-mtls-status.js';
@@ -103,6 +104,9 @@ export function buildProgram(io: Io, deps: CliDeps, sink: ExitSink): Command {
 
   // `warden mtls rotate`, `rollback`, `backups`, `doctor` (src/cli/commands/register-site-commands.ts).
   registerRotationCommands(mtls, io, deps, run);
+
+  // `warden fleet`, `warden monitor` (src/cli/commands/register-fleet-commands.ts).
+  registerFleetCommands(program, io, deps, run);
 
   program
     .command('completion')

@@ -77,6 +77,8 @@ export const ERROR_CODES = [
   'ERR_ROTATION_JOURNAL_INVALID', 'ERR_ROTATION_INTERRUPTED', 'ERR_BACKUP_EXPIRED',
   // fs store hardening (src/stores/fs-*.ts)
   'ERR_BUNDLE_FILE_NOT_REGULAR', 'ERR_BUNDLE_FILE_TOO_LARGE', 'ERR_STORE_SYMLINK_REFUSED',
+  // warden fleet / monitor (src/fleet): a target did not answer within --timeout
+  'ERR_FLEET_TIMEOUT',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

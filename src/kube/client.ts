@@ -23,6 +23,8 @@ export type { KubeConfig };
 export interface KubeClientOptions {
   /** `--kubeconfig`: this file only (as kubectl). */
   kubeconfig?: string;
+  /** Several kubeconfig files merged as `$KUBECONFIG` is (first wins); used when `kubeconfig` is not given. */
+  kubeconfigs?: readonly string[];
   /** `--context`: a context of the kubeconfig other than its current one. */
   context?: string;
   /**
@@ -40,6 +42,11 @@ export interface KubeClientOptions {
    * so a quiet object is not re-read every 30 s (client-node 2's own default).
    */
   watchIdleTimeoutMs?: number;
+  /**
+   * Asked at each request (watches excepted) for a signal that also aborts it: a caller's overall
+   * deadline (`warden fleet --timeout`), so a hanging API server is let go of at once.
+   */
+  requestSignal?: () => AbortSignal | undefined;
 }
 
 export interface KubeClients {
@@ -95,7 +102,11 @@ export async function loadKubeClients(opts: KubeClientOptions = {}): Promise<Kub
   const httpApi: typeof inner = {
     send(request) {
       requests += 1;
-      if (!request.getSignal()) request.setSignal(AbortSignal.timeout(timeoutMs));
+      if (!request.getSignal()) {
+        const timeout = AbortSignal.timeout(timeoutMs);
+        const extra = opts.requestSignal?.();
+        request.setSignal(extra === undefined ? timeout : AbortSignal.any([timeout, extra]));
+      }
       return inner.send(request);
     },
   };
@@ -131,6 +142,12 @@ export async function loadKubeClients(opts: KubeClientOptions = {}): Promise<Kub
     requestCount: () => requests,
     description: `context ${kubeConfig.getCurrentContext()} (${cluster.server})`,
   };
+}
+
+/** The context names of the kubeconfig `opts` names (as `loadKubeClients` finds it), in file order. */
+export async function listKubeContexts(opts: KubeClientOptions = {}): Promise<string[]> {
+  const kubeConfig = loadKubeConfig(await importClientNode(), opts);
+  return kubeConfig.getContexts().map((c) => c.name);
 }
 
 /**
@@ -169,6 +186,7 @@ function loadKubeConfig(k8s: KubeModule, opts: KubeClientOptions): KubeConfig {
   };
   if (opts.inCluster === true) return loadInCluster(kc, env);
   if (opts.kubeconfig !== undefined) return fromFiles([opts.kubeconfig], opts.kubeconfig);
+  if (opts.kubeconfigs !== undefined && opts.kubeconfigs.length > 0) return fromFiles([...opts.kubeconfigs], opts.kubeconfigs.join(delimiter));
   const listed = (env.KUBECONFIG ?? '').split(delimiter).filter((f) => f !== '');
   const present = listed.filter((f) => existsSync(f));
   if (present.length > 0) return fromFiles(present, `from $KUBECONFIG (${present.join(delimiter)})`);

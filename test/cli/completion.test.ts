@@ -31,7 +31,7 @@ describe('warden completion', () => {
     writeFileSync(script, r.stdout);
     execFileSync('bash', ['-n', script]);
 
-    assert.deepEqual(complete(script, ['warden', '']), ['sentry', 'mtls', 'completion', 'help']);
+    assert.deepEqual(complete(script, ['warden', '']), ['sentry', 'mtls', 'fleet', 'monitor', 'completion', 'help']);
     assert.deepEqual(complete(script, ['warden', 'mtls', 'ro']), ['rotate', 'rollback']);
     assert.deepEqual(complete(script, ['warden', 'mtls', 'rn']), ['rnc']);
     assert.deepEqual(complete(script, ['warden', 'mtls', 'rnc', '--dr']), ['--dry-run'], 'an alias completes its command\'s flags');
