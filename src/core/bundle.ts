@@ -4,12 +4,13 @@
  * key match, validity, …) is the check chain's job (checks/), so that `verify`, the sentry's start-up
  * and reload all report the same findings.
  */
-import type { KeyObject } from 'node:crypto';
-import type { BundleTexts } from './bundle-texts.js';
+import type { JsonWebKey, KeyObject } from 'node:crypto';
+import { hasJwtTexts, type BundleTexts } from './bundle-texts.js';
 import { resolveTrustPath } from './checks/trust-path.js';
 import { certificatesToPem, isSelfSigned, parseCertificate, parseCertificatesPem, type Certificate } from './certificate.js';
 import type { Clock } from './clock.js';
 import { WardenError } from './errors.js';
+import { jwtMaterialToTexts, parseJwtMaterial, type JwtMaterial, type JwtSettings } from './jwt-key.js';
 import { generatePrivateKey, keyAlgorithmOf, parsePrivateKeyPem, privateKeyToPkcs8Pem } from './keys.js';
 import { buildIssuerCertificate, buildRootCertificate, profileForKeyAlgorithm } from './profile.js';
 import { randomSerials, type SerialSource } from './serial.js';
@@ -31,19 +32,29 @@ export class TrustBundle {
     readonly anchors: Certificate[],
     readonly issuerChain: Certificate[],
     readonly issuerKey: KeyObject,
+    /**
+     * The JWT-SVID signing material (`jwt.key` + `jwks.json`), when the bundle has it. `jwks` is
+     * the public document as served, retired keys still published included (jwt-rotation.ts).
+     */
+    readonly jwt?: { signingKey: KeyObject; keyId: string; algorithm: string; jwks: { keys: JsonWebKey[] } },
   ) {
     if (anchors.length === 0 || issuerChain.length === 0) {
       throw new WardenError('ERR_BUNDLE_INVALID', 'a trust bundle needs at least one trust anchor and one issuer certificate');
     }
   }
 
-  /** Parses the three texts. A trailing self-signed certificate in `issuer.crt` (the root) is dropped (spec 2.7). */
-  static fromTexts(texts: BundleTexts): TrustBundle {
+  /**
+   * Parses the texts. A trailing self-signed certificate in `issuer.crt` (the root) is dropped
+   * (spec 2.7). The JWT pair, when present, is checked as Dapr's Sentry checks it on load
+   * (jwt-key.ts); `jwtSettings` are the sentry's `--jwt-key-id` and `--jwt-signing-algorithm`.
+   */
+  static fromTexts(texts: BundleTexts, jwtSettings?: JwtSettings): TrustBundle {
     const anchors = parsePart('ca.crt', () => parseCertificatesPem(texts.ca));
     const chain = parsePart('issuer.crt', () => parseCertificatesPem(texts.issuerCert));
     const issuerKey = parsePart('issuer.key', () => parsePrivateKeyPem(texts.issuerKey));
     while (chain.length > 1 && isSelfSigned(chain[chain.length - 1]!)) chain.pop();
-    return new TrustBundle(anchors, chain, issuerKey);
+    const jwt = hasJwtTexts(texts) ? parseJwtMaterial(texts, jwtSettings) : undefined;
+    return new TrustBundle(anchors, chain, issuerKey, jwt);
   }
 
   get issuer(): Certificate {
@@ -65,12 +76,18 @@ export class TrustBundle {
       ca: certificatesToPem(this.anchors),
       issuerCert: certificatesToPem(this.issuerChain),
       issuerKey: privateKeyToPkcs8Pem(this.issuerKey),
+      ...(this.jwt === undefined ? {} : jwtMaterialToTexts(this.jwt)),
     };
   }
 
   /** A copy with other anchors (rotation adds and removes roots around the same issuer). */
   withAnchors(anchors: Certificate[]): TrustBundle {
-    return new TrustBundle(anchors, this.issuerChain, this.issuerKey);
+    return new TrustBundle(anchors, this.issuerChain, this.issuerKey, this.jwt);
+  }
+
+  /** A copy with other JWT material (or none). */
+  withJwt(jwt: JwtMaterial | undefined): TrustBundle {
+    return new TrustBundle(this.anchors, this.issuerChain, this.issuerKey, jwt);
   }
 }
 

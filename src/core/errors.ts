@@ -58,7 +58,8 @@ export const ERROR_CODES = [
   'ERR_DURATION_INVALID',
   'ERR_LISTEN_FAILED',
   'ERR_SENTRY_WORKER_FAILED', // warden sentry --workers: a worker died before it was ready (src/sentry/cluster)
-  'ERR_SENTRY_JWT_UNSUPPORTED', // warden sentry --jwt-enabled / --oidc-enabled: not implemented yet
+  'ERR_SENTRY_JWT_UNSUPPORTED', // warden sentry --oidc-enabled: not implemented yet
+  'ERR_JWT_KEY_INVALID', 'ERR_JWKS_INVALID', 'ERR_JWT_ALGORITHM', // jwt.key / jwks.json (src/core/jwt-key.ts)
   // network / client side
   'ERR_SENTRY_UNAVAILABLE',
   'ERR_SENTRY_REJECTED',

@@ -19,6 +19,7 @@ import { REFUSAL_REASONS } from './grpc/limits.js';
  * - `csr_signature`: the CSR's self-signature did not verify
  * - `issuer_not_valid`: the issuer is expired or not yet valid; Warden refuses to sign
  * - `invalid_identity`: id/namespace/trust domain do not form a valid SPIFFE ID
+ * - `jwt`: the certificate was signed but its JWT-SVIDs were not (`failed to generate JWT: ...`)
  * - `internal`: anything else
  */
 export const SIGN_FAILURE_REASONS = [
@@ -27,6 +28,7 @@ export const SIGN_FAILURE_REASONS = [
   'csr_signature',
   'issuer_not_valid',
   'invalid_identity',
+  'jwt',
   'internal',
 ] as const;
 export type SignFailureReason = (typeof SIGN_FAILURE_REASONS)[number];

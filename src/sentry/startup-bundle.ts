@@ -6,8 +6,9 @@
  */
 import { LOG_SCOPE } from './log-scopes.js';
 import type { Logger } from 'pino';
-import type { BundleTexts } from '../core/bundle-texts.js';
+import { hasJwtTexts, type BundleTexts } from '../core/bundle-texts.js';
 import { generateTrustBundle, type TrustBundle } from '../core/bundle.js';
+import { generateJwtMaterialFor, jwtMaterialToTexts } from '../core/jwt-key.js';
 import type { Clock } from '../core/clock.js';
 import { WardenError } from '../core/errors.js';
 import type { SerialSource } from '../core/serial.js';
@@ -65,6 +66,11 @@ export async function loadStartupBundle(deps: StartupDeps): Promise<StartupBundl
   if (read.state !== 'complete') {
     throw new WardenError('ERR_STORE_IO', `the trust bundle just written to ${deps.where} cannot be read back; check the directory`);
   }
+  if (needsJwtMaterial(read.texts, deps)) {
+    await deps.store.write(withNewJwtMaterial(read.texts, deps));
+    read = await deps.store.read();
+    if (read.state !== 'complete') throw new WardenError('ERR_STORE_IO', `the JWT signing key just written to ${deps.where} cannot be read back; check the directory`);
+  }
   if (!generated) deps.logger.info({ scope: LOG_SCOPE.ca }, 'Root and issuer certs found: using credentials from store');
   const checked = checkBundleTexts(read.texts, deps.clock.now(), deps.policy, deps.where);
   for (const note of checked.notes) {
@@ -74,11 +80,27 @@ export async function loadStartupBundle(deps: StartupDeps): Promise<StartupBundl
 }
 
 /**
- * Dapr 1.16-1.18's exact text, so alerts on it match; Warden generates no JWT key and does not keep
- * the root's private key, which the fields say.
+ * Dapr 1.16-1.18's exact text, so alerts on it match; Warden does not keep the root's private key,
+ * which the fields say.
  */
 export const GENERATED_MESSAGE = 'Self-signed certs and JWT root key generated and persisted successfully';
-export const GENERATED_FIELDS = { rootKeyKept: false, jwtKeyGenerated: false } as const;
+export const GENERATED_FIELDS = { rootKeyKept: false } as const;
+
+/** `--jwt-enabled` and the stored bundle lacks `jwt.key` or `jwks.json`: Dapr generates a pair then. */
+export function needsJwtMaterial(texts: BundleTexts, deps: Pick<StartupDeps, 'policy'>): boolean {
+  return deps.policy.jwtSettings !== undefined && !hasJwtTexts(texts);
+}
+
+/**
+ * `texts` with a new JWT pair, as Dapr's Sentry makes one (`ca.New`: RSA-2048, RS256, kid = the
+ * key's thumbprint). Warden goes one step further: with `--jwt-signing-algorithm` ES256, ES384 or
+ * EdDSA it generates a key of that type (Dapr generates RSA and then refuses it on the next start).
+ */
+export function withNewJwtMaterial(texts: BundleTexts, deps: Pick<StartupDeps, 'policy' | 'logger'>): BundleTexts {
+  deps.logger.info({ scope: LOG_SCOPE.ca }, 'Generating JWT signing key and persisting to store');
+  const material = generateJwtMaterialFor(deps.policy.jwtSettings?.algorithm);
+  return { ca: texts.ca, issuerCert: texts.issuerCert, issuerKey: texts.issuerKey, ...jwtMaterialToTexts(material) };
+}
 
 /** Generates the self-signed CA Sentry makes when it finds none, with Dapr's log lines; both modes persist it. */
 export function generateSelfSignedBundle(
@@ -99,7 +121,8 @@ export function generateSelfSignedBundle(
 
 async function generateAndPersist(deps: StartupDeps): Promise<void> {
   const bundle = generateSelfSignedBundle(deps);
-  await deps.store.write(bundle.toTexts());
+  const texts = bundle.toTexts();
+  await deps.store.write(needsJwtMaterial(texts, deps) ? withNewJwtMaterial(texts, deps) : texts);
   deps.metrics.issuerCertChanged.inc();
   deps.logger.info(
     { scope: LOG_SCOPE.ca, dir: deps.where, rootNotAfter: bundle.root.notAfter.toISOString(), keyAlgorithm: deps.keyAlgorithm, ...GENERATED_FIELDS },

@@ -43,6 +43,13 @@ export interface SentryCommandOptions {
   logFile?: string;
   logFormat: SentryLogFormat;
   jwtEnabled: boolean;
+  jwtKeyFilename: string;
+  jwksFilename: string;
+  jwtIssuer?: string;
+  jwtSigningAlgorithm: string;
+  jwtKeyId?: string;
+  /** `--jwt-ttl`, already parsed (ms). */
+  jwtTtl: number;
   oidcEnabled: boolean;
   /** Positional arguments, which Dapr's Sentry ignores (pflag leaves `false` of `--enable-metrics false` there). */
   ignoredArgs?: readonly string[];
@@ -81,12 +88,14 @@ export async function sentryCommand(opts: SentryCommandOptions, io: Io, deps: Cl
 }
 
 async function runSentry(opts: SentryCommandOptions, io: Io, deps: CliDeps, logger: Logger): Promise<number> {
-  if (opts.jwtEnabled || opts.oidcEnabled) {
-    const flag = opts.jwtEnabled ? '--jwt-enabled' : '--oidc-enabled';
+  if (opts.oidcEnabled) {
+    const flag = '--oidc-enabled';
     throw new WardenError('ERR_SENTRY_JWT_UNSUPPORTED',
-      `${flag} is not supported yet: Warden's sentry does not issue JWT-SVIDs or serve OIDC discovery; start it without ${flag} (or with ${flag}=false)`);
+      `${flag} is not supported yet: Warden's sentry does not serve OIDC discovery; start it without ${flag} (or with ${flag}=false)`);
   }
-  logger.debug('JWT and OIDC are disabled; the other --jwt-* and --oidc-* flags are ignored');
+  // Dapr's Options.Validate, with its text.
+  if (opts.jwtIssuer !== undefined && !opts.jwtEnabled) throw new WardenError('ERR_USAGE', 'jwt-issuer cannot be set when jwt-enabled is false');
+  if (!opts.jwtEnabled) logger.debug('JWT is disabled; the other --jwt-* flags are ignored');
   if (opts.ignoredArgs && opts.ignoredArgs.length > 0) {
     logger.warn({ args: opts.ignoredArgs }, `Ignoring positional arguments ${JSON.stringify(opts.ignoredArgs)}: Dapr's Sentry takes none (a bool flag takes its value as --flag=false)`);
   }
@@ -116,6 +125,13 @@ async function runSentry(opts: SentryCommandOptions, io: Io, deps: CliDeps, logg
     signThreads: opts.signThreads,
     maxConnections: opts.maxConnections,
     maxConnectionsPerPeer: opts.maxConnectionsPerPeer,
+    jwtEnabled: opts.jwtEnabled,
+    jwtKeyFilename: opts.jwtKeyFilename,
+    jwksFilename: opts.jwksFilename,
+    jwtIssuer: opts.jwtIssuer,
+    jwtSigningAlgorithm: opts.jwtSigningAlgorithm,
+    jwtKeyId: opts.jwtKeyId,
+    jwtTtlMs: opts.jwtTtl,
     namespace: io.env.NAMESPACE || 'default',
     clock: io.clock,
     logger,
