@@ -59,9 +59,8 @@ export async function loadKubeStartupBundle(source: KubeBundleSource, deps: Back
 /** Generates and stores a bundle; false when another writer stored one first (theirs is used). */
 async function generateAndPersist(source: KubeBundleSource, deps: BackendStartupDeps): Promise<boolean> {
   const bundle = generateSelfSignedBundle(deps);
-  const texts = bundle.toTexts();
   try {
-    await source.write(needsJwtMaterial(texts, deps) ? withNewJwtMaterial(texts, deps) : texts);
+    await source.write(bundle.toTexts());
   } catch (err) {
     if (!isWardenError(err, 'ERR_STORE_CONFLICT')) throw err;
     deps.logger.info({ secret: source.where, reason: err.message },
