@@ -1,0 +1,128 @@
+/**
+ * Suite `jwt`: what `--jwt-enabled` costs. The whole SignCertificate pipeline in one process
+ * (validator, CSR parse and signature check, leaf signing, response; sign-service.ts) at 16 in
+ * flight, with JWT-SVIDs off and on, on the same CSRs, runs alternating (off on, on off, …) so
+ * drift hits both alike. No transport: TLS and HTTP/2 would dilute the JWT share, so this is the
+ * strict view. Target (issue 9): throughput with JWTs ≥ 75 % of throughput without.
+ *
+ * Cases: the default key (RSA-2048, RS256) with no extra audience (one token, see jwt-issuer.ts),
+ * with one extra audience (three tokens, as Dapr signs them), and an Ed25519 key (EdDSA).
+ */
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import pino from 'pino';
+import { generateTrustBundle } from '../src/core/bundle.js';
+import { systemClock } from '../src/core/clock.js';
+import { generateJwtMaterial, materialForKey, type JwtMaterial } from '../src/core/jwt-key.js';
+import { CaStateHolder, createCaState } from '../src/sentry/ca-state.js';
+import { DEFAULT_SENTRY_CONFIG } from '../src/sentry/config.js';
+import { InThreadLeafIssuer } from '../src/sentry/issue-leaf.js';
+import { JwtIssuer } from '../src/sentry/jwt-issuer.js';
+import { SentryMetrics } from '../src/sentry/metrics.js';
+import { signCertificate, type SignServiceDeps } from '../src/sentry/sign-service.js';
+import type { SignCertificateRequest } from '../src/wire/sentry-proto.js';
+import { generateCsrPool, type PooledCsr } from './csr-pool.js';
+import { fixed, formatTable, int } from './format.js';
+import type { TimingOptions } from './issue.js';
+import { median, runFor, type Operation } from './measure.js';
+
+export const JWT_IN_FLIGHT = 16;
+/** Throughput with JWTs over throughput without: at least this (cost ≤ 25 %). */
+export const JWT_RATIO_FLOOR = 0.75;
+
+interface JwtCase {
+  name: string;
+  material: () => JwtMaterial;
+  audiences: string[];
+}
+
+const CASES: readonly JwtCase[] = [
+  { name: 'RS256 (default key), no extra audience', material: generateJwtMaterial, audiences: [] },
+  { name: 'RS256 (default key), 1 extra audience', material: generateJwtMaterial, audiences: ['api://bench'] },
+  { name: 'EdDSA (Ed25519 key), no extra audience', material: () => materialForKey(ed25519(), 'EdDSA', []), audiences: [] },
+];
+
+export interface JwtMeasurement {
+  name: string;
+  off: number[];
+  on: number[];
+  offMedian: number;
+  onMedian: number;
+  ratio: number;
+  /** Median process CPU µs per call (all threads), off and on, and off/on: the view other load on the machine disturbs least. */
+  offCpuUs: number;
+  onCpuUs: number;
+  cpuRatio: number;
+  pass: boolean;
+}
+
+function ed25519(): KeyObject {
+  return generateKeyPairSync('ed25519').privateKey;
+}
+
+function depsFor(material: JwtMaterial | undefined): SignServiceDeps {
+  const { bundle } = generateTrustBundle({ clock: systemClock, trustDomain: 'localhost', namespace: 'default', keyAlgorithm: 'ed25519' });
+  const state = new CaStateHolder(createCaState(material ? bundle.withJwt(material) : bundle, 'bench', { clock: systemClock, config: DEFAULT_SENTRY_CONFIG }));
+  const jwt = material ? new JwtIssuer(material, { ttlMs: 24 * 3600_000, clockSkewMs: 15 * 60_000 }) : undefined;
+  return {
+    metrics: new SentryMetrics(),
+    logger: pino({ level: 'silent' }),
+    clock: systemClock,
+    mode: 'standalone',
+    sentryNamespace: 'dapr-system',
+    clusterDomain: 'cluster.local',
+    leafIssuer: new InThreadLeafIssuer(state),
+    issueJwts: jwt ? (req) => jwt.issue(req) : undefined,
+  };
+}
+
+function operation(deps: SignServiceDeps, pool: readonly PooledCsr[], audiences: string[]): Operation {
+  const requests: SignCertificateRequest[] = pool.map((csr, n) => ({
+    id: `app-${n}`, token: '', trust_domain: 'public', namespace: 'default',
+    certificate_signing_request: Buffer.from(csr.pem), token_validator: 'INSECURE', jwt_audiences: audiences,
+  }));
+  let sink = 0;
+  return async (i) => {
+    const res = await signCertificate(requests[i % requests.length]!, deps);
+    sink += res.workload_certificate.length + (res.jwt?.value.length ?? 0);
+    if (sink < 0) throw new Error('unreachable');
+  };
+}
+
+export async function runJwtSuite(timing: TimingOptions, log: (line: string) => void): Promise<JwtMeasurement[]> {
+  const pool = generateCsrPool('ed25519', 500);
+  const results: JwtMeasurement[] = [];
+  for (const c of CASES) {
+    log(`jwt: ${c.name}…`);
+    const off = operation(depsFor(undefined), pool, c.audiences);
+    const on = operation(depsFor(c.material()), pool, c.audiences);
+    await runFor(off, { inFlight: JWT_IN_FLIGHT, durationMs: timing.warmupMs });
+    await runFor(on, { inFlight: JWT_IN_FLIGHT, durationMs: timing.warmupMs });
+    const offRates: number[] = [];
+    const onRates: number[] = [];
+    const offCpu: number[] = [];
+    const onCpu: number[] = [];
+    for (let run = 0; run < timing.runs; run++) {
+      const order = run % 2 === 0 ? [off, on] : [on, off];
+      for (const op of order) {
+        const { rate, cpuUsPerOp } = await runFor(op, { inFlight: JWT_IN_FLIGHT, durationMs: timing.runMs });
+        (op === off ? offRates : onRates).push(rate);
+        (op === off ? offCpu : onCpu).push(cpuUsPerOp);
+      }
+    }
+    const offMedian = median(offRates);
+    const onMedian = median(onRates);
+    const ratio = onMedian / offMedian;
+    const offCpuUs = median(offCpu);
+    const onCpuUs = median(onCpu);
+    results.push({ name: c.name, off: offRates, on: onRates, offMedian, onMedian, ratio, offCpuUs, onCpuUs, cpuRatio: offCpuUs / onCpuUs, pass: ratio >= JWT_RATIO_FLOOR });
+  }
+  return results;
+}
+
+export function formatJwtReport(results: readonly JwtMeasurement[], timing: TimingOptions): string {
+  const rows = results.map((r) => [r.name, int(r.offMedian), int(r.onMedian), fixed(r.ratio, 2), `${fixed((1 - r.ratio) * 100, 0)} %`,
+    int(r.offCpuUs), int(r.onCpuUs), fixed(r.cpuRatio, 2), r.pass ? 'ok' : 'BELOW']);
+  return `jwt: SignCertificate pipeline in-process, ${JWT_IN_FLIGHT} in flight, Ed25519 CSRs and issuer, median of ${timing.runs} × ${timing.runMs / 1000} s\n` +
+    `target: with JWTs ≥ ${JWT_RATIO_FLOOR} × without (cost ≤ ${fixed((1 - JWT_RATIO_FLOOR) * 100, 0)} %)\n` +
+    formatTable(['case', 'certs/s off', 'certs/s on', 'on/off', 'cost', 'CPU µs off', 'CPU µs on', 'CPU off/on', 'verdict'], rows);
+}
