@@ -10,7 +10,7 @@ import { resolveTrustPath } from './checks/trust-path.js';
 import { certificatesToPem, isSelfSigned, parseCertificate, parseCertificatesPem, type Certificate } from './certificate.js';
 import type { Clock } from './clock.js';
 import { WardenError } from './errors.js';
-import { jwtMaterialToTexts, parseJwtMaterial, type JwtMaterial, type JwtSettings } from './jwt-key.js';
+import { jwtMaterialToTexts, parseJwtMaterial, type JwtMaterial, type JwtSettings, type JwtTexts } from './jwt-key.js';
 import { generatePrivateKey, keyAlgorithmOf, parsePrivateKeyPem, privateKeyToPkcs8Pem } from './keys.js';
 import { buildIssuerCertificate, buildRootCertificate, profileForKeyAlgorithm } from './profile.js';
 import { randomSerials, type SerialSource } from './serial.js';
@@ -37,6 +37,8 @@ export class TrustBundle {
      * the public document as served, retired keys still published included (jwt-rotation.ts).
      */
     readonly jwt?: { signingKey: KeyObject; keyId: string; algorithm: string; jwks: { keys: JsonWebKey[] } },
+    /** The JWT texts `jwt` was parsed from: written back byte for byte while `jwt` is unchanged. */
+    private readonly jwtSource?: JwtTexts,
   ) {
     if (anchors.length === 0 || issuerChain.length === 0) {
       throw new WardenError('ERR_BUNDLE_INVALID', 'a trust bundle needs at least one trust anchor and one issuer certificate');
@@ -53,8 +55,9 @@ export class TrustBundle {
     const chain = parsePart('issuer.crt', () => parseCertificatesPem(texts.issuerCert));
     const issuerKey = parsePart('issuer.key', () => parsePrivateKeyPem(texts.issuerKey));
     while (chain.length > 1 && isSelfSigned(chain[chain.length - 1]!)) chain.pop();
-    const jwt = hasJwtTexts(texts) ? parseJwtMaterial(texts, jwtSettings) : undefined;
-    return new TrustBundle(anchors, chain, issuerKey, jwt);
+    if (!hasJwtTexts(texts)) return new TrustBundle(anchors, chain, issuerKey);
+    const jwtTexts = { jwtKey: texts.jwtKey, jwks: texts.jwks };
+    return new TrustBundle(anchors, chain, issuerKey, parseJwtMaterial(jwtTexts, jwtSettings), jwtTexts);
   }
 
   get issuer(): Certificate {
@@ -76,13 +79,13 @@ export class TrustBundle {
       ca: certificatesToPem(this.anchors),
       issuerCert: certificatesToPem(this.issuerChain),
       issuerKey: privateKeyToPkcs8Pem(this.issuerKey),
-      ...(this.jwt === undefined ? {} : jwtMaterialToTexts(this.jwt)),
+      ...(this.jwt === undefined ? {} : (this.jwtSource ?? jwtMaterialToTexts(this.jwt))),
     };
   }
 
   /** A copy with other anchors (rotation adds and removes roots around the same issuer). */
   withAnchors(anchors: Certificate[]): TrustBundle {
-    return new TrustBundle(anchors, this.issuerChain, this.issuerKey, this.jwt);
+    return new TrustBundle(anchors, this.issuerChain, this.issuerKey, this.jwt, this.jwtSource);
   }
 
   /** A copy with other JWT material (or none). */

@@ -3,7 +3,7 @@
  * and decoded by hand, its signature checked with `openssl dgst -verify` (RSA) or node:crypto's
  * one-shot verify (ECDSA in JWS's r||s form, Ed25519).
  */
-import { createPublicKey, verify, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, KeyObject, verify, type JsonWebKey } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,7 +37,7 @@ export function decodeJwt(token: string): DecodedJwt {
 /** Verifies the token's signature with `key` for its header's `alg`; RS*: by the openssl binary. */
 export function verifyJwtSignature(token: string, key: KeyObject | JsonWebKey): boolean {
   const jwt = decodeJwt(token);
-  const publicKey = 'asymmetricKeyType' in key ? createPublicKey(key) : createPublicKey({ key: key as JsonWebKey, format: 'jwk' });
+  const publicKey = key instanceof KeyObject ? createPublicKey(key) : createPublicKey({ key, format: 'jwk' });
   const alg = String(jwt.header.alg);
   if (alg === 'RS256') return opensslDgstVerify(jwt.signingInput, jwt.signature, publicKey);
   if (alg === 'ES256' || alg === 'ES384') {
