@@ -200,7 +200,7 @@ async function serve(
   const policy = checkPolicyOf(options, config);
   const stateDeps = { clock, config, serials: options.serials, jwt: jwtIssueOptionsOf(options, config) };
   const caState = new CaStateHolder(createCaState(startup.bundle, startup.version, stateDeps));
-  metrics.recordCa(startup.bundle.issuer, startup.bundle.root);
+  metrics.recordCa(startup.bundle.issuer, startup.bundle.root, options.jwtEnabled ? startup.bundle.jwt?.keyId : undefined);
 
   const identity = new ServingIdentity({
     caState, clock, logger, metrics, trustDomain: options.trustDomain, namespace: options.namespace,
@@ -247,7 +247,7 @@ async function serve(
     subscribe: backend.subscribe,
     install: async (checked, version) => {
       caState.swap(createCaState(checked.bundle, version, stateDeps));
-      metrics.recordCa(checked.bundle.issuer, checked.bundle.root);
+      metrics.recordCa(checked.bundle.issuer, checked.bundle.root, options.jwtEnabled ? checked.bundle.jwt?.keyId : undefined);
       const noteLevel = role.bundleWarnings ? 'warn' : 'debug';
       for (const note of checked.notes) logger[noteLevel]({ code: note.code, subject: note.subject }, note.message);
       expiryWatch?.check();

@@ -47,6 +47,21 @@ test('renew-certificate renews jwt.key and keeps the old public key published, r
 
   const v = await runWarden(['mtls', 'verify'], { home });
   assert.equal(v.code, 0, v.stdout + v.stderr);
+  assert.match(v.stdout, /INFO_JWT_KEY/);
+
+  // expiry: Dapr's two lines, then the JWT key, due with the issuer.
+  const e = await runWarden(['mtls', 'expiry'], { home });
+  assert.equal(e.code, 0, e.stderr);
+  const lines = e.stdout.trimEnd().split('\n');
+  assert.match(lines[0]!, /^Root certificate expires in/);
+  assert.match(lines[1]!, /^Issuer certificate expires in \d+ hours\. Expiry date: (.*)$/);
+  const issuerDate = /Expiry date: (.*)$/.exec(lines[1]!)![1];
+  assert.equal(lines[2], `JWT signing key ${now.keyId} (RS256) is renewed with the issuer: due ${issuerDate}; 1 retired key(s) still published`);
+  const j = await runWarden(['mtls', 'expiry', '-o', 'json'], { home });
+  const doc = JSON.parse(j.stdout) as { issuer: { notAfter: string }; jwtSigningKey: { keyId: string; dueAt: string; retiredKeys: { keyId: string }[] } };
+  assert.equal(doc.jwtSigningKey.keyId, now.keyId);
+  assert.equal(doc.jwtSigningKey.dueAt, doc.issuer.notAfter);
+  assert.deepEqual(doc.jwtSigningKey.retiredKeys.map((k) => k.keyId), [oldKid]);
 });
 
 test('renew-certificate without a JWT pair writes none', async (t) => {
@@ -55,4 +70,6 @@ test('renew-certificate without a JWT pair writes none', async (t) => {
   assert.equal(r.code, 0, r.stderr);
   assert.equal(await exists(join(certs, 'jwt.key')), false);
   assert.equal(await exists(join(certs, 'jwks.json')), false);
+  const e = await runWarden(['mtls', 'expiry'], { home });
+  assert.equal(e.stdout.trimEnd().split('\n').length, 2, 'Dapr\'s two lines only');
 });

@@ -98,6 +98,14 @@ describe('--jwt-enabled, generated bundle and JWT key (self-hosted)', () => {
     assert.deepEqual(decodeJwt(res.jwt!.value).claims.aud, ['example.org']);
   });
 
+  it('exports the JWT key\'s due date (the issuer\'s NotAfter) as warden_sentry_jwt_key_expiry_timestamp_seconds', async () => {
+    const { body } = await t.get(t.sentry.metricsPort!, '/metrics');
+    const kid = t.sentry.currentCa().bundle.jwt!.keyId;
+    const line = body.split('\n').find((l) => l.startsWith(`warden_sentry_jwt_key_expiry_timestamp_seconds{kid="${kid}"} `));
+    const value = line?.split(' ')[1];
+    assert.equal(Number(value), Math.floor(t.sentry.currentCa().bundle.issuer.notAfter.getTime() / 1000));
+  });
+
   it('a refused request gets no token (Dapr: JWTs only after the certificate is signed)', async () => {
     await assert.rejects(t.client().sign({ id: 'my.app', namespace: 'default', certificate_signing_request: csrPem(ed) }), /PERMISSION_DENIED|cannot contain dots/);
   });
@@ -230,6 +238,8 @@ describe('JWT disabled', () => {
     assert.deepEqual(res.per_audience_jwts, {});
     assert.equal(existsSync(join(dir, 'jwt.key')), false);
     assert.equal(existsSync(join(dir, 'jwks.json')), false);
+    const { body } = await t.get(t.sentry.metricsPort!, '/metrics');
+    assert.doesNotMatch(body, /^warden_sentry_jwt_key_expiry_timestamp_seconds[{ ]/m);
   });
 
   it('starts with broken jwt.key / jwks.json present: without --jwt-enabled they are not read', async (tt) => {
