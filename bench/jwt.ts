@@ -9,6 +9,9 @@
  * with one extra audience (three tokens, as Dapr signs them), and an Ed25519 key (EdDSA).
  */
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
 import pino from 'pino';
 import { generateTrustBundle } from '../src/core/bundle.js';
 import { systemClock } from '../src/core/clock.js';
@@ -21,6 +24,11 @@ import { SentryMetrics } from '../src/sentry/metrics.js';
 import { signCertificate, type SignServiceDeps } from '../src/sentry/sign-service.js';
 import type { SignCertificateRequest } from '../src/wire/sentry-proto.js';
 import { generateCsrPool, type PooledCsr } from './csr-pool.js';
+import { runThroughputH2load } from './grpc-h2load.js';
+import { findH2load, writeRequestBody } from './h2load.js';
+import { createBenchSigner } from './issue.js';
+import { sentryUnavailable, startSentryProcess, type SentryProcess } from './sentry-process.js';
+import { loadRequest } from './storm-calls.js';
 import { fixed, formatTable, int } from './format.js';
 import type { TimingOptions } from './issue.js';
 import { median, runFor, type Operation } from './measure.js';
@@ -125,4 +133,78 @@ export function formatJwtReport(results: readonly JwtMeasurement[], timing: Timi
   return `jwt: SignCertificate pipeline in-process, ${JWT_IN_FLIGHT} in flight, Ed25519 CSRs and issuer, median of ${timing.runs} × ${timing.runMs / 1000} s\n` +
     `target: with JWTs ≥ ${JWT_RATIO_FLOOR} × without (cost ≤ ${fixed((1 - JWT_RATIO_FLOOR) * 100, 0)} %)\n` +
     formatTable(['case', 'certs/s off', 'certs/s on', 'on/off', 'cost', 'CPU µs off', 'CPU µs on', 'CPU off/on', 'verdict'], rows);
+}
+
+export interface JwtGrpcMeasurement {
+  available: boolean;
+  reason?: string;
+  off: number[];
+  on: number[];
+  offMedian: number;
+  onMedian: number;
+  ratio: number;
+  /** Server CPU (cores) at each side's median, for the record. */
+  offServerCpu: number;
+  onServerCpu: number;
+  pass: boolean;
+}
+
+/**
+ * The same comparison over the wire: two `warden sentry` processes on copies of one bundle, one
+ * with `--jwt-enabled` (default RSA-2048 key), h2load at 16 in flight on 16 connections against
+ * each, runs alternating. This is "throughput at 16 in flight" as the grpc suite measures it.
+ */
+export async function runJwtGrpc(timing: TimingOptions, log: (line: string) => void): Promise<JwtGrpcMeasurement> {
+  const empty = { off: [], on: [], offMedian: Number.NaN, onMedian: Number.NaN, ratio: Number.NaN, offServerCpu: Number.NaN, onServerCpu: Number.NaN, pass: false };
+  if (findH2load() === undefined) return { available: false, reason: 'h2load is not installed (apt-get install nghttp2-client)', ...empty };
+  const { reason, help } = sentryUnavailable();
+  if (reason) return { available: false, reason, ...empty };
+  const root = mkdtempSync(join(os.tmpdir(), 'warden-bench-jwt-'));
+  const sentries: SentryProcess[] = [];
+  try {
+    const texts = createBenchSigner('ed25519').bundle.toTexts();
+    const csrPem = generateCsrPool('ed25519', 1)[0]!.pem;
+    const sides = ['off', 'on'] as const;
+    const bases = [];
+    for (const side of sides) {
+      const d = mkdtempSync(join(root, `${side}-`));
+      writeFileSync(join(d, 'ca.crt'), texts.ca);
+      writeFileSync(join(d, 'issuer.crt'), texts.issuerCert);
+      writeFileSync(join(d, 'issuer.key'), texts.issuerKey, { mode: 0o600 });
+      const bodyFile = join(d, 'request.bin');
+      writeRequestBody(bodyFile, loadRequest(csrPem, 0));
+      const sentry = await startSentryProcess(d, help, { args: side === 'on' ? ['--jwt-enabled'] : [] });
+      sentries.push(sentry);
+      bases.push({ sentry, dir: d, bodyFile, callTimeoutMs: 20_000 });
+    }
+    log(`jwt: over gRPC, h2load at ${JWT_IN_FLIGHT} in flight against a sentry without and one with --jwt-enabled…`);
+    const one: TimingOptions = { runs: 1, runMs: timing.runMs, warmupMs: timing.warmupMs };
+    const rates = { off: [] as number[], on: [] as number[] };
+    const cpu = { off: [] as number[], on: [] as number[] };
+    for (let run = 0; run < timing.runs; run++) {
+      const order = run % 2 === 0 ? [0, 1] : [1, 0];
+      for (const i of order) {
+        const [level] = await runThroughputH2load(bases[i]!, [JWT_IN_FLIGHT], one, 1);
+        rates[sides[i]!].push(level!.certsPerS);
+        cpu[sides[i]!].push(level!.serverCpu);
+      }
+    }
+    const offMedian = median(rates.off);
+    const onMedian = median(rates.on);
+    const ratio = onMedian / offMedian;
+    return { available: true, off: rates.off, on: rates.on, offMedian, onMedian, ratio,
+      offServerCpu: median(cpu.off), onServerCpu: median(cpu.on), pass: ratio >= JWT_RATIO_FLOOR };
+  } finally {
+    for (const s of sentries) await s.stop();
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+export function formatJwtGrpcReport(r: JwtGrpcMeasurement, timing: TimingOptions): string {
+  if (!r.available) return `jwt over gRPC: SKIPPED: ${r.reason ?? 'unknown reason'}`;
+  return `jwt over gRPC: SignCertificate over TLS, h2load ${JWT_IN_FLIGHT} in flight on ${JWT_IN_FLIGHT} connections, RS256 (default key), ` +
+    `median of ${timing.runs} × ${timing.runMs / 1000} s per side, alternating\n` +
+    `  without --jwt-enabled ${int(r.offMedian)} certs/s (${r.off.map(int).join(', ')}; server ${fixed(r.offServerCpu, 2)} cores), ` +
+    `with ${int(r.onMedian)} certs/s (${r.on.map(int).join(', ')}; server ${fixed(r.onServerCpu, 2)} cores)\n` +
+    `  ratio with/without ${fixed(r.ratio, 2)} (cost ${fixed((1 - r.ratio) * 100, 0)} %) — target ≥ ${JWT_RATIO_FLOOR}: ${r.pass ? 'ok' : 'BELOW'}`;
 }

