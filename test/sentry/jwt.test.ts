@@ -134,9 +134,11 @@ describe('--jwt-enabled with --jwt-issuer, --jwt-ttl, --jwt-key-id', () => {
   });
 });
 
-describe('--jwt-enabled with EC and Ed25519 keys (as Dapr: the algorithm must suit the key)', () => {
+describe('--jwt-enabled with EC, RSA-PSS and Ed25519 keys (as Dapr: the algorithm must suit the key)', () => {
   for (const [alg, key] of [
     ['ES256', generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey],
+    ['ES384', generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey],
+    ['PS256', generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey],
     ['EdDSA', generateKeyPairSync('ed25519').privateKey],
   ] as const) {
     it(`${alg}: a provided key signs ${alg} tokens that verify`, async (tt) => {

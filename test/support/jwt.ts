@@ -1,9 +1,9 @@
 /**
  * JWT oracles for tests, independent of `jose` (what the sentry signs with): a compact JWS split
  * and decoded by hand, its signature checked with `openssl dgst -verify` (RSA) or node:crypto's
- * one-shot verify (ECDSA in JWS's r||s form, Ed25519).
+ * one-shot verify (ECDSA in JWS's r||s form, RSA-PSS, Ed25519).
  */
-import { createPublicKey, KeyObject, verify, type JsonWebKey } from 'node:crypto';
+import { constants, createPublicKey, KeyObject, verify, type JsonWebKey } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,6 +42,9 @@ export function verifyJwtSignature(token: string, key: KeyObject | JsonWebKey): 
   if (alg === 'RS256') return opensslDgstVerify(jwt.signingInput, jwt.signature, publicKey);
   if (alg === 'ES256' || alg === 'ES384') {
     return verify(alg === 'ES256' ? 'sha256' : 'sha384', Buffer.from(jwt.signingInput), { key: publicKey, dsaEncoding: 'ieee-p1363' }, jwt.signature);
+  }
+  if (alg === 'PS256') {
+    return verify('sha256', Buffer.from(jwt.signingInput), { key: publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }, jwt.signature);
   }
   if (alg === 'EdDSA') return verify(null, Buffer.from(jwt.signingInput), publicKey, jwt.signature);
   throw new Error(`no oracle for alg ${alg}`);
