@@ -9,7 +9,9 @@ import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { FixedClock } from '../../src/core/clock.js';
-import { jwtMaterialToTexts, jwkThumbprintKid, materialForKey } from '../../src/core/jwt-key.js';
+import { jwtMaterialToTexts, jwkThumbprintKid, materialForKey, parseJwtMaterial } from '../../src/core/jwt-key.js';
+import { rotateJwtMaterial } from '../../src/core/jwt-rotation.js';
+import { FsTrustBundleStore } from '../../src/stores/fs-store.js';
 import { isWardenError } from '../../src/core/errors.js';
 import { csrPem, x509Chain } from '../support/sentry-client.js';
 import { startTestSentry, tempDir, type TestSentry } from '../support/sentry-harness.js';
@@ -258,3 +260,38 @@ describe('JWT disabled', () => {
 });
 
 type JsonWebKey = import('node:crypto').JsonWebKey;
+
+describe('--jwt-enabled and reloads', () => {
+  it('a renewed JWT key is picked up by a reload; a bundle without the pair is refused and the old key keeps signing', async (tt) => {
+    const t = await startTestSentry({ options: { jwtEnabled: true, reloadDebounceMs: 200 } });
+    tt.after(() => t.close());
+    const before = t.sentry.currentCa().bundle.jwt!.keyId;
+    const store = new FsTrustBundleStore({ dir: t.dir });
+    const read = await store.read();
+    assert.equal(read.state, 'complete');
+    if (read.state !== 'complete') return;
+    // What renew-certificate does to the pair: a new key, the old one retired.
+    const rotated = rotateJwtMaterial(parseJwtMaterial({ jwtKey: read.texts.jwtKey!, jwks: read.texts.jwks! }), { now: new Date() });
+    await store.write({ ...read.texts, ...jwtMaterialToTexts(rotated) }, { backup: false });
+    await waitUntil('the new key', () => t.sentry.currentCa().bundle.jwt?.keyId === rotated.keyId);
+    const res = await t.client().sign({ id: 'app', namespace: 'ns', certificate_signing_request: csrPem(ed) });
+    assert.equal(decodeJwt(res.jwt!.value).header.kid, rotated.keyId);
+    assert.deepEqual(t.sentry.currentCa().bundle.jwt!.jwks.keys.map((k) => k.kid), [rotated.keyId, before]);
+
+    // Remove the pair by hand: the reload is refused, the current key keeps signing.
+    const failures = async (): Promise<number> => (await t.sentry.metrics.reloadFailures.get()).values[0]?.value ?? 0;
+    rmSync(join(t.dir, 'jwks.json'));
+    await waitUntil('a refused reload', async () => (await failures()) >= 1);
+    assert.ok(t.logs.some((l) => /has no JWT signing key/.test(String(l.msg)) || /has no JWT signing key/.test(String(l.err))), 'the refusal names the missing pair');
+    const again = await t.client().sign({ id: 'app', namespace: 'ns', certificate_signing_request: csrPem(ed) });
+    assert.equal(decodeJwt(again.jwt!.value).header.kid, rotated.keyId);
+  });
+});
+
+async function waitUntil(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const start = Date.now();
+  while (!(await cond())) {
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
