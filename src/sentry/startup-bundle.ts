@@ -67,7 +67,8 @@ export async function loadStartupBundle(deps: StartupDeps): Promise<StartupBundl
     throw new WardenError('ERR_STORE_IO', `the trust bundle just written to ${deps.where} cannot be read back; check the directory`);
   }
   if (needsJwtMaterial(read.texts, deps)) {
-    await deps.store.write(withNewJwtMaterial(read.texts, deps));
+    // No backup: the X.509 files stay as they are, and there was no JWT pair to save.
+    await deps.store.write(withNewJwtMaterial(read.texts, deps), { backup: false });
     read = await deps.store.read();
     if (read.state !== 'complete') throw new WardenError('ERR_STORE_IO', `the JWT signing key just written to ${deps.where} cannot be read back; check the directory`);
   }

@@ -49,6 +49,7 @@ describe('--jwt-enabled, generated bundle and JWT key (self-hosted)', () => {
     assert.equal(Buffer.from(String(k!.n), 'base64url').length, 256, 'RSA-2048');
     assert.match(String(k!.kid), /^[A-Za-z0-9+/]{43}=$/, 'standard base64 with padding');
     assert.equal(t.sentry.currentCa().bundle.jwt?.keyId, k!.kid);
+    assert.equal(existsSync(join(t.dir, '.backup')), false, 'adding the pair to a bundle just generated backs nothing up');
   });
 
   it('answers with jwt (aud [td] + jwt_audiences) and one token per audience; claims and header as Dapr', async () => {
