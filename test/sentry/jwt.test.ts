@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { FixedClock } from '../../src/core/clock.js';
@@ -216,6 +216,19 @@ describe('--jwt-enabled error paths (start-up refuses, naming the file and the f
     const err = await startWith({ 'jwt.key': good.jwtKey, 'jwks.json': good.jwks }, { jwtKeyId: 'nope' });
     assert.ok(isWardenError(err, 'ERR_JWKS_INVALID'), String(err));
     assert.match((err as Error).message, /JWKS doesn't contain a key with user-provided key ID "nope"/);
+  });
+
+  it('a jwks.json that is a directory → ERR_BUNDLE_FILE_NOT_REGULAR naming it (readable as root too)', async () => {
+    const dir = tempDir();
+    try {
+      writeFileSync(join(dir, 'jwt.key'), good.jwtKey, { mode: 0o600 });
+      mkdirSync(join(dir, 'jwks.json'));
+      const err = await startTestSentry({ dir, options: { jwtEnabled: true } }).then(async (t) => { await t.close(); return undefined; }, (e: unknown) => e);
+      assert.ok(isWardenError(err, 'ERR_BUNDLE_FILE_NOT_REGULAR'), String(err));
+      assert.match((err as Error).message, /jwks\.json/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('an unreadable jwks.json → ERR_STORE_IO naming it', { skip: process.getuid?.() === 0 ? 'root reads every file' : false }, async () => {
