@@ -82,7 +82,7 @@ export async function runGrpcDaprComparison(opts: { timing: TimingOptions; storm
     for (const target of ['warden', 'dapr'] as const) {
       opts.log(`grpc --target dapr: ${target === 'warden' ? 'warden sentry' : "Dapr's sentry"}: throughput at ${LEVELS.join(' and ')} in flight, then a ${opts.stormClients}-client storm (${load} load)…`);
       const sentry = target === 'warden'
-        ? await startSentryProcess(certs, help, { extraArgs: ['--config', config, '--trust-domain', 'localhost'] })
+        ? await startSentryProcess(certs, help, { args: ['--config', config, '--trust-domain', 'localhost'] })
         : await startDaprSentryProcess(certs, config);
       try {
         const base: BaseConfig = { target: `127.0.0.1:${sentry.port}`, caFile: join(certs, 'ca.crt'), serverId: SERVER_ID, csrFile };

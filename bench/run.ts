@@ -14,7 +14,7 @@ import { killAllChildren } from './children.js';
 import { formatGrpcReport, GRPC_TIMING, runGrpcSuite, STORM_CLIENTS, STORM_PROCESSES, STORM_TRANSPORT, type GrpcSuiteResult, type LoadGenerator, type StormShape } from './grpc.js';
 import { formatIssueReport, runIssueSuite, type IssueMeasurement, type TimingOptions } from './issue.js';
 
-const SUITES = ['issue', 'grpc', 'kube-renew', 'kube-rotate', 'pem', 'fleet'] as const;
+const SUITES = ['issue', 'grpc', 'kube-renew', 'kube-rotate', 'pem', 'fleet', 'jwt'] as const;
 type SuiteName = (typeof SUITES)[number];
 
 const ISSUE_TIMING: TimingOptions = { runs: 3, runMs: 1000, warmupMs: 500 };
@@ -145,6 +145,15 @@ async function main(): Promise<void> {
     // rotate -k through all phases against the Kubernetes API test server (bench/kube-rotate.ts).
     const { runKubeRotateBench, formatKubeRotateReport } = await import('./kube-rotate.js');
     reports.push(formatKubeRotateReport(await runKubeRotateBench({ log })));
+  }
+  if (cli.suites.includes('jwt')) {
+    // SignCertificate with and without --jwt-enabled, in the same run (bench/jwt.ts).
+    const { runJwtSuite, formatJwtReport, runJwtGrpc, formatJwtGrpcReport } = await import('./jwt.js');
+    const timing = withOverrides(ISSUE_TIMING, cli);
+    const jwt = await runJwtSuite(timing, log);
+    reports.push(formatJwtReport(jwt, timing));
+    const grpcTiming = withOverrides(GRPC_TIMING, cli);
+    reports.push(formatJwtGrpcReport(await runJwtGrpc(grpcTiming, log), grpcTiming));
   }
   if (cli.suites.includes('pem')) {
     // PEM decoding of crafted input against benign input of the same size (bench/pem.ts).

@@ -68,7 +68,7 @@ function healthz(port: number): Promise<number> {
 }
 
 /** Starts the sentry on the credentials in `credentialsDir` and waits until /healthz says 200. */
-export async function startSentryProcess(credentialsDir: string, help: string, opts: { workers?: number; readyTimeoutMs?: number; extraArgs?: string[] } = {}): Promise<SentryProcess> {
+export async function startSentryProcess(credentialsDir: string, help: string, opts: { workers?: number; readyTimeoutMs?: number; args?: readonly string[] } = {}): Promise<SentryProcess> {
   const readyTimeoutMs = opts.readyTimeoutMs ?? 20_000;
   const workers = opts.workers !== undefined && opts.workers > 1 && help.includes('--workers') ? opts.workers : 1;
   const [port, healthzPort, metricsPort] = (await freePorts(3)) as [number, number, number];
@@ -79,7 +79,7 @@ export async function startSentryProcess(credentialsDir: string, help: string, o
   ];
   for (const [flag, value] of optional) if (help.includes(flag)) args.push(flag, value);
   if (workers > 1) args.push('--workers', String(workers));
-  args.push(...(opts.extraArgs ?? []));
+  args.push(...(opts.args ?? []));
   const child = spawnChild(process.execPath, ['--import', ORPHAN_GUARD, ...args], {
     cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NAMESPACE: 'default' },
   });

@@ -26,7 +26,7 @@ export const EXIT = {
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
-const USAGE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['ERR_USAGE', 'ERR_DURATION_INVALID', 'ERR_SENTRY_JWT_UNSUPPORTED']);
+const USAGE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['ERR_USAGE', 'ERR_DURATION_INVALID']);
 
 /** Codes raised by the trust-bundle check chain (src/core/checks), plus the Secret/ConfigMap anchors mismatch that `verify -k` reports as a finding. */
 const CHECK_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([...CHECK_ERROR_CODES, 'ERR_TRUST_ANCHORS_MISMATCH', 'ERR_BACKUP_EXPIRED']);

@@ -264,20 +264,21 @@ function addDaprLogOptions(cmd: Command): void {
 }
 
 /**
- * Dapr Sentry's JWT and OIDC flags, as Dapr spells them so its Helm chart's command line parses.
- * The OIDC file, URI and prefix flags have no default, so that "given" (pflag's `Changed`, which
- * Dapr tests) is "not undefined"; `--oidc-allowed-hosts` is a pflag string slice (comma-separated,
- * repeatable).
+ * Dapr Sentry's JWT and OIDC flags, as Dapr spells them and with its defaults
+ * (cmd/sentry/options/options.go), so its Helm chart's command line parses. Flags without a
+ * default (`--jwt-issuer`, `--jwt-key-id`, the OIDC files, URI and prefix): given (even empty) is
+ * different from not given, as pflag's `Changed` tells Dapr. `--oidc-allowed-hosts` is a pflag
+ * string slice (comma-separated, repeatable).
  */
 function addJwtOidcOptions(cmd: Command): void {
   cmd
-    .addOption(boolFlag('--jwt-enabled [bool]', 'issue JWT-SVIDs (not supported yet: refuses to start)', false))
-    .option('--jwt-key-filename <name>', 'JWT signing key file name', 'jwt.key')
-    .option('--jwks-filename <name>', 'JWKS file name', 'jwks.json')
-    .option('--jwt-issuer <issuer>', 'JWT issuer', '')
-    .option('--jwt-signing-algorithm <alg>', 'JWT signing algorithm', 'RS256')
-    .option('--jwt-key-id <id>', 'JWT key id', '')
-    .addOption(new Option('--jwt-ttl <duration>', 'JWT lifetime').argParser(parseDurationArg).default(24 * 60 * 60 * 1000, '24h0m0s'))
+    .addOption(boolFlag('--jwt-enabled [bool]', 'Enable JWT token issuance by Sentry', false))
+    .option('--jwt-key-filename <name>', 'JWT signing key filename (used only when absolute; else jwt.key in the credentials directory)', 'jwt.key')
+    .option('--jwks-filename <name>', 'JWKS (JSON Web Key Set) filename (used only when absolute; else jwks.json in the credentials directory)', 'jwks.json')
+    .option('--jwt-issuer <issuer>', 'Issuer value for JWT tokens (no issuer if not given)')
+    .option('--jwt-signing-algorithm <alg>', 'Algorithm used for JWT signing, must be supported by signing key', 'RS256')
+    .option('--jwt-key-id <id>', 'Key ID (kid) used for JWT signing (defaults to the JWKS entry\'s kid, else the base64 encoded SHA-256 thumbprint of the signing key)')
+    .addOption(new Option('--jwt-ttl <duration>', 'Time-to-live for JWT tokens').argParser(parseDurationArg).default(24 * 60 * 60 * 1000, '24h0m0s'))
     .addOption(boolFlag('--oidc-enabled [bool]', 'enable the OIDC discovery HTTP server (served only with --jwt-enabled, as in Dapr)', false))
     .addOption(new Option('--oidc-server-listen-port <port>', 'the port for the OIDC HTTP server').argParser(parsePortArg).default(9080))
     .option('--oidc-server-listen-address <address>', 'the address for the OIDC HTTP server', 'localhost')

@@ -5,11 +5,12 @@
  * and reload all report the same findings.
  */
 import type { JsonWebKey, KeyObject } from 'node:crypto';
-import type { BundleTexts } from './bundle-texts.js';
+import { hasJwtTexts, type BundleTexts } from './bundle-texts.js';
 import { resolveTrustPath } from './checks/trust-path.js';
 import { certificatesToPem, isSelfSigned, parseCertificate, parseCertificatesPem, type Certificate } from './certificate.js';
 import type { Clock } from './clock.js';
 import { WardenError } from './errors.js';
+import { jwtMaterialToTexts, parseJwtMaterial, type JwtMaterial, type JwtSettings, type JwtTexts } from './jwt-key.js';
 import { generatePrivateKey, keyAlgorithmOf, parsePrivateKeyPem, privateKeyToPkcs8Pem } from './keys.js';
 import { buildIssuerCertificate, buildRootCertificate, profileForKeyAlgorithm } from './profile.js';
 import { randomSerials, type SerialSource } from './serial.js';
@@ -27,26 +28,36 @@ function parsePart<T>(file: string, parse: () => T): T {
 }
 
 export class TrustBundle {
-  /** The JWT-SVID signing material (`jwt.key`, `jwks.json`), when the sentry issues JWTs. */
-  readonly jwt?: { signingKey: KeyObject; keyId: string; algorithm: string; jwks: { keys: JsonWebKey[] } };
-
   constructor(
     readonly anchors: Certificate[],
     readonly issuerChain: Certificate[],
     readonly issuerKey: KeyObject,
+    /**
+     * The JWT-SVID signing material (`jwt.key` + `jwks.json`), when the bundle has it. `jwks` is
+     * the public document as served, retired keys still published included (jwt-rotation.ts).
+     */
+    readonly jwt?: { signingKey: KeyObject; keyId: string; algorithm: string; jwks: { keys: JsonWebKey[] } },
+    /** The JWT texts `jwt` was parsed from: written back byte for byte while `jwt` is unchanged. */
+    private readonly jwtSource?: JwtTexts,
   ) {
     if (anchors.length === 0 || issuerChain.length === 0) {
       throw new WardenError('ERR_BUNDLE_INVALID', 'a trust bundle needs at least one trust anchor and one issuer certificate');
     }
   }
 
-  /** Parses the three texts. A trailing self-signed certificate in `issuer.crt` (the root) is dropped (spec 2.7). */
-  static fromTexts(texts: BundleTexts): TrustBundle {
+  /**
+   * Parses the texts. A trailing self-signed certificate in `issuer.crt` (the root) is dropped
+   * (spec 2.7). The JWT pair, when present, is checked as Dapr's Sentry checks it on load
+   * (jwt-key.ts); `jwtSettings` are the sentry's `--jwt-key-id` and `--jwt-signing-algorithm`.
+   */
+  static fromTexts(texts: BundleTexts, jwtSettings?: JwtSettings): TrustBundle {
     const anchors = parsePart('ca.crt', () => parseCertificatesPem(texts.ca));
     const chain = parsePart('issuer.crt', () => parseCertificatesPem(texts.issuerCert));
     const issuerKey = parsePart('issuer.key', () => parsePrivateKeyPem(texts.issuerKey));
     while (chain.length > 1 && isSelfSigned(chain[chain.length - 1]!)) chain.pop();
-    return new TrustBundle(anchors, chain, issuerKey);
+    if (!hasJwtTexts(texts)) return new TrustBundle(anchors, chain, issuerKey);
+    const jwtTexts = { jwtKey: texts.jwtKey, jwks: texts.jwks };
+    return new TrustBundle(anchors, chain, issuerKey, parseJwtMaterial(jwtTexts, jwtSettings), jwtTexts);
   }
 
   get issuer(): Certificate {
@@ -68,12 +79,18 @@ export class TrustBundle {
       ca: certificatesToPem(this.anchors),
       issuerCert: certificatesToPem(this.issuerChain),
       issuerKey: privateKeyToPkcs8Pem(this.issuerKey),
+      ...(this.jwt === undefined ? {} : (this.jwtSource ?? jwtMaterialToTexts(this.jwt))),
     };
   }
 
   /** A copy with other anchors (rotation adds and removes roots around the same issuer). */
   withAnchors(anchors: Certificate[]): TrustBundle {
-    return new TrustBundle(anchors, this.issuerChain, this.issuerKey);
+    return new TrustBundle(anchors, this.issuerChain, this.issuerKey, this.jwt, this.jwtSource);
+  }
+
+  /** A copy with other JWT material (or none). */
+  withJwt(jwt: JwtMaterial | undefined): TrustBundle {
+    return new TrustBundle(this.anchors, this.issuerChain, this.issuerKey, jwt);
   }
 }
 

@@ -58,9 +58,9 @@ export const ERROR_CODES = [
   'ERR_DURATION_INVALID',
   'ERR_LISTEN_FAILED',
   'ERR_SENTRY_WORKER_FAILED', // warden sentry --workers: a worker died before it was ready (src/sentry/cluster)
-  'ERR_SENTRY_JWT_UNSUPPORTED', // warden sentry --jwt-enabled: not implemented yet
   'ERR_JWKS_UNAVAILABLE', // the JWKS validator's source cannot be read (src/sentry/validators/jwks-source.ts)
   'ERR_OIDC_TLS_INVALID', // --oidc-server-tls-cert-file / -key-file do not load (src/sentry/oidc/server.ts)
+  'ERR_JWT_KEY_INVALID', 'ERR_JWKS_INVALID', 'ERR_JWT_ALGORITHM', // jwt.key / jwks.json (src/core/jwt-key.ts)
   // network / client side
   'ERR_SENTRY_UNAVAILABLE',
   'ERR_SENTRY_REJECTED',

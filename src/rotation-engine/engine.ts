@@ -6,7 +6,9 @@
  * crashed or stopped one left off.
  */
 import { TrustBundle } from '../core/bundle.js';
-import type { BundleTexts } from '../core/bundle-texts.js';
+import { hasJwtTexts, type BundleTexts } from '../core/bundle-texts.js';
+import { jwtMaterialToTexts, parseJwtMaterial } from '../core/jwt-key.js';
+import { rotateJwtMaterial } from '../core/jwt-rotation.js';
 import { assertNoErrors, runChecks } from '../core/checks/index.js';
 import type { Clock } from '../core/clock.js';
 import { WardenError } from '../core/errors.js';
@@ -162,7 +164,8 @@ class RotationRun {
     }
     const fromVersion = this.requireExpected(phase, read);
     await this.save(recordIntent(this.record, phase, fromVersion, now));
-    const result = await this.backend.store.write(targetTexts, { expectedVersion: fromVersion, backup: this.record.backup === undefined });
+    const writeTexts = phase === 'switch-issuer' && read.state === 'complete' ? withRenewedJwtKey(targetTexts, read.texts, now) : targetTexts;
+    const result = await this.backend.store.write(writeTexts, { expectedVersion: fromVersion, backup: this.record.backup === undefined });
     const backup = result.backup === undefined ? undefined : { name: result.backup.name, location: result.backup.location };
     await this.save(recordWritten(this.record, phase, result.version, this.now(), backup));
     this.report({ kind: 'written', phase, version: result.version, alreadyThere: false, ...(backup ? { backup: backup.location } : {}) });
@@ -281,4 +284,20 @@ export function divergedError(record: RotationRecord, backend: Pick<RotationBack
     `The trust bundle in ${backend.store.description} is not what rotation ${record.id} left there ${found}. ` +
       `Someone changed it meanwhile; nothing was written. Inspect it with \`${commandOf(backend, 'doctor')}\`, ${restore}, then start the rotation again.`,
   );
+}
+
+/**
+ * The JWT signing key is renewed with the issuer (src/core/jwt-rotation.ts), so the switch-issuer
+ * write also renews a stored JWT pair, keeping the old public key published (retired) until its
+ * last token has expired. Decided at write time, from what the store holds then: the phases compare
+ * only the X.509 texts (`sameTexts`), and the later targets carry no JWT texts, so the store keeps
+ * the renewed pair. A pair that does not parse is left alone.
+ */
+function withRenewedJwtKey(target: BundleTexts, stored: BundleTexts, now: Date): BundleTexts {
+  if (!hasJwtTexts(stored)) return target;
+  try {
+    return { ...target, ...jwtMaterialToTexts(rotateJwtMaterial(parseJwtMaterial(stored), { now })) };
+  } catch {
+    return target;
+  }
 }

@@ -9,7 +9,7 @@
 import { FsTrustBundleStore } from '../stores/fs-store.js';
 import type { CaStateHolder } from './ca-state.js';
 import { loadSentryConfig, type SentryConfig } from './config.js';
-import type { SentryOptions } from './options.js';
+import { jwtFileNames, type SentryOptions } from './options.js';
 import { loadStartupBundle, type BundleStore, type StartupBundle, type StartupDeps } from './startup-bundle.js';
 import { insecureValidator, type Validator } from './validators.js';
 import { JwksValidator } from './validators/jwks.js';
@@ -49,6 +49,7 @@ export async function openStandaloneBackend(options: SentryOptions, clock: Clock
     caFile: options.issuerCaFilename,
     issuerCertFile: options.issuerCertificateFilename,
     issuerKeyFile: options.issuerKeyFilename,
+    ...jwtFileNames(options),
     clock,
   });
   const where = options.issuerCredentials;

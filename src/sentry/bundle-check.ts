@@ -6,7 +6,8 @@
  * verifies against its anchors.
  */
 import { TrustBundle } from '../core/bundle.js';
-import type { BundleTexts } from '../core/bundle-texts.js';
+import { hasJwtTexts, type BundleTexts } from '../core/bundle-texts.js';
+import type { JwtSettings } from '../core/jwt-key.js';
 import { runChecks, type Finding } from '../core/checks/index.js';
 import { ERROR_CODES, WardenError, isWardenError, type ErrorCode } from '../core/errors.js';
 import { verifyCanaryLeaf } from './canary-leaf.js';
@@ -15,6 +16,11 @@ export interface CheckPolicy {
   warnWithinMs: number;
   workloadTtlMs: number;
   clockSkewMs: number;
+  /**
+   * With `--jwt-enabled`: the JWT settings the JWT pair is checked with (jwt-key.ts). Without,
+   * the JWT files are not read at all (Dapr reads and fails on them even then).
+   */
+  jwtSettings?: JwtSettings | undefined;
 }
 
 export interface CheckedBundle {
@@ -31,9 +37,16 @@ const PARSE_REMEDY = 'fix the file (see "warden mtls verify") or replace the bun
  * already says what to run to fix it.
  */
 export function checkBundleTexts(texts: BundleTexts, now: Date, policy: CheckPolicy, where: string): CheckedBundle {
+  if (policy.jwtSettings !== undefined && !hasJwtTexts(texts)) {
+    // Start-up generates a missing pair before this; on reload, keep the key that signs now.
+    throw new WardenError('ERR_JWT_KEY_INVALID', `the trust bundle in ${where} has no JWT signing key (jwt.key and jwks.json), ` +
+      'which --jwt-enabled needs; restore both files (they are in the backups), or restart the sentry to generate a new pair');
+  }
   let bundle: TrustBundle;
   try {
-    bundle = TrustBundle.fromTexts(texts);
+    bundle = policy.jwtSettings === undefined
+      ? TrustBundle.fromTexts({ ca: texts.ca, issuerCert: texts.issuerCert, issuerKey: texts.issuerKey })
+      : TrustBundle.fromTexts(texts, policy.jwtSettings);
   } catch (err) {
     const code: ErrorCode = isWardenError(err) ? err.code : 'ERR_BUNDLE_INVALID';
     throw new WardenError(

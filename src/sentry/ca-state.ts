@@ -8,10 +8,13 @@ import type { Clock } from '../core/clock.js';
 import type { SerialSource } from '../core/serial.js';
 import { WorkloadSigner } from '../core/sign.js';
 import type { SentryConfig } from './config.js';
+import { JwtIssuer, type JwtIssueOptions } from './jwt-issuer.js';
 
 export interface CaState {
   readonly bundle: TrustBundle;
   readonly signer: WorkloadSigner;
+  /** Signs JWT-SVIDs with the bundle's JWT material; undefined when JWTs are off. */
+  readonly jwt?: JwtIssuer | undefined;
   /** The store's version of the texts this state came from (to skip no-op reloads). */
   readonly version: unknown;
 }
@@ -20,6 +23,8 @@ export interface CaStateFactoryDeps {
   clock: Clock;
   config: SentryConfig;
   serials?: SerialSource | undefined;
+  /** `--jwt-enabled`: how tokens are issued (undefined: JWTs are off). */
+  jwt?: JwtIssueOptions | undefined;
 }
 
 /** Builds the signing state for a bundle that already passed the checks. */
@@ -30,7 +35,8 @@ export function createCaState(bundle: TrustBundle, version: unknown, deps: CaSta
     clockSkewMs: deps.config.allowedClockSkewMs,
     ...(deps.serials !== undefined ? { serials: deps.serials } : {}),
   });
-  return { bundle, signer, version };
+  const jwt = deps.jwt !== undefined && bundle.jwt !== undefined ? new JwtIssuer(bundle.jwt, deps.jwt) : undefined;
+  return { bundle, signer, version, jwt };
 }
 
 /** Holds the current CaState; `swap` replaces it and tells subscribers. */

@@ -21,7 +21,7 @@ import { KubeBundleSource } from './kube-bundle-source.js';
 import { DEFAULT_KUBE_CONFIGURATION, loadKubeSentryConfig } from './kube-config.js';
 import { loadKubeStartupBundle } from './kube-startup.js';
 import { watchNamedObject } from './kube-watch.js';
-import type { SentryOptions } from './options.js';
+import { jwtFileNames, type SentryOptions } from './options.js';
 import { KubernetesValidator } from './validators/kubernetes.js';
 
 export async function openKubeBackend(options: SentryOptions, { clock, logger }: { clock: Clock; logger: Logger }): Promise<SentryBackend> {
@@ -38,7 +38,10 @@ export async function openKubeBackend(options: SentryOptions, { clock, logger }:
   const store = new KubeTrustBundleStore({
     clients, namespace, clock, create: false,
     // Dapr names the Secret keys after the base names of its credential paths (spec 3.2).
-    keys: { ca: basename(options.issuerCaFilename), issuerCert: basename(options.issuerCertificateFilename), issuerKey: basename(options.issuerKeyFilename) },
+    keys: {
+      ca: basename(options.issuerCaFilename), issuerCert: basename(options.issuerCertificateFilename), issuerKey: basename(options.issuerKeyFilename),
+      jwtKey: basename(jwtFileNames(options).jwtKeyFile), jwks: basename(jwtFileNames(options).jwksFile),
+    },
   });
   const source = new KubeBundleSource(store, clients.core);
   const validator = new KubernetesValidator({

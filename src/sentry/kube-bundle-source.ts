@@ -9,7 +9,7 @@
  */
 import type { CoreV1Api } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import type { BundleTexts } from '../core/bundle-texts.js';
+import { hasJwtTexts, type BundleTexts } from '../core/bundle-texts.js';
 import { WardenError, isWardenError } from '../core/errors.js';
 import { kubeFind } from '../kube/client.js';
 import { computeBundleVersion } from '../stores/bundle-version.js';
@@ -53,6 +53,21 @@ export class KubeBundleSource implements BundleStore {
   async write(texts: BundleTexts): Promise<string> {
     await this.store.write(texts, { expectedVersion: null, backup: false });
     return computeBundleVersion(texts);
+  }
+
+  /**
+   * Adds a JWT pair to the stored bundle (`--jwt-enabled` and none stored), guarded by the
+   * Secret's resourceVersion; when another replica stored a pair first, theirs is kept.
+   */
+  async addJwtMaterial(texts: BundleTexts, logger: Logger): Promise<void> {
+    const read = await this.readRaw();
+    if (read.state !== 'complete' || hasJwtTexts(read.texts)) return;
+    try {
+      await this.store.write(texts, { expectedVersion: read.version, backup: false });
+    } catch (err) {
+      if (!isWardenError(err, 'ERR_STORE_CONFLICT')) throw err;
+      logger.info({ secret: this.where }, `Another writer changed ${this.where} while the JWT signing key was stored; using what it stored`);
+    }
   }
 
   watchPaths(): string[] {

@@ -14,7 +14,7 @@ import { WardenError, isWardenError } from '../core/errors.js';
 import type { BackendStartupDeps } from './backend.js';
 import { checkBundleTexts } from './bundle-check.js';
 import type { KubeBundleSource } from './kube-bundle-source.js';
-import { GENERATED_FIELDS, GENERATED_MESSAGE, generateSelfSignedBundle, type StartupBundle } from './startup-bundle.js';
+import { GENERATED_FIELDS, GENERATED_MESSAGE, generateSelfSignedBundle, needsJwtMaterial, withNewJwtMaterial, type StartupBundle } from './startup-bundle.js';
 
 export async function loadKubeStartupBundle(source: KubeBundleSource, deps: BackendStartupDeps): Promise<StartupBundle> {
   const where = source.where;
@@ -35,6 +35,11 @@ export async function loadKubeStartupBundle(source: KubeBundleSource, deps: Back
   }
   if (read.state !== 'complete') {
     throw new WardenError('ERR_STORE_IO', `the trust bundle just written to ${where} cannot be read back; check the Secret and retry`);
+  }
+  if (needsJwtMaterial(read.texts, deps)) {
+    await source.addJwtMaterial(withNewJwtMaterial(read.texts, deps), deps.logger);
+    read = await source.read();
+    if (read.state !== 'complete') throw new WardenError('ERR_STORE_IO', `the JWT signing key just written to ${where} cannot be read back; check the Secret and retry`);
   }
   if (!generated) deps.logger.info({ scope: LOG_SCOPE.ca }, 'Root and issuer certs found: using credentials from store');
   const checked = checkBundleTexts(read.texts, deps.clock.now(), deps.policy, where);

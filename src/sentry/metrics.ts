@@ -23,6 +23,7 @@ export type RotationPhaseLabel = (typeof ROTATION_PHASE_LABELS)[number];
  * - `csr_signature`: the CSR's self-signature did not verify
  * - `issuer_not_valid`: the issuer is expired or not yet valid; Warden refuses to sign
  * - `invalid_identity`: id/namespace/trust domain do not form a valid SPIFFE ID
+ * - `jwt`: the certificate was signed but its JWT-SVIDs were not (`failed to generate JWT: ...`)
  * - `internal`: anything else
  */
 export const SIGN_FAILURE_REASONS = [
@@ -31,6 +32,7 @@ export const SIGN_FAILURE_REASONS = [
   'csr_signature',
   'issuer_not_valid',
   'invalid_identity',
+  'jwt',
   'internal',
 ] as const;
 export type SignFailureReason = (typeof SIGN_FAILURE_REASONS)[number];
@@ -79,6 +81,14 @@ export class SentryMetrics {
     aggregator: 'min',
   });
 
+  /** Only with `--jwt-enabled` (one series, labelled with the key's kid): the key is due with the issuer (src/core/jwt-rotation.ts). */
+  readonly jwtKeyExpirySeconds = new Gauge({
+    name: 'warden_sentry_jwt_key_expiry_timestamp_seconds',
+    help: 'When the JWT signing key is due, in Unix seconds: Warden renews it with the issuer, so the issuer\'s NotAfter.',
+    labelNames: ['kid'] as const,
+    registers: [this.registry],
+    aggregator: 'min',
+  });
   readonly rootExpirySeconds = new Gauge({
     name: 'warden_sentry_root_expiry_timestamp_seconds',
     help: 'NotAfter of the trust anchor the issuer chains to, in Unix seconds.',
@@ -177,12 +187,14 @@ export class SentryMetrics {
     this.signFailures.inc({ reason });
   }
 
-  /** Records the expiry gauges of a newly loaded CA. */
-  recordCa(issuer: Certificate, root: Certificate): void {
+  /** Records the expiry gauges of a newly loaded CA; `jwtKey` when it signs JWT-SVIDs. */
+  recordCa(issuer: Certificate, root: Certificate, jwtKeyId?: string): void {
     const issuerSeconds = Math.floor(issuer.notAfter.getTime() / 1000);
     this.issuerCertExpiry.set(issuerSeconds);
     this.issuerExpirySeconds.set(issuerSeconds);
     this.rootExpirySeconds.set(Math.floor(root.notAfter.getTime() / 1000));
+    this.jwtKeyExpirySeconds.reset();
+    if (jwtKeyId !== undefined) this.jwtKeyExpirySeconds.set({ kid: jwtKeyId }, issuerSeconds);
   }
 
   /** The exposition text. */

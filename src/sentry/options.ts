@@ -2,6 +2,7 @@
  * `warden sentry` options. Names follow Sentry's flags (spec 3.1) in camelCase; defaults are
  * Sentry's except where noted. The CLI maps flags onto this object; tests build it directly.
  */
+import { isAbsolute } from 'node:path';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import type { SerialSource } from '../core/serial.js';
@@ -129,6 +130,20 @@ export interface SentryOptions {
   logger?: Logger | undefined;
   /** Injected for tests; defaults to 16 random bytes. */
   serials?: SerialSource | undefined;
+  /** `--jwt-enabled`: issue JWT-SVIDs (`jwt`, `per_audience_jwts`) with every certificate. */
+  jwtEnabled: boolean;
+  /** `--jwt-key-filename` (default `jwt.key`); as in Dapr, only an absolute path moves it out of the credentials directory. */
+  jwtKeyFilename: string;
+  /** `--jwks-filename` (default `jwks.json`); same rule. */
+  jwksFilename: string;
+  /** `--jwt-issuer`: the `iss` claim; undefined leaves it out. Needs `jwtEnabled`. */
+  jwtIssuer?: string | undefined;
+  /** `--jwt-signing-algorithm` (default RS256); must suit the signing key (Dapr's check). */
+  jwtSigningAlgorithm: string;
+  /** `--jwt-key-id`: the `kid` (default: the JWKS entry's kid, else the key's base64 SHA-256 thumbprint). */
+  jwtKeyId?: string | undefined;
+  /** `--jwt-ttl` (default 24h). */
+  jwtTtlMs: number;
 }
 
 const HOUR_MS = 60 * 60 * 1000;
@@ -170,7 +185,22 @@ export const DEFAULT_SENTRY_OPTIONS: Readonly<SentryOptions> = Object.freeze({
   autoRenewTimeoutMs: 10 * 60_000,
   autoRenewLeaseName: 'warden-sentry-auto-renew',
   autoRenewLeaseDurationMs: 15_000,
+  jwtEnabled: false,
+  jwtKeyFilename: 'jwt.key',
+  jwksFilename: 'jwks.json',
+  jwtIssuer: undefined,
+  jwtSigningAlgorithm: 'RS256',
+  jwtKeyId: undefined,
+  jwtTtlMs: 24 * HOUR_MS,
 });
+
+/** Where the JWT files are: Dapr uses `--jwt-key-filename` / `--jwks-filename` only when absolute (cmd/sentry/app). */
+export function jwtFileNames(options: Pick<SentryOptions, 'jwtKeyFilename' | 'jwksFilename'>): { jwtKeyFile: string; jwksFile: string } {
+  return {
+    jwtKeyFile: isAbsolute(options.jwtKeyFilename) ? options.jwtKeyFilename : 'jwt.key',
+    jwksFile: isAbsolute(options.jwksFilename) ? options.jwksFilename : 'jwks.json',
+  };
+}
 
 /** Fills in defaults for every option not given. */
 export function withSentryDefaults(partial: Partial<SentryOptions>): SentryOptions {

@@ -33,6 +33,7 @@ import type { StartupBundle } from './startup-bundle.js';
 import { ServingIdentity, type ServingCertificate } from './tls-identity.js';
 import type { AutoRenewer } from './auto-renew/renewer.js';
 import { startAutoRenewer } from './auto-renew/start.js';
+import type { IssuedJwts, JwtIssueOptions, JwtRequest } from './jwt-issuer.js';
 
 export interface RunningSentry {
   /** Bound gRPC port (the real one when `port` was 0). */
@@ -197,7 +198,15 @@ export async function openBackend(options: SentryOptions, clock: Clock, logger: 
 
 /** The checks' policy at start-up and on reload. */
 function checkPolicyOf(options: SentryOptions, config: SentryConfig): CheckPolicy {
-  return { warnWithinMs: options.expiryWarningWindowMs, workloadTtlMs: config.workloadCertTtlMs, clockSkewMs: config.allowedClockSkewMs };
+  return {
+    warnWithinMs: options.expiryWarningWindowMs, workloadTtlMs: config.workloadCertTtlMs, clockSkewMs: config.allowedClockSkewMs,
+    jwtSettings: options.jwtEnabled ? { keyId: options.jwtKeyId, algorithm: options.jwtSigningAlgorithm } : undefined,
+  };
+}
+
+/** How JWT-SVIDs are issued with `--jwt-enabled`; undefined when they are off. */
+function jwtIssueOptionsOf(options: SentryOptions, config: SentryConfig): JwtIssueOptions | undefined {
+  return options.jwtEnabled ? { issuer: options.jwtIssuer, ttlMs: options.jwtTtlMs, clockSkewMs: config.allowedClockSkewMs } : undefined;
 }
 
 function startupDepsOf(options: SentryOptions, config: SentryConfig, { clock, logger, metrics }: SentryContext): BackendStartupDeps {
@@ -221,9 +230,9 @@ async function serve(
 ): Promise<ServingSentry> {
   const { config, store, where } = backend;
   const policy = checkPolicyOf(options, config);
-  const stateDeps = { clock, config, serials: options.serials };
+  const stateDeps = { clock, config, serials: options.serials, jwt: jwtIssueOptionsOf(options, config) };
   const caState = new CaStateHolder(createCaState(startup.bundle, startup.version, stateDeps));
-  metrics.recordCa(startup.bundle.issuer, startup.bundle.root);
+  metrics.recordCa(startup.bundle.issuer, startup.bundle.root, options.jwtEnabled ? startup.bundle.jwt?.keyId : undefined);
 
   const identity = new ServingIdentity({
     caState, clock, logger, metrics, trustDomain: options.trustDomain, namespace: options.namespace,
@@ -251,6 +260,7 @@ async function serve(
         validators: backend.validators,
         sentryNamespace: options.namespace,
         clusterDomain: options.clusterDomain ?? options.trustDomain,
+        issueJwts: options.jwtEnabled ? (req) => issueJwtsWith(caState.current, req) : undefined,
       }),
     });
     grpc = grpcListener;
@@ -270,7 +280,7 @@ async function serve(
     subscribe: backend.subscribe,
     install: async (checked, version) => {
       caState.swap(createCaState(checked.bundle, version, stateDeps));
-      metrics.recordCa(checked.bundle.issuer, checked.bundle.root);
+      metrics.recordCa(checked.bundle.issuer, checked.bundle.root, options.jwtEnabled ? checked.bundle.jwt?.keyId : undefined);
       const noteLevel = role.bundleWarnings ? 'warn' : 'debug';
       for (const note of checked.notes) logger[noteLevel]({ code: note.code, subject: note.subject }, note.message);
       expiryWatch?.check();
@@ -354,6 +364,12 @@ function probeHealth(ready: boolean, caState: CaStateHolder, clock: Clock, backe
   if (state === 'expired') return { healthy: false, reason: 'issuer certificate has expired' };
   if (state === 'not-yet-valid') return { healthy: false, reason: 'issuer certificate is not valid yet' };
   return { healthy: true };
+}
+
+/** Signs with the state's JWT material; a state without it is Dapr's `JWT signing key is not available`. */
+function issueJwtsWith(state: CaState, req: JwtRequest): Promise<IssuedJwts> {
+  if (state.jwt === undefined) return Promise.reject(new Error('JWT signing key is not available'));
+  return state.jwt.issue(req);
 }
 
 export type { SentryConfig, SentryOptions };

@@ -18,6 +18,7 @@ import { SignFailure, type LeafIssuer, type LeafRequest } from './issue-leaf.js'
 import type { SentryMetrics } from './metrics.js';
 import type { SentryMode } from './options.js';
 import type { SignCertificateRequest, SignCertificateResponse } from '../wire/sentry-proto.js';
+import type { IssuedJwts, JwtRequest } from './jwt-issuer.js';
 import { selectValidator, type Validator } from './validators.js';
 
 export { SignFailure };
@@ -34,6 +35,8 @@ export interface SignServiceDeps {
   clusterDomain: string;
   /** Where the CSR is checked and the leaf signed: in this thread, or on signing threads. */
   leafIssuer: LeafIssuer;
+  /** `--jwt-enabled`: signs the response's JWT-SVIDs (jwt-issuer.ts); undefined leaves both fields out. */
+  issueJwts?: ((req: JwtRequest) => Promise<IssuedJwts>) | undefined;
 }
 
 /** Runs the pipeline for one request. Throws `SignFailure` for every refusal. */
@@ -58,19 +61,35 @@ export async function signCertificate(
     // Reported only after the CSR checks, where Dapr fails too (spec 1.4 step 8).
     identity = { invalid: errorMessage(err) };
   }
+  const atMs = deps.clock.now().getTime();
   const leaf = await deps.leafIssuer.issue({
     csrPem: req.certificate_signing_request,
     identity,
     dnsNames: controlPlaneDnsNames(req.id, req.namespace, deps.sentryNamespace, deps.clusterDomain),
-    atMs: deps.clock.now().getTime(),
+    atMs,
   });
+  const jwts = deps.issueJwts === undefined || 'invalid' in identity
+    ? undefined
+    : await issueJwts(deps.issueJwts, { spiffeId: identity.spiffeId, trustDomain, extraAudiences: req.jwt_audiences ?? [], atMs });
   return {
     workload_certificate: Buffer.from(leaf.chainPem, 'utf8'),
     trust_chain_certificates: [Buffer.from(leaf.trustAnchorsPem, 'utf8')],
     valid_until: { seconds: String(Math.floor(leaf.notAfterMs / 1000)), nanos: (leaf.notAfterMs % 1000) * 1_000_000 },
-    jwt: null,
-    per_audience_jwts: {},
+    jwt: jwts === undefined ? null : { value: jwts.jwt },
+    per_audience_jwts: jwts === undefined ? {} : Object.fromEntries(Object.entries(jwts.perAudience).map(([aud, token]) => [aud, { value: token }])),
   };
+}
+
+/** Step 9 (spec 1.4): a failure is INTERNAL `failed to generate JWT: <why>`, Dapr's text. */
+async function issueJwts(issue: (req: JwtRequest) => Promise<IssuedJwts>, req: JwtRequest): Promise<IssuedJwts> {
+  let issued: IssuedJwts;
+  try {
+    issued = await issue(req);
+  } catch (err) {
+    throw new SignFailure(grpc.status.INTERNAL, `failed to generate JWT: ${errorMessage(err)}`, 'jwt', { cause: err });
+  }
+  if (issued.jwt === '') throw new SignFailure(grpc.status.INTERNAL, 'failed to generate JWT: empty token', 'jwt');
+  return issued;
 }
 
 /**
@@ -96,7 +115,7 @@ export function createSignCertificateHandler(
         : new SignFailure(grpc.status.INTERNAL, 'failed to sign certificate', 'internal', { cause: err });
       deps.metrics.recordSignFailure(failure.reason);
       const fields = { scope: LOG_SCOPE.server, id: req.id, namespace: req.namespace, reason: failure.reason, cause: causeText(failure) };
-      if (failure.reason === 'internal' || failure.reason === 'issuer_not_valid') {
+      if (failure.reason === 'internal' || failure.reason === 'issuer_not_valid' || failure.reason === 'jwt') {
         // Dapr's text (pkg/sentry/server), so alerts on it match.
         deps.logger.error(fields, `Error signing identity: ${failure.message}`);
       } else {

@@ -12,7 +12,8 @@ import { basename, join } from 'node:path';
 import type { Clock } from '../core/clock.js';
 import { WardenError } from '../core/errors.js';
 import type { BundleTexts } from '../core/bundle-texts.js';
-import { BUNDLE_PARTS, type FsLayout } from './fs-layout.js';
+import { BUNDLE_PARTS, STORE_PARTS, type FsLayout } from './fs-layout.js';
+import { hasJwtTexts } from '../core/bundle-texts.js';
 import { createRandomId, ensurePrivateDir, errnoOf, fsyncDir, readDirIfPresent, toStoreIoError, writeNewFileDurably } from './fs-io.js';
 import type { BackupRef } from './store.js';
 import type { FileSnapshot } from './fs-snapshot.js';
@@ -36,7 +37,7 @@ export async function createBackup(layout: FsLayout, snapshot: FileSnapshot, clo
   try {
     await mkdir(temp, { mode: 0o700 });
     await chmod(temp, 0o700);
-    for (const part of BUNDLE_PARTS) {
+    for (const part of STORE_PARTS) {
       const text = snapshot[part];
       if (text === undefined) continue;
       current = join(temp, basename(layout.files[part]));
@@ -89,7 +90,10 @@ export async function readBackup(layout: FsLayout, name: string): Promise<Bundle
       `The backup ${location} is incomplete (missing ${missing.join(', ')}); it was taken of an incomplete bundle. Pick another backup.`,
     );
   }
-  return texts as BundleTexts;
+  // The JWT pair comes back only whole, as the store reads it.
+  const jwt = { jwtKey: await readBundleFile(join(location, basename(layout.files.jwtKey)), { noFollow: true }),
+    jwks: await readBundleFile(join(location, basename(layout.files.jwks)), { noFollow: true }) };
+  return (hasJwtTexts(jwt) ? { ...texts, ...jwt } : texts) as BundleTexts;
 }
 
 /** Temp directories of backups that were being assembled when a write was killed. */

@@ -6,21 +6,25 @@
  */
 import { homedir } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
-import type { BundleTexts } from '../core/bundle-texts.js';
+import { JWT_PARTS, X509_PARTS, type BundleTexts } from '../core/bundle-texts.js';
 import { WardenError } from '../core/errors.js';
 
-export type BundlePart = keyof BundleTexts;
-export const BUNDLE_PARTS: readonly BundlePart[] = ['ca', 'issuerCert', 'issuerKey'];
+/** The three X.509 files every bundle has. */
+export type BundlePart = (typeof X509_PARTS)[number];
+export const BUNDLE_PARTS: readonly BundlePart[] = X509_PARTS;
+/** Every file the store keeps: the three X.509 files, then `jwt.key` and `jwks.json` (present together or not at all). */
+export type StorePart = keyof BundleTexts;
+export const STORE_PARTS: readonly StorePart[] = [...X509_PARTS, ...JWT_PARTS];
 
 export interface FsLayout {
   /** Absolute credentials directory. */
   dir: string;
-  /** Absolute path of each part. */
-  files: Record<BundlePart, string>;
+  /** Absolute path of each part (the JWT files too, whether or not they exist). */
+  files: Record<StorePart, string>;
   lockPath: string;
   backupRoot: string;
   /**
-   * True when all three files sit directly in `dir`: then they are published through the
+   * True when all five files sit directly in `dir`: then they are published through the
    * versioned layout (fs-versions.ts: `..data` → `..warden-<stamp>-<id>/`, one symlink swap).
    * Files elsewhere (absolute names, subdirectories) fall back to the transaction of fs-txn.ts.
    */
@@ -39,42 +43,48 @@ export interface LayoutOptions {
   caFile?: string;
   issuerCertFile?: string;
   issuerKeyFile?: string;
+  /** `jwt.key` (Dapr: `--jwt-key-filename`, used only when absolute). */
+  jwtKeyFile?: string;
+  /** `jwks.json` (Dapr: `--jwks-filename`, used only when absolute). */
+  jwksFile?: string;
 }
 
 export function resolveLayout(opts: LayoutOptions): FsLayout {
   const dir = resolve(opts.dir ?? defaultCredentialsDir());
-  const names: Record<BundlePart, string> = {
+  const names: Record<StorePart, string> = {
     ca: opts.caFile ?? 'ca.crt',
     issuerCert: opts.issuerCertFile ?? 'issuer.crt',
     issuerKey: opts.issuerKeyFile ?? 'issuer.key',
+    jwtKey: opts.jwtKeyFile ?? 'jwt.key',
+    jwks: opts.jwksFile ?? 'jwks.json',
   };
-  const files = {} as Record<BundlePart, string>;
-  for (const part of BUNDLE_PARTS) {
+  const files = {} as Record<StorePart, string>;
+  for (const part of STORE_PARTS) {
     if (names[part].trim() === '') {
       throw new WardenError('ERR_CONFIG_INVALID', `The ${part} file name is empty: give a file name or leave the option out.`);
     }
     files[part] = isAbsolute(names[part]) ? resolve(names[part]) : join(dir, names[part]);
   }
   assertDistinct(files);
-  const versioned = BUNDLE_PARTS.every((p) => dirname(files[p]) === dir);
+  const versioned = STORE_PARTS.every((p) => dirname(files[p]) === dir);
   return { dir, files, lockPath: join(dir, '.warden-lock'), backupRoot: join(dir, '.backup'), versioned, dataLink: join(dir, DATA_LINK_NAME) };
 }
 
 // Backups keep the original base names side by side, so base names must differ as well.
-function assertDistinct(files: Record<BundlePart, string>): void {
-  const paths = BUNDLE_PARTS.map((p) => files[p]);
+function assertDistinct(files: Record<StorePart, string>): void {
+  const paths = STORE_PARTS.map((p) => files[p]);
   const bases = paths.map((p) => basename(p));
-  if (new Set(paths).size !== 3 || new Set(bases).size !== 3) {
+  if (new Set(paths).size !== paths.length || new Set(bases).size !== paths.length) {
     throw new WardenError(
       'ERR_CONFIG_INVALID',
-      `The trust bundle files must have three different base names, got ${paths.join(', ')}: rename one of them.`,
+      `The trust bundle files (with jwt.key and jwks.json) must have different base names, got ${paths.join(', ')}: rename one of them.`,
     );
   }
 }
 
-/** The directories holding the three files, without duplicates (what the sentry watches, spec 4.1). */
+/** The directories holding the files, without duplicates (what the sentry watches, spec 4.1: Dapr watches the JWT files' too). */
 export function listFileDirs(layout: FsLayout): string[] {
-  return [...new Set(BUNDLE_PARTS.map((p) => dirname(layout.files[p])))];
+  return [...new Set(STORE_PARTS.map((p) => dirname(layout.files[p])))];
 }
 
 /** A staged copy of `target` for transaction `txnId` (16 hex digits), next to it. */

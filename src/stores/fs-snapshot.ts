@@ -15,16 +15,16 @@
  * bundle even when this process cannot finish the renames itself.
  */
 import { stat } from 'node:fs/promises';
-import { BUNDLE_PARTS, type BundlePart, type FsLayout } from './fs-layout.js';
+import { STORE_PARTS, type StorePart, type FsLayout } from './fs-layout.js';
 import { errnoOf, toStoreIoError } from './fs-io.js';
 import { type OpenedFile, openBundleFile } from './fs-file-read.js';
 import { hasCommittedRecord, listCommittedRecords, type TxnRecord } from './fs-txn.js';
 
 /** The text of each part, undefined when its file does not exist. */
-export type FileSnapshot = Record<BundlePart, string | undefined>;
+export type FileSnapshot = Record<StorePart, string | undefined>;
 
 interface OpenedPart {
-  part: BundlePart;
+  part: StorePart;
   file?: OpenedFile;
 }
 
@@ -35,8 +35,8 @@ export async function readSnapshotOnce(layout: FsLayout): Promise<FileSnapshot |
   const record = records[0];
   const opened: OpenedPart[] = [];
   try {
-    for (const [index, part] of BUNDLE_PARTS.entries()) {
-      const staged = record?.record.renames[index]?.from;
+    for (const part of STORE_PARTS) {
+      const staged = record?.record.renames.find((r) => r.to === layout.files[part])?.from;
       const file = (staged === undefined ? undefined : await openBundleFile(staged)) ?? (await openBundleFile(layout.files[part]));
       opened.push({ part, file });
     }

@@ -22,7 +22,7 @@
 import { basename, dirname } from 'node:path';
 import { type Clock, systemClock } from '../core/clock.js';
 import { WardenError } from '../core/errors.js';
-import type { BundleTexts } from '../core/bundle-texts.js';
+import { hasJwtTexts, type BundleTexts } from '../core/bundle-texts.js';
 import { computeBundleVersion } from './bundle-version.js';
 import { createBackup, findBackupDebris, listBackups, readBackup, removeBackupDebris } from './fs-backup.js';
 import { ensurePrivateDir } from './fs-io.js';
@@ -87,9 +87,10 @@ export class FsTrustBundleStore implements TrustBundleStore {
       await assertNoForeignLinks(this.layout);
       const present = BUNDLE_PARTS.some((p) => current[p] !== undefined);
       const backup = opts.backup !== false && present ? await createBackup(this.layout, current, this.clock) : undefined;
-      if (this.layout.versioned) await writeVersioned(this.layout, texts, current, this.clock.now());
-      else await replaceBundleFiles(this.layout, texts);
-      const version = computeBundleVersion(texts);
+      const full = withStoredJwt(texts, current);
+      if (this.layout.versioned) await writeVersioned(this.layout, full, current, this.clock.now());
+      else await replaceBundleFiles(this.layout, full);
+      const version = computeBundleVersion(full);
       const after = this.toReadResult(await this.readLocked());
       if (after.state !== 'complete' || after.version !== version) {
         throw new WardenError('ERR_STORE_IO', `The trust bundle in ${this.description} did not read back as written: another program changed the files meanwhile. Check the files and write again.`);
@@ -161,6 +162,8 @@ export class FsTrustBundleStore implements TrustBundleStore {
       };
     }
     const texts: BundleTexts = { ca: snapshot.ca!, issuerCert: snapshot.issuerCert!, issuerKey: snapshot.issuerKey! };
+    // The JWT pair counts only whole: one file alone reads as no JWT material, as Dapr's Sentry reads it.
+    if (hasJwtTexts(snapshot)) Object.assign(texts, { jwtKey: snapshot.jwtKey, jwks: snapshot.jwks });
     return { state: 'complete', texts, version: computeBundleVersion(texts) };
   }
 
@@ -182,4 +185,13 @@ export class FsTrustBundleStore implements TrustBundleStore {
       );
     }
   }
+}
+
+/**
+ * A write without the JWT pair keeps the stored one (`renew-certificate` replaces the X.509 files
+ * and leaves `jwt.key` / `jwks.json` alone, as Dapr's CLI does with the Secret's other keys).
+ */
+function withStoredJwt(texts: BundleTexts, current: FileSnapshot): BundleTexts {
+  if (hasJwtTexts(texts) || !hasJwtTexts(current)) return texts;
+  return { ...texts, jwtKey: current.jwtKey, jwks: current.jwks };
 }

@@ -23,7 +23,7 @@ import { basename, dirname, isAbsolute, join } from 'node:path';
 import { WardenError } from '../core/errors.js';
 import type { BundleTexts } from '../core/bundle-texts.js';
 import {
-  BUNDLE_PARTS, type FsLayout, isStagedNameFor, listFileDirs, stagedPathFor, TXN_RECORD_NAME, TXN_TEMP_NAME, txnRecordPath,
+  STORE_PARTS, type FsLayout, isStagedNameFor, listFileDirs, stagedPathFor, TXN_RECORD_NAME, TXN_TEMP_NAME, txnRecordPath,
 } from './fs-layout.js';
 import { createRandomId, errnoOf, fsyncDir, readDirIfPresent, renameIfPresent, toStoreIoError, unlinkIfPresent, writeNewFileDurably } from './fs-io.js';
 
@@ -31,23 +31,25 @@ interface Rename { from: string; to: string }
 export interface TxnRecord { format: 1; id: string; renames: Rename[] }
 
 /**
- * Replaces the three files as one transaction. The caller holds the writer lock. On a failure
- * before the commit point the staged files are removed and the old bundle is untouched.
+ * Replaces the files present in `texts` (three, or five with the JWT pair) as one transaction.
+ * The caller holds the writer lock. On a failure before the commit point the staged files are
+ * removed and the old bundle is untouched.
  */
 export async function replaceBundleFiles(layout: FsLayout, texts: BundleTexts): Promise<void> {
   const id = createRandomId();
+  const parts = STORE_PARTS.filter((part) => texts[part] !== undefined);
   const record: TxnRecord = {
     format: 1,
     id,
-    renames: BUNDLE_PARTS.map((part) => ({ from: stagedPathFor(layout.files[part], id), to: layout.files[part] })),
+    renames: parts.map((part) => ({ from: stagedPathFor(layout.files[part], id), to: layout.files[part] })),
   };
   const recordPath = txnRecordPath(layout, id);
   let committed = false;
   let current = '';
   try {
-    for (const [index, part] of BUNDLE_PARTS.entries()) {
+    for (const [index, part] of parts.entries()) {
       current = record.renames[index]!.from;
-      await writeNewFileDurably(current, texts[part]);
+      await writeNewFileDurably(current, texts[part]!);
     }
     current = layout.dir;
     for (const dir of listFileDirs(layout)) await fsyncDir(dir);
@@ -106,7 +108,7 @@ export async function findDebris(layout: FsLayout): Promise<string[]> {
   const liveTxns = new Set(dirEntries.flatMap((name) => TXN_RECORD_NAME.exec(name)?.[1] ?? []));
   const debris = dirEntries.filter((name) => TXN_TEMP_NAME.test(name)).map((name) => join(layout.dir, name));
   for (const dir of listFileDirs(layout)) {
-    const bases = BUNDLE_PARTS.map((part) => layout.files[part]).filter((file) => dirname(file) === dir).map((file) => basename(file));
+    const bases = STORE_PARTS.map((part) => layout.files[part]).filter((file) => dirname(file) === dir).map((file) => basename(file));
     const entries = dir === layout.dir ? dirEntries : await readDirIfPresent(dir);
     for (const name of entries) {
       const base = bases.find((b) => isStagedNameFor(name, b));

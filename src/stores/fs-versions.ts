@@ -25,7 +25,7 @@ import type { BundleTexts } from '../core/bundle-texts.js';
 import { formatBackupStamp } from './fs-backup.js';
 import { createRandomId, errnoOf, fsyncDir, readDirIfPresent, toStoreIoError, writeNewFileDurably } from './fs-io.js';
 import {
-  BUNDLE_PARTS, DATA_TEMP_NAME, type FsLayout, managedLinkTarget, stagedPathFor, VERSION_DIR_NAME,
+  DATA_TEMP_NAME, type FsLayout, managedLinkTarget, stagedPathFor, STORE_PARTS, type StorePart, VERSION_DIR_NAME,
 } from './fs-layout.js';
 import type { FileSnapshot } from './fs-snapshot.js';
 
@@ -35,10 +35,13 @@ import type { FileSnapshot } from './fs-snapshot.js';
  */
 export async function writeVersioned(layout: FsLayout, texts: BundleTexts, current: FileSnapshot, now: Date): Promise<void> {
   let action = 'move the existing bundle into the versioned layout in';
+  // The JWT files get their `..data` links only once a version holds them: a bundle without JWT
+  // material leaves no dangling jwt.key / jwks.json links behind.
+  const parts = STORE_PARTS.filter((p) => texts[p] !== undefined || current[p] !== undefined);
   try {
-    if (!(await allLinksManaged(layout))) {
-      if (BUNDLE_PARTS.some((p) => current[p] !== undefined)) await publish(layout, current, now);
-      await linkFilesToData(layout);
+    if (!(await allLinksManaged(layout, parts))) {
+      if (STORE_PARTS.some((p) => current[p] !== undefined)) await publish(layout, current, now);
+      await linkFilesToData(layout, parts);
     }
     action = 'publish the new bundle version in';
     await publish(layout, texts, now);
@@ -55,7 +58,7 @@ export async function writeVersioned(layout: FsLayout, texts: BundleTexts, curre
  * layout's own `..data/<name>` links are fine.
  */
 export async function assertNoForeignLinks(layout: FsLayout): Promise<void> {
-  for (const part of BUNDLE_PARTS) {
+  for (const part of STORE_PARTS) {
     const path = layout.files[part];
     const target = await readLinkIfLink(path);
     const managed = dirname(path) === layout.dir && target === managedLinkTarget(basename(path));
@@ -87,8 +90,8 @@ export async function removeVersionDebris(layout: FsLayout): Promise<void> {
   }
 }
 
-async function allLinksManaged(layout: FsLayout): Promise<boolean> {
-  for (const part of BUNDLE_PARTS) {
+async function allLinksManaged(layout: FsLayout, parts: readonly StorePart[]): Promise<boolean> {
+  for (const part of parts) {
     if ((await readLinkIfLink(layout.files[part])) !== managedLinkTarget(basename(layout.files[part]))) return false;
   }
   return (await readLinkIfLink(layout.dataLink)) !== undefined;
@@ -100,7 +103,7 @@ async function publish(layout: FsLayout, texts: Partial<BundleTexts>, now: Date)
   const versionDir = join(layout.dir, name);
   await mkdir(versionDir, { mode: 0o700 });
   await chmod(versionDir, 0o700);
-  for (const part of BUNDLE_PARTS) {
+  for (const part of STORE_PARTS) {
     const text = texts[part];
     if (text !== undefined) await writeNewFileDurably(join(versionDir, basename(layout.files[part])), text);
   }
@@ -117,8 +120,8 @@ async function publish(layout: FsLayout, texts: Partial<BundleTexts>, now: Date)
  * now (or the path is missing), so no reader sees a change; a link to a part the version lacks
  * dangles, which reads as a missing file, as before.
  */
-async function linkFilesToData(layout: FsLayout): Promise<void> {
-  for (const part of BUNDLE_PARTS) {
+async function linkFilesToData(layout: FsLayout, parts: readonly StorePart[]): Promise<void> {
+  for (const part of parts) {
     const path = layout.files[part];
     const wanted = managedLinkTarget(basename(path));
     if ((await readLinkIfLink(path)) === wanted) continue;

@@ -12,7 +12,8 @@ import type { BundleTexts } from '../core/bundle-texts.js';
 import { WardenError } from '../core/errors.js';
 import { httpStatusOf, kubeCall, kubeError, type KubeClients } from '../kube/client.js';
 import { ensurePrivateDir, fsyncDir, toStoreIoError, writeNewFileDurably } from './fs-io.js';
-import { BUNDLE_KEYS_ORDER, decodeSecretData, encodeBase64, type KubeBundleKeys } from './kube-objects.js';
+import { BUNDLE_KEYS_ORDER, decodeSecretData, encodeBase64, JWT_KEYS_ORDER, type KubeBundleKeys } from './kube-objects.js';
+import { hasJwtTexts } from '../core/bundle-texts.js';
 import type { BackupRef } from './store.js';
 
 export const BACKUP_LABEL = 'warden.dapr.io/backup';
@@ -51,7 +52,7 @@ export class KubeBackups {
   /** Saves `texts` (the parts present) as a new backup Secret, then its local copy. */
   async create(texts: Partial<BundleTexts>, now: Date): Promise<BackupRef> {
     const data: Record<string, string> = {};
-    for (const part of BUNDLE_KEYS_ORDER) {
+    for (const part of [...BUNDLE_KEYS_ORDER, ...JWT_KEYS_ORDER]) {
       const text = texts[part];
       if (text !== undefined) data[this.o.keys[part]] = encodeBase64(text);
     }
@@ -132,7 +133,8 @@ export class KubeBackups {
     if (missing.length > 0) {
       throw new WardenError('ERR_BUNDLE_PARTIAL', `the backup Secret ${namespace}/${name} is incomplete (no ${missing.join(', ')}); it was taken of an incomplete bundle. Pick another backup.`);
     }
-    return texts as BundleTexts;
+    const jwt = { jwtKey: data[this.o.keys.jwtKey], jwks: data[this.o.keys.jwks] };
+    return (hasJwtTexts(jwt) ? { ...texts, ...jwt } : texts) as BundleTexts;
   }
 
   private refOf(name: string, createdAt: Date): BackupRef {
@@ -154,7 +156,7 @@ export class KubeBackups {
       await mkdir(dir, { mode: 0o700 });
       created = true;
       await chmod(dir, 0o700);
-      for (const part of BUNDLE_KEYS_ORDER) {
+      for (const part of [...BUNDLE_KEYS_ORDER, ...JWT_KEYS_ORDER]) {
         const text = texts[part];
         if (text === undefined) continue;
         current = join(dir, this.o.keys[part]);

@@ -27,8 +27,11 @@ export interface ConfigMapSyncContext {
   notFound(what: string): WardenError;
 }
 
-/** Sets the ConfigMap's `ca.crt` to `ca` (starting from `configMap` as read); returns its resourceVersion. */
-export async function syncConfigMapCa(ctx: ConfigMapSyncContext, ca: string, configMap: V1ConfigMap | undefined): Promise<string> {
+/**
+ * Sets the ConfigMap's `ca.crt` to `ca` (starting from `configMap` as read), and its `jwks.json`
+ * to `jwks` when given (Dapr publishes the JWKS there too); returns its resourceVersion.
+ */
+export async function syncConfigMapCa(ctx: ConfigMapSyncContext, ca: string, configMap: V1ConfigMap | undefined, jwks?: string): Promise<string> {
   let current = configMap;
   let lastError: unknown;
   for (let attempt = 0; attempt < ctx.attempts; attempt++) {
@@ -44,7 +47,7 @@ export async function syncConfigMapCa(ctx: ConfigMapSyncContext, ca: string, con
       }
     }
     try {
-      return await putConfigMapCa(ctx, current, ca);
+      return await putConfigMapCa(ctx, current, ca, jwks);
     } catch (err) {
       lastError = err;
       // Retrying cannot help: missing object, no rights, or a request the server refuses.
@@ -61,19 +64,20 @@ export async function syncConfigMapCa(ctx: ConfigMapSyncContext, ca: string, con
   );
 }
 
-async function putConfigMapCa(ctx: ConfigMapSyncContext, configMap: V1ConfigMap | undefined, ca: string): Promise<string> {
+async function putConfigMapCa(ctx: ConfigMapSyncContext, configMap: V1ConfigMap | undefined, ca: string, jwks: string | undefined): Promise<string> {
   const { namespace, clients } = ctx;
+  const wanted: Record<string, string> = { [ctx.keys.ca]: ca, ...(jwks === undefined ? {} : { [ctx.keys.jwks]: jwks }) };
   if (!configMap) {
     if (!ctx.create) throw ctx.notFound(ctx.configMapRef);
     const created = await clients.core.createNamespacedConfigMap({
       namespace,
-      body: { metadata: { name: ctx.configMapName, labels: { app: 'dapr-sentry' } }, data: { [ctx.keys.ca]: ca } },
+      body: { metadata: { name: ctx.configMapName, labels: { app: 'dapr-sentry' } }, data: wanted },
     });
     return resourceVersionOf(created);
   }
-  if (configMapCaOf(configMap, ctx.keys) === ca) return resourceVersionOf(configMap);
+  if (configMapCaOf(configMap, ctx.keys) === ca && (jwks === undefined || configMap.data?.[ctx.keys.jwks] === jwks)) return resourceVersionOf(configMap);
   // metadata.resourceVersion makes the update conditional: a concurrent change is a 409 (retried).
-  const body: V1ConfigMap = { ...configMap, data: { ...configMap.data, [ctx.keys.ca]: ca } };
+  const body: V1ConfigMap = { ...configMap, data: { ...configMap.data, ...wanted } };
   return resourceVersionOf(await clients.core.replaceNamespacedConfigMap({ namespace, name: ctx.configMapName, body }));
 }
 

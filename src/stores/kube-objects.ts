@@ -4,12 +4,15 @@
  * rename them, so a store takes them as options.
  */
 import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
-import type { BundleTexts } from '../core/bundle-texts.js';
+import { hasJwtTexts, type BundleTexts } from '../core/bundle-texts.js';
 
-/** Secret key per bundle part (the ConfigMap holds only the `ca` key). */
+/** Secret key per bundle part (the ConfigMap holds the `ca` key, and `jwks` when there is one). */
 export type KubeBundleKeys = Record<keyof BundleTexts, string>;
 
-export const DEFAULT_BUNDLE_KEYS: Readonly<KubeBundleKeys> = Object.freeze({ ca: 'ca.crt', issuerCert: 'issuer.crt', issuerKey: 'issuer.key' });
+/** Dapr's keys: `filepath.Base` of the configured paths (spec 3.2). */
+export const DEFAULT_BUNDLE_KEYS: Readonly<KubeBundleKeys> = Object.freeze({
+  ca: 'ca.crt', issuerCert: 'issuer.crt', issuerKey: 'issuer.key', jwtKey: 'jwt.key', jwks: 'jwks.json',
+});
 export const DEFAULT_TRUST_BUNDLE_NAME = 'dapr-trust-bundle';
 
 /** Bundle parts in Dapr's order (ca, issuer cert, issuer key). */
@@ -26,7 +29,10 @@ export function decodeSecretData(secret: V1Secret | undefined): Record<string, s
   return out;
 }
 
-/** The bundle parts present in a Secret. */
+/** The JWT parts, kept in the Secret beside the X.509 ones when the sentry issues JWT-SVIDs. */
+export const JWT_KEYS_ORDER = ['jwtKey', 'jwks'] as const satisfies readonly (keyof BundleTexts)[];
+
+/** The bundle parts present in a Secret; the JWT pair only when both keys are there (as Dapr reads it). */
 export function bundlePartsOf(secret: V1Secret | undefined, keys: KubeBundleKeys): Partial<BundleTexts> {
   const data = decodeSecretData(secret);
   const parts: Partial<BundleTexts> = {};
@@ -34,6 +40,8 @@ export function bundlePartsOf(secret: V1Secret | undefined, keys: KubeBundleKeys
     const value = data[keys[part]];
     if (value !== undefined) parts[part] = value;
   }
+  const jwt = { jwtKey: data[keys.jwtKey], jwks: data[keys.jwks] };
+  if (hasJwtTexts(jwt)) Object.assign(parts, jwt);
   return parts;
 }
 

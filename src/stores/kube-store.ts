@@ -1,7 +1,9 @@
 /**
  * The Kubernetes trust-bundle store: Secret `dapr-trust-bundle` (`ca.crt`, `issuer.crt`,
- * `issuer.key`, plus keys Warden leaves alone such as `jwt.key`, `jwks.json`) and ConfigMap
- * `dapr-trust-bundle` (`ca.crt`) in the Dapr namespace, as Dapr's Sentry keeps them (spec 3.2).
+ * `issuer.key`, and `jwt.key` + `jwks.json` when the sentry issues JWT-SVIDs) and ConfigMap
+ * `dapr-trust-bundle` (`ca.crt`, and `jwks.json` with them) in the Dapr namespace, as Dapr's
+ * Sentry keeps them (spec 3.2). A write without the JWT pair leaves the stored one alone, as it
+ * leaves every other key of the Secret.
  *
  * Differences from Sentry, on purpose (spec 3.3, 7.4):
  * - The two `ca.crt` values are written byte-identical in one logical update: the Secret (the
@@ -16,14 +18,14 @@
  * `version` is `<Secret resourceVersion>/<ConfigMap resourceVersion>`.
  */
 import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
-import type { BundleTexts } from '../core/bundle-texts.js';
+import { hasJwtTexts, type BundleTexts } from '../core/bundle-texts.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { WardenError } from '../core/errors.js';
 import { httpStatusOf, kubeError, kubeFind, type KubeClients } from '../kube/client.js';
 import { KubeBackups } from './kube-backup.js';
 import { syncConfigMapCa } from './kube-configmap-sync.js';
 import {
-  BUNDLE_KEYS_ORDER, bundlePartsOf, configMapCaOf, DEFAULT_BUNDLE_KEYS, DEFAULT_TRUST_BUNDLE_NAME, encodeBase64,
+  BUNDLE_KEYS_ORDER, bundlePartsOf, configMapCaOf, DEFAULT_BUNDLE_KEYS, DEFAULT_TRUST_BUNDLE_NAME, encodeBase64, JWT_KEYS_ORDER,
   resourceVersionOf, type KubeBundleKeys,
 } from './kube-objects.js';
 import type { BackupRef, BundleReadResult, TrustBundleStore, WriteOptions, WriteResult } from './store.js';
@@ -121,7 +123,7 @@ export class KubeTrustBundleStore implements TrustBundleStore {
       if (backup) await this.backups.remove(backup);
       throw this.secretWriteError(err);
     }
-    const configMapRv = await this.writeConfigMapAfterSecret(texts.ca, snap.configMap);
+    const configMapRv = await this.writeConfigMapAfterSecret(texts.ca, snap.configMap, texts.jwks);
     const version = `${secretRv}/${configMapRv}`;
     return backup === undefined ? { version } : { version, backup };
   }
@@ -230,6 +232,7 @@ export class KubeTrustBundleStore implements TrustBundleStore {
   private async writeSecret(secret: V1Secret | undefined, texts: BundleTexts): Promise<string> {
     const data: Record<string, string> = { ...secret?.data };
     for (const part of BUNDLE_KEYS_ORDER) data[this.keys[part]] = encodeBase64(texts[part]);
+    if (hasJwtTexts(texts)) for (const part of JWT_KEYS_ORDER) data[this.keys[part]] = encodeBase64(texts[part]);
     const { namespace } = this;
     if (!secret) {
       const created = await this.clients.core.createNamespacedSecret({
@@ -256,11 +259,11 @@ export class KubeTrustBundleStore implements TrustBundleStore {
     return new WardenError(mapped.code, `${mapped.message}; nothing was written`, { cause: err });
   }
 
-  private writeConfigMapAfterSecret(ca: string, configMap: V1ConfigMap | undefined): Promise<string> {
+  private writeConfigMapAfterSecret(ca: string, configMap: V1ConfigMap | undefined, jwks?: string): Promise<string> {
     return syncConfigMapCa({
       clients: this.clients, namespace: this.namespace, configMapName: this.configMapName, keys: this.keys, create: this.create,
       attempts: this.attempts, retryDelayMs: this.retryDelayMs, secretRef: this.secretRef, configMapRef: this.configMapRef,
       readSecret: () => this.readSecret(), readConfigMap: () => this.readConfigMap(), notFound: (what) => this.notFound(what),
-    }, ca, configMap);
+    }, ca, configMap, jwks);
   }
 }

@@ -39,7 +39,8 @@ export interface SignCertificateResponse {
   trust_chain_certificates: Buffer[];
   valid_until: Timestamp;
   jwt?: { value: string } | null;
-  per_audience_jwts: Record<string, string>;
+  /** `map<string, google.protobuf.StringValue>`, as Dapr's proto declares it. */
+  per_audience_jwts: Record<string, { value: string }>;
 }
 
 /** proto-loader options shared by server and test clients. */
@@ -109,6 +110,10 @@ export interface SignCertificateResponseMessage {
   workload_certificate: Buffer;
   trust_chain_certificates: Buffer[];
   valid_until: { seconds: string | number; nanos: number } | null;
+  /** Present only when the sentry issues JWT-SVIDs (`--jwt-enabled`). */
+  jwt?: { value: string } | null;
+  /** One JWT-SVID per audience (Dapr 1.18); empty when JWTs are off. */
+  per_audience_jwts?: Record<string, { value: string }>;
 }
 
 /** The generated client's one method (grpc-js callback form). */

@@ -42,8 +42,30 @@ describe('KubeTrustBundleStore writes', () => {
     const result = await store.write(B);
     assert.deepEqual(secretData(server, ns), { ...bundleData(B), 'jwt.key': 'JWT-KEY', 'jwks.json': '{"keys":[]}' });
     assert.deepEqual(configMapData(server, ns), { 'ca.crt': B.ca, 'jwks.json': '{"keys":[]}' });
-    assert.deepEqual(await store.readBackup(result.backup!.name), A, 'the backup holds the trust material only');
-    assert.equal(secretData(server, ns, result.backup!.name)!['jwt.key'], undefined);
+    // The JWT pair is trust material too (jwt.key signs JWT-SVIDs): the backup holds it, and a restore puts it back.
+    assert.deepEqual(await store.readBackup(result.backup!.name), { ...A, jwtKey: 'JWT-KEY', jwks: '{"keys":[]}' });
+    assert.equal(secretData(server, ns, result.backup!.name)!['jwt.key'], 'JWT-KEY');
+  });
+
+  it('writes the JWT pair to the Secret (jwt.key, jwks.json) and jwks.json to the ConfigMap, as Dapr\'s Sentry does', async () => {
+    const ns = seedNamespace(server, { secret: bundleData(A), configMap: { 'ca.crt': A.ca } });
+    const store = await openStore(server, ns);
+    await store.write({ ...B, jwtKey: 'KEY-B', jwks: '{"keys":["b"]}' });
+    assert.deepEqual(secretData(server, ns), { ...bundleData(B), 'jwt.key': 'KEY-B', 'jwks.json': '{"keys":["b"]}' });
+    assert.deepEqual(configMapData(server, ns), { 'ca.crt': B.ca, 'jwks.json': '{"keys":["b"]}' });
+    const read = await store.read();
+    assert.equal(read.state, 'complete');
+    assert.deepEqual(read.state === 'complete' ? read.texts : undefined, { ...B, jwtKey: 'KEY-B', jwks: '{"keys":["b"]}' });
+    // A later X.509-only write (renew-certificate) keeps the pair in both objects.
+    await store.write(C);
+    assert.deepEqual(secretData(server, ns), { ...bundleData(C), 'jwt.key': 'KEY-B', 'jwks.json': '{"keys":["b"]}' });
+    assert.deepEqual(configMapData(server, ns), { 'ca.crt': C.ca, 'jwks.json': '{"keys":["b"]}' });
+  });
+
+  it('one JWT key without the other reads as no JWT pair (Dapr: both or neither)', async () => {
+    const ns = seedNamespace(server, { secret: { ...bundleData(A), 'jwt.key': 'ALONE' }, configMap: { 'ca.crt': A.ca } });
+    const read = await (await openStore(server, ns)).read();
+    assert.deepEqual(read.state === 'complete' ? read.texts : undefined, A);
   });
 
   it('forced conflict on the Secret update: ERR_STORE_CONFLICT, nothing written, no backup left', async () => {

@@ -4,7 +4,10 @@
  * converge, a bundle changed behind the rotation's back, Ctrl-C, an already-expired bundle.
  */
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { jwtMaterialToTexts, materialForKey, parseJwtMaterial } from '../../src/core/jwt-key.js';
+import { DEFAULT_JWT_RETENTION_MS, retiredUntil } from '../../src/core/jwt-rotation.js';
 import type { TrustBundle } from '../../src/core/bundle.js';
 import { isWardenError, WardenError } from '../../src/core/errors.js';
 import { computePhaseTargets } from '../../src/core/rotation-phases/targets.js';
@@ -161,5 +164,32 @@ describe('rotation engine', () => {
     const written = s.events.find((e) => e.kind === 'written');
     assert.ok(written && written.kind === 'written' && written.alreadyThere);
     assert.equal(out.record.phase, 'add-anchor');
+  });
+});
+
+describe('rotation engine and the JWT signing key', () => {
+  it('switch-issuer renews a stored JWT pair (old public key retired, still published); the other phases keep it', async (t) => {
+    const s = await setup(t);
+    const old = materialForKey(generateKeyPairSync('ed25519').privateKey, 'EdDSA', []);
+    const { version } = await s.store.write({ ...s.original.toTexts(), ...jwtMaterialToTexts(old) }, { backup: false });
+    const record = planRecord(s.original, s.material, version, s.clock.now());
+    const seen: Record<string, string | undefined> = {};
+    s.backend.converge = async (phase) => {
+      const read = await s.store.read();
+      seen[phase] = read.state === 'complete' && read.texts.jwtKey !== undefined ? parseJwtMaterial({ jwtKey: read.texts.jwtKey, jwks: read.texts.jwks! }).keyId : undefined;
+      return { confirmed: true, note: `ok ${phase}` };
+    };
+    const out = await startRotation(record, s.engine);
+    assert.equal(out.result, 'done');
+    assert.equal(seen['add-anchor'], old.keyId, 'add-anchor keeps the key');
+    assert.notEqual(seen['switch-issuer'], old.keyId, 'switch-issuer renews it');
+    assert.equal(seen['retire-old-root'], seen['switch-issuer'], 'retire-old-root keeps the renewed key');
+    const read = await s.store.read();
+    assert.ok(read.state === 'complete');
+    const now = parseJwtMaterial({ jwtKey: read.texts.jwtKey!, jwks: read.texts.jwks! });
+    assert.deepEqual(now.jwks.keys.map((k) => k.kid), [now.keyId, old.keyId]);
+    const switchedAt = Date.parse(out.record.phases['switch-issuer'].startedAt!);
+    assert.equal(retiredUntil(now.jwks.keys[1]!), Math.floor((switchedAt + DEFAULT_JWT_RETENTION_MS) / 1000));
+    assert.ok(sameTexts(read.texts, s.material.toTexts()), 'the X.509 files are the material');
   });
 });

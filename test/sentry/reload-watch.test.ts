@@ -10,7 +10,7 @@ import { mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { systemClock } from '../../src/core/clock.js';
-import type { BundleTexts } from '../../src/core/bundle-texts.js';
+import type { BundleTexts, X509_PARTS } from '../../src/core/bundle-texts.js';
 import { computeBundleVersion } from '../../src/stores/bundle-version.js';
 import { FsTrustBundleStore } from '../../src/stores/fs-store.js';
 import { buildBundle } from '../support/bundles.js';
@@ -48,7 +48,7 @@ async function expectServing(t: TestSentry, texts: BundleTexts, step: string): P
 
 function writePlain(dir: string, texts: BundleTexts): void {
   mkdirSync(dir, { recursive: true });
-  for (const [part, name] of Object.entries(FILES) as [keyof BundleTexts, string][]) writeFileSync(join(dir, name), texts[part], { mode: 0o600 });
+  for (const [part, name] of Object.entries(FILES) as [typeof X509_PARTS[number], string][]) writeFileSync(join(dir, name), texts[part], { mode: 0o600 });
 }
 
 /** The kubelet's AtomicWriter: a new `..<timestamp>` dir, `..data_tmp` renamed over `..data`, old dir removed. */

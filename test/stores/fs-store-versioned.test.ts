@@ -8,7 +8,7 @@ import { lstat, mkdir, readdir, readFile, readlink, symlink, writeFile } from 'n
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { FixedClock } from '../../src/core/clock.js';
-import type { BundleTexts } from '../../src/core/bundle-texts.js';
+import type { BundleTexts, X509_PARTS } from '../../src/core/bundle-texts.js';
 import { FsTrustBundleStore } from '../../src/stores/fs-store.js';
 import { makeFakeBundle } from './fixtures/fake-bundles.js';
 import { errnoError, failFsWrites, listLeftovers, makeTempRoot, modeOf, readLikeDapr } from './helpers.js';
@@ -45,7 +45,7 @@ test('a write publishes ..warden-<stamp>-<id>/ through ..data; the names are ..d
 
 test('a plain-file directory is migrated on its first write: backup first, then the versioned layout', async (t) => {
   const dir = await makeTempRoot(t);
-  for (const [part, name] of Object.entries(NAMES) as [keyof BundleTexts, string][]) await writeFile(join(dir, name), A[part], { mode: 0o600 });
+  for (const [part, name] of Object.entries(NAMES) as [typeof X509_PARTS[number], string][]) await writeFile(join(dir, name), A[part], { mode: 0o600 });
   const store = new FsTrustBundleStore({ dir, clock });
   const { backup } = await store.write(B);
   assert.deepEqual(await store.readBackup(backup!.name), A);
@@ -73,7 +73,7 @@ test('a version directory left by a write killed before the swap is invisible to
   // What a kill just before the rename over ..data leaves: a full new version and a temp link.
   const orphan = '..warden-20261204T183426Z-0123456789abcdef';
   await mkdir(join(dir, orphan), { mode: 0o700 });
-  for (const [part, name] of Object.entries(NAMES) as [keyof BundleTexts, string][]) await writeFile(join(dir, orphan, name), B[part]);
+  for (const [part, name] of Object.entries(NAMES) as [typeof X509_PARTS[number], string][]) await writeFile(join(dir, orphan, name), B[part]);
   await symlink(orphan, join(dir, '.warden-data-fedcba9876543210.tmp'));
   assert.deepEqual(await readLikeDapr(dir), A);
   assert.ok((await listLeftovers(dir)).includes(orphan));
@@ -89,7 +89,7 @@ test('version directories Warden did not make (a hand-made kubelet layout) are u
   const dir = await makeTempRoot(t);
   const theirs = '..2026_12_04_18_34_25.123456789';
   await mkdir(join(dir, theirs));
-  for (const [part, name] of Object.entries(NAMES) as [keyof BundleTexts, string][]) {
+  for (const [part, name] of Object.entries(NAMES) as [typeof X509_PARTS[number], string][]) {
     await writeFile(join(dir, theirs, name), A[part]);
     await symlink(`..data/${name}`, join(dir, name));
   }
@@ -132,7 +132,7 @@ for (const start of ['versioned', 'plain files'] as const) {
         await new FsTrustBundleStore({ dir, clock }).write(A);
       } else {
         await mkdir(dir);
-        for (const [part, name] of Object.entries(NAMES) as [keyof BundleTexts, string][]) await writeFile(join(dir, name), A[part]);
+        for (const [part, name] of Object.entries(NAMES) as [typeof X509_PARTS[number], string][]) await writeFile(join(dir, name), A[part]);
       }
       const crashed = await crashAfter(n, dir, B);
       const plain = await readLikeDapr(dir);

@@ -2,6 +2,9 @@ import { parseCertificatesPem, type Certificate } from '../../core/certificate.j
 import { remedySentence } from '../../core/checks/remedies.js';
 import { WardenError } from '../../core/errors.js';
 import { goTimeString } from '../../core/thresholds.js';
+import { hasJwtTexts, type BundleTexts } from '../../core/bundle-texts.js';
+import { parseJwtMaterial } from '../../core/jwt-key.js';
+import { retiredUntil } from '../../core/jwt-rotation.js';
 import { inFile, printStorageWarnings, readBundleSource } from '../bundle-source.js';
 import type { CliDeps } from '../deps.js';
 import { EXIT } from '../exit-codes.js';
@@ -44,11 +47,14 @@ export async function expiryCommand(opts: ExpiryOptions, io: Io, deps: CliDeps):
   const issuer = firstCertificate(texts.issuerCert, labels.issuerCert);
   const now = io.clock.now();
 
+  const jwt = jwtKeyEntry(texts, issuer, now);
   if (opts.output === 'json') {
-    printJson(io, { root: expiryEntry(root, now), issuer: expiryEntry(issuer, now) });
+    printJson(io, { root: expiryEntry(root, now), issuer: expiryEntry(issuer, now), ...(jwt ? { jwtSigningKey: jwt } : {}) });
   } else {
     printLine(io, expiryLine('Root', root.notAfter, now));
     printLine(io, expiryLine('Issuer', issuer.notAfter, now));
+    // Warden addition, only when the bundle has a JWT pair (Dapr prints the two lines above).
+    if (jwt) printLine(io, jwtKeyLine(jwt));
   }
   printStorageWarnings(io, storageFindings, opts.output);
   const expired = ([['root', root, 'ERR_ROOT_EXPIRED'], ['issuer', issuer, 'ERR_ISSUER_EXPIRED']] as const)
@@ -77,6 +83,40 @@ function expiryEntry(cert: Certificate, now: Date): ExpiryEntry {
     secondsLeft: Math.trunc((cert.notAfter.getTime() - now.getTime()) / 1000),
     expired: cert.notAfter.getTime() < now.getTime(),
   };
+}
+
+/** The JWT signing key as `-o json` reports it: due with the issuer (src/core/jwt-rotation.ts). */
+export interface JwtKeyExpiryEntry {
+  keyId?: string;
+  algorithm?: string;
+  /** The issuer's NotAfter: Warden renews the JWT key with the issuer. */
+  dueAt: string;
+  secondsLeft: number;
+  /** Public keys jwks.json still publishes after a rotation, with the end of their last token. */
+  retiredKeys?: { keyId: string; publishedUntil: string }[];
+  /** Why jwt.key / jwks.json could not be read (`verify` says more). */
+  unreadable?: string;
+}
+
+function jwtKeyEntry(texts: BundleTexts, issuer: Certificate, now: Date): JwtKeyExpiryEntry | undefined {
+  if (!hasJwtTexts(texts)) return undefined;
+  const due = { dueAt: issuer.notAfter.toISOString(), secondsLeft: Math.trunc((issuer.notAfter.getTime() - now.getTime()) / 1000) };
+  try {
+    const jwt = parseJwtMaterial(texts);
+    const retiredKeys = jwt.jwks.keys.flatMap((k) => {
+      const until = retiredUntil(k);
+      return until === undefined ? [] : [{ keyId: String(k.kid), publishedUntil: new Date(until * 1000).toISOString() }];
+    });
+    return { keyId: jwt.keyId, algorithm: jwt.algorithm, ...due, retiredKeys };
+  } catch (error) {
+    return { ...due, unreadable: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+function jwtKeyLine(jwt: JwtKeyExpiryEntry): string {
+  if (jwt.unreadable !== undefined) return `JWT signing key cannot be read (${jwt.unreadable}); run "warden mtls verify"`;
+  const retired = jwt.retiredKeys && jwt.retiredKeys.length > 0 ? `; ${jwt.retiredKeys.length} retired key(s) still published` : '';
+  return `JWT signing key ${jwt.keyId ?? ''} (${jwt.algorithm ?? ''}) is renewed with the issuer: due ${goTimeString(new Date(jwt.dueAt))}${retired}`;
 }
 
 function firstCertificate(pem: string, path: string): Certificate {

@@ -51,8 +51,13 @@ export interface SentryCommandOptions {
   logFile?: string;
   logFormat: SentryLogFormat;
   jwtEnabled: boolean;
+  jwtKeyFilename: string;
+  jwksFilename: string;
   jwtIssuer?: string;
-  jwtSigningAlgorithm?: string;
+  jwtSigningAlgorithm: string;
+  jwtKeyId?: string;
+  /** `--jwt-ttl`, already parsed (ms). */
+  jwtTtl: number;
   oidcEnabled: boolean;
   oidcServerListenPort: number;
   oidcServerListenAddress: string;
@@ -120,10 +125,9 @@ function autoRenewOptions(opts: SentryCommandOptions, io: Io): Pick<SentryOption
 }
 
 async function runSentry(opts: SentryCommandOptions, io: Io, deps: CliDeps, logger: Logger): Promise<number> {
-  if (opts.jwtEnabled) {
-    throw new WardenError('ERR_SENTRY_JWT_UNSUPPORTED',
-      '--jwt-enabled is not supported yet: Warden\'s sentry does not issue JWT-SVIDs; start it without --jwt-enabled (or with --jwt-enabled=false)');
-  }
+  // Dapr's Options.Validate, with its text.
+  if (opts.jwtIssuer !== undefined && !opts.jwtEnabled) throw new WardenError('ERR_USAGE', 'jwt-issuer cannot be set when jwt-enabled is false');
+  if (!opts.jwtEnabled) logger.debug('JWT is disabled; the other --jwt-* flags are ignored');
   const oidc = oidcOptionsOf(opts, io, logger);
   if (opts.ignoredArgs && opts.ignoredArgs.length > 0) {
     logger.warn({ args: opts.ignoredArgs }, `Ignoring positional arguments ${JSON.stringify(opts.ignoredArgs)}: Dapr's Sentry takes none (a bool flag takes its value as --flag=false)`);
@@ -156,6 +160,13 @@ async function runSentry(opts: SentryCommandOptions, io: Io, deps: CliDeps, logg
     maxConnectionsPerPeer: opts.maxConnectionsPerPeer,
     oidc,
     ...autoRenewOptions(opts, io),
+    jwtEnabled: opts.jwtEnabled,
+    jwtKeyFilename: opts.jwtKeyFilename,
+    jwksFilename: opts.jwksFilename,
+    jwtIssuer: opts.jwtIssuer,
+    jwtSigningAlgorithm: opts.jwtSigningAlgorithm,
+    jwtKeyId: opts.jwtKeyId,
+    jwtTtlMs: opts.jwtTtl,
     namespace: io.env.NAMESPACE || 'default',
     clock: io.clock,
     logger,

@@ -1,3 +1,6 @@
+import { hasJwtTexts } from '../../core/bundle-texts.js';
+import { jwtMaterialToTexts, parseJwtMaterial } from '../../core/jwt-key.js';
+import { rotateJwtMaterial } from '../../core/jwt-rotation.js';
 import type { KeyObject } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -81,7 +84,34 @@ export async function buildRenewPlan(
  * The new bundle for the chosen path, whatever store it goes to; `defaults` replace the
  * self-hosted defaults (flags still win). Reads input files; writes nothing.
  */
-export async function buildRenewBundle(
+export async function buildRenewBundle(...args: Parameters<typeof buildX509RenewBundle>): Promise<RenewBundle> {
+  const [, , current, io] = args;
+  return withRotatedJwtKey(await buildX509RenewBundle(...args), current, io.clock.now());
+}
+
+/**
+ * The JWT signing key is renewed with the issuer (Warden's definition of its lifetime,
+ * src/core/jwt-rotation.ts): when the store holds a JWT pair, the new bundle gets a new key of the
+ * same type, and jwks.json keeps the old public key, retired, until every token it signed has
+ * expired. A JWT pair that does not parse is left as it is (the store keeps it; verify reports it).
+ */
+export function withRotatedJwtKey(renewed: RenewBundle, current: CurrentBundle, now: Date): RenewBundle {
+  if (current.state !== 'complete' || !hasJwtTexts(current.texts)) return renewed;
+  let material;
+  try {
+    material = parseJwtMaterial(current.texts);
+  } catch {
+    return renewed;
+  }
+  const rotated = rotateJwtMaterial(material, { now });
+  return {
+    ...renewed,
+    texts: { ...renewed.texts, ...jwtMaterialToTexts(rotated) },
+    bundle: renewed.bundle?.withJwt(rotated),
+  };
+}
+
+async function buildX509RenewBundle(
   opts: RenewOptions,
   source: RenewSource,
   current: CurrentBundle,

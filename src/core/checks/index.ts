@@ -14,6 +14,7 @@ import { checkIssuerIsCa, checkPathLength } from './ca-constraints.js';
 import { checkChainOrder, checkIssuerFromAnchors } from './chain.js';
 import { checkExtKeyUsage } from './ext-key-usage.js';
 import { checkIssuerKeyMatches } from './issuer-key.js';
+import { checkJwtKey } from './jwt-key.js';
 import { checkIssuerCoversTtl, checkIssuerOutlivesRoot } from './lifetimes.js';
 import { checkLegacyProfile, checkMultiRoot } from './provenance.js';
 import { errorFinding, type Check, type CheckPolicy, type Finding } from './types.js';
@@ -24,7 +25,7 @@ export { resolveTrustPath, type TrustPath } from './trust-path.js';
 export {
   checkAnchorsSelfSigned, checkAnchorDuplicates, checkChainOrder, checkIssuerKeyMatches, checkIssuerIsCa,
   checkIssuerFromAnchors, checkPathLength, checkExtKeyUsage, checkNotYetValid, checkRootExpiry, checkIssuerExpiry,
-  checkIssuerOutlivesRoot, checkIssuerCoversTtl, checkLegacyProfile, checkMultiRoot,
+  checkIssuerOutlivesRoot, checkIssuerCoversTtl, checkLegacyProfile, checkMultiRoot, checkJwtKey,
 };
 
 /** Every check, in the order its findings are reported. */
@@ -44,6 +45,7 @@ export const CHECKS: readonly Check[] = Object.freeze([
   checkIssuerCoversTtl, //    WARN_ISSUER_SHORTER_THAN_TTL
   checkLegacyProfile, //      WARN_LEGACY_PROFILE
   checkMultiRoot, //          INFO_MULTI_ROOT
+  checkJwtKey, //             INFO_JWT_KEY, WARN_JWT_RETIRED_KEY_EXPIRED
 ]);
 
 /**

@@ -18,7 +18,9 @@ export const FINDING_CODES = [
   'WARN_ISSUER_OUTLIVES_ROOT',
   'WARN_ISSUER_SHORTER_THAN_TTL',
   'WARN_LEGACY_PROFILE',
+  'WARN_JWT_RETIRED_KEY_EXPIRED',
   'INFO_MULTI_ROOT',
+  'INFO_JWT_KEY',
 ] as const;
 
 export type WarningCode = Extract<(typeof FINDING_CODES)[number], `WARN_${string}`>;
