@@ -12,3 +12,4 @@ export { PATCH_TYPES } from './patch.js';
 export { renderKubeconfig, type KubeconfigContext } from './kubeconfig.js';
 export { createPod, ensureServiceAccount, mintServiceAccountToken, sentryAudiences, type CreatePodOptions, type MintTokenHelperOptions } from './pods.js';
 export { seedDaprApps, seedDaprControlPlane, type DaprApp, type DaprAppsOptions, type DaprControlPlane, type DaprControlPlaneOptions } from './dapr-seed.js';
+export { simulateDaprPods, ROOT_CA_CONFIGMAP, ROOT_CA_MOUNT, type AnchorInjection, type DaprPodSimulator, type DaprPodsOptions } from './dapr-pods.js';

@@ -76,6 +76,7 @@ export class RolloutController {
   private readonly behaviours = new Map<string, RolloutBehaviour>();
   private readonly pending = new Map<string, Pending>();
   private readonly waiters = new Set<() => void>();
+  private readonly listeners = new Set<(event: RolloutEvent) => void>();
   private readonly unsubscribe: () => void;
 
   constructor(store: ObjectStore, private readonly api: KubeApi, private readonly clock: Clock, delayMs = 100, private readonly timers: ServerTimers = realTimers) {
@@ -132,6 +133,15 @@ export class RolloutController {
       }, timeoutMs);
       this.waiters.add(check);
     });
+  }
+
+  /**
+   * Calls `listener` with every event logged from now on (never from inside the store's event
+   * dispatch for 'completed'/'failed'/'started', so it may write). Returns the unsubscribe function.
+   */
+  onEvent(listener: (event: RolloutEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   /** Stops all timers and stops watching the store. */
@@ -216,6 +226,8 @@ export class RolloutController {
       seq: ++this.seq, at: this.clock.now().getTime(), type, resource, namespace: obj.metadata.namespace ?? '', name: obj.metadata.name ?? '',
       generation: obj.metadata.generation ?? 1, ...extra,
     });
+    const event = this.events[this.events.length - 1]!;
+    for (const l of [...this.listeners]) l(event);
     for (const w of [...this.waiters]) w();
   }
 }
