@@ -15,7 +15,8 @@ import { systemTimers } from '../../sidecar-client/timers.js';
 import type { KubeClients } from '../../kube/client.js';
 import { findControlPlane, findDaprApps, type DaprApp } from '../../kube/restarts.js';
 import { RESTARTED_AT_ANNOTATION, waitForRollout, waitPastSecondOf } from '../../kube/rollouts.js';
-import { KUBE_PROPAGATION_DELAY_MS, KubeRotationBackend } from '../../rotation-engine/backends/kube.js';
+import { KUBE_PROPAGATION_DELAY_MS, kubeSettingsOf, KubeRotationBackend } from '../../rotation-engine/backends/kube.js';
+import { DEFAULT_TRUST_RESTART_POLICY } from '../../kube/trust-restart-policy.js';
 import type { DoctorFacts, FixStep } from '../../rotation-engine/diagnose.js';
 import { KubeJournalStore } from '../../rotation-engine/kube-journal.js';
 import type { KubeTrustBundleStore } from '../../stores/kube-store.js';
@@ -35,6 +36,16 @@ import {
 } from './site.js';
 
 const DEFAULT_ROLLOUT_TIMEOUT_MS = 300_000;
+
+/** The line shown with the plan: what each phase restarts under `--restarts`, and the trust gate. */
+function restartsNote(settings: RotationSettings, apps: number): string {
+  const { restarts, distributeTrust, maxConcurrent } = kubeSettingsOf(settings);
+  const gate = `; before switch-issuer every running Dapr pod must trust the new root (--restarts ${restarts})${distributeTrust ? '; dapr-root-ca.crt is kept in sync in every namespace with Dapr apps' : ''}`;
+  if (restarts === 'none') return `Restarts: none (--restarts none): every pod is waited for${gate}`;
+  if (restarts === 'control-plane') return `Restarts: the control plane in order in add-anchor and switch-issuer; Dapr apps are waited for, not restarted${gate}`;
+  return `Restarts: add-anchor: control plane in order, then ${apps} Dapr app(s) at most ${maxConcurrent} at a time (apps whose pods already trust the new root are left alone); ` +
+    `switch-issuer: control plane in order; retire-old-root: the apps again${gate}`;
+}
 const DEFAULT_MAX_CONCURRENT = 5;
 
 export async function openClusterSite(opts: SiteOptions, io: Io, runtime: RotationRuntime): Promise<ClusterSite> {
@@ -104,8 +115,7 @@ export class ClusterSite implements Site {
       policy: await clusterPolicy(opts, io, ctx),
       settings,
       buildMaterial: (current) => buildRenewBundle(renewOpts, source, current, io, clusterGenerationDefaults(ctx, current, renewOpts, source, io)),
-      restartsNote: `Restarts: add-anchor: control plane in order, then ${apps.length} Dapr app(s) at most ${String(settings.maxConcurrentRestarts)} at a time; ` +
-        'switch-issuer: control plane in order; retire-old-root: the apps again',
+      restartsNote: restartsNote(settings, apps.length),
       json: { namespace: this.namespace, journal: this.journal.description, apps: apps.length },
       appCount: apps.length,
     };
@@ -121,6 +131,9 @@ export class ClusterSite implements Site {
     if (opts.maxConcurrentRestarts !== undefined) out.maxConcurrentRestarts = opts.maxConcurrentRestarts;
     else if (out.maxConcurrentRestarts === undefined) out.maxConcurrentRestarts = DEFAULT_MAX_CONCURRENT;
     if (opts.appNamespaces !== undefined) out.appNamespaces = opts.appNamespaces.join(',');
+    if (opts.restarts !== undefined) out.restarts = opts.restarts;
+    else if (out.restarts === undefined) out.restarts = DEFAULT_TRUST_RESTART_POLICY;
+    if (opts.distributeTrust === true) out.distributeTrust = true;
     return out;
   }
 

@@ -6,6 +6,7 @@
  * commands, which repeat the flags that address this same site so they run as printed.
  * open-site.ts picks one from the flags.
  */
+import type { TrustRestartPolicy } from '../../kube/trust-restart-policy.js';
 import type { WardenError } from '../../core/errors.js';
 import type { RotationPolicy, RotationSettings } from '../../core/rotation-phases/record.js';
 import type { RotationBackend, Sleeper } from '../../rotation-engine/backend.js';
@@ -34,6 +35,10 @@ export interface SiteOptions extends KubeCliOptions, Partial<CredentialOptions> 
   backupDir?: string;
   appNamespaces?: string[];
   maxConcurrentRestarts?: number;
+  /** rotate -k `--restarts`: what may be restarted so every pod trusts the new root. */
+  restarts?: TrustRestartPolicy;
+  /** rotate -k `--distribute-trust`: write dapr-root-ca.crt to every namespace with Dapr apps. */
+  distributeTrust?: boolean;
   /** rollback -k: false restarts nothing (`--no-restart`). */
   restart?: boolean;
   /** rollback -k: false restarts the control plane only. */
