@@ -187,16 +187,23 @@ function phaseRow(record: RotationRecord, phase: WritePhase): string[] {
  */
 export async function showRotationStatus(
   output: string | undefined, io: Io, journal: Pick<JournalStore, 'read' | 'lockHolder'>, where: string, resume: string,
+  siteExtras?: (record: RotationRecord | undefined) => Promise<{ json: Record<string, unknown>; text: string } | undefined>,
 ): Promise<number> {
   const record = await journal.read();
   const running = await journal.lockHolder();
+  // The cluster's per-pod trust convergence (the same reading as `doctor -k`).
+  const extras = await siteExtras?.(record);
   if (record === undefined) {
-    if (output === 'json') printJson(io, { status: 'none', journal: where });
+    if (output === 'json') printJson(io, { status: 'none', journal: where, ...(extras?.json ?? {}) });
     else printStatus(io, 'info', `No rotation has been recorded in ${where}`);
+    if (output !== 'json' && extras?.text) io.stdout(extras.text);
     return EXIT.ok;
   }
-  if (output === 'json') printJson(io, statusJson(record, io.clock.now(), running, where));
-  else printRotationStatus(io, record, io.clock.now(), running, resume);
+  if (output === 'json') printJson(io, { ...statusJson(record, io.clock.now(), running, where), ...(extras?.json ?? {}) });
+  else {
+    printRotationStatus(io, record, io.clock.now(), running, resume);
+    if (extras?.text) io.stdout(extras.text);
+  }
   return EXIT.ok;
 }
 

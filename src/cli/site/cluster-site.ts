@@ -17,6 +17,8 @@ import { findControlPlane, findDaprApps, type DaprApp } from '../../kube/restart
 import { RESTARTED_AT_ANNOTATION, waitForRollout, waitPastSecondOf } from '../../kube/rollouts.js';
 import { KUBE_PROPAGATION_DELAY_MS, kubeSettingsOf, KubeRotationBackend } from '../../rotation-engine/backends/kube.js';
 import { DEFAULT_TRUST_RESTART_POLICY } from '../../kube/trust-restart-policy.js';
+import { podNames, type PodTrust } from '../../kube/trust-convergence.js';
+import { readSiteTrust, trustHeadline, type SiteTrust } from './cluster-trust.js';
 import type { DoctorFacts, FixStep } from '../../rotation-engine/diagnose.js';
 import { KubeJournalStore } from '../../rotation-engine/kube-journal.js';
 import type { KubeTrustBundleStore } from '../../stores/kube-store.js';
@@ -204,7 +206,21 @@ export class ClusterSite implements Site {
     if ('anchorsMismatch' in read) diagnoses.push({ id: 'configmap-mismatch', severity: 'error', message: read.anchorsMismatch.message, fixes: [{ kind: 'copy-configmap' }] });
     const sentry = await this.sentryState();
     if (sentry !== undefined) diagnoses.push({ ...sentry, severity: 'error', fixes: sentry.id === 'sentry-missing' ? [] : [{ kind: 'restart-sentry' }] });
-    if (facts.bundle.state === 'complete') {
+    const trust = await this.siteTrust(facts.rotation.record, facts.bundle.state === 'complete' ? facts.bundle.texts.ca : undefined, opts.appNamespaces)
+      .catch((err: unknown) => {
+        diagnoses.push({ id: 'pods-unreadable', severity: 'warning', message: `Cannot read the Dapr pods' trust anchors: ${(err as Error).message}`, fixes: [] });
+        return undefined;
+      });
+    if (trust !== undefined && trust.report.pending.length > 0) {
+      diagnoses.push({
+        id: 'pods-not-converged', severity: 'error',
+        message: `${trustHeadline(trust)}: ${podNames(trust.report.pending, 5)}. ` +
+          (trust.required === 'rotation-new-root' ? 'The rotation does not switch the issuer until they do.' : 'Their sidecars reject peers whose certificates chain to the roots they lack.'),
+        fixes: restartPodFixes(trust.report.pending),
+      });
+    }
+    const perPod = trust !== undefined && trust.report.pods.some((p) => p.role === 'app');
+    if (facts.bundle.state === 'complete' && !perPod) {
       const changedAt = await this.lastAnchorChange(facts.rotation.record, facts.bundle.texts.ca, facts.now);
       if (changedAt !== undefined) {
         const stale = (await this.findApps(opts.appNamespaces)).filter((a) => lastStart(a) < changedAt.getTime());
@@ -218,7 +234,25 @@ export class ClusterSite implements Site {
         }
       }
     }
-    return { diagnoses };
+    return { diagnoses, ...(trust ? { json: { trustConvergence: trust.json }, text: trust.text } : {}) };
+  }
+
+  async rotationStatusExtras(record: RotationRecord | undefined): Promise<{ json: Record<string, unknown>; text: string } | undefined> {
+    const read = await this.store.read();
+    const appNamespaces = typeof record?.settings.appNamespaces === 'string' && record.settings.appNamespaces !== '' ? record.settings.appNamespaces.split(',') : this.opts.appNamespaces;
+    let trust: SiteTrust | undefined;
+    try {
+      trust = await this.siteTrust(record, read.state === 'complete' ? read.texts.ca : undefined, appNamespaces);
+    } catch (err) {
+      const { code = 'ERR_KUBE_API', message } = err as { code?: string; message: string };
+      return { json: { trustConvergence: { error: { code, message } } }, text: `⚠️  Cannot read the Dapr pods' trust anchors: ${message}\n` };
+    }
+    if (trust === undefined) return undefined;
+    return { json: { trustConvergence: trust.json }, text: `${trustHeadline(trust)}\n${trust.text}` };
+  }
+
+  private siteTrust(record: RotationRecord | undefined, ca: string | undefined, appNamespaces: string[] | undefined): Promise<SiteTrust | undefined> {
+    return readSiteTrust({ clients: this.clients, namespace: this.namespace, appNamespaces, ca, record, kubectlFlags: this.kubectlFlags() });
   }
 
   /** dapr-sentry missing, or not rolled out and ready; undefined when fine. */
@@ -313,6 +347,18 @@ function lastStart(app: DaprApp): number {
   const created = app.current.metadata?.creationTimestamp;
   const createdMs = created === undefined ? NaN : new Date(created).getTime();
   return Math.max(Number.isFinite(restarted) ? restarted : -Infinity, Number.isFinite(createdMs) ? createdMs : -Infinity);
+}
+
+/** Restart the owners of pods behind (bare pods have no workload: the message names them). */
+function restartPodFixes(pods: readonly PodTrust[]): FixStep[] {
+  const groups = new Map<string, Set<string>>();
+  for (const p of pods) {
+    if (!p.owner || p.role !== 'app') continue;
+    const set = groups.get(p.namespace) ?? new Set<string>();
+    set.add(`${p.owner.kind.toLowerCase()}/${p.owner.name}`);
+    groups.set(p.namespace, set);
+  }
+  return [...groups].map(([namespace, workloads]) => ({ kind: 'restart-apps', namespace, workloads: [...workloads].sort() }));
 }
 
 function restartAppFixes(apps: DaprApp[]): FixStep[] {
