@@ -13,7 +13,7 @@ import { killAllChildren } from './children.js';
 import { formatGrpcReport, GRPC_TIMING, runGrpcSuite, STORM_CLIENTS, STORM_PROCESSES, STORM_TRANSPORT, type GrpcSuiteResult, type LoadGenerator, type StormShape } from './grpc.js';
 import { formatIssueReport, runIssueSuite, type IssueMeasurement, type TimingOptions } from './issue.js';
 
-const SUITES = ['issue', 'grpc', 'kube-renew', 'kube-rotate', 'pem'] as const;
+const SUITES = ['issue', 'grpc', 'kube-renew', 'kube-rotate', 'trust-convergence', 'pem'] as const;
 type SuiteName = (typeof SUITES)[number];
 
 const ISSUE_TIMING: TimingOptions = { runs: 3, runMs: 1000, warmupMs: 500 };
@@ -130,6 +130,11 @@ async function main(): Promise<void> {
     // rotate -k through all phases against the Kubernetes API test server (bench/kube-rotate.ts).
     const { runKubeRotateBench, formatKubeRotateReport } = await import('./kube-rotate.js');
     reports.push(formatKubeRotateReport(await runKubeRotateBench({ log })));
+  }
+  if (cli.suites.includes('trust-convergence')) {
+    // The trust gate's per-pod read against listing the same pods (bench/trust-convergence.ts).
+    const { runTrustConvergenceBench, formatTrustConvergenceReport } = await import('./trust-convergence.js');
+    reports.push(formatTrustConvergenceReport(await runTrustConvergenceBench({ log })));
   }
   if (cli.suites.includes('pem')) {
     // PEM decoding of crafted input against benign input of the same size (bench/pem.ts).
