@@ -8,7 +8,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { generateTrustBundle } from '../../src/core/bundle.js';
 import { parseCertificatesPem } from '../../src/core/certificate.js';
+import { systemClock } from '../../src/core/clock.js';
 import { ROOT_CA_CONFIGMAP, simulateDaprPods, type DaprPodSimulator } from '../support/kube-api/index.js';
 import { until } from '../support/wait.js';
 import { cluster, clusterBundle, finalTexts, journalOf, rotateK, wardenK, type Cluster } from './support.js';
@@ -34,6 +36,8 @@ function barePod(c: Cluster, namespace: string, name: string, ca: string): void 
 const appRestarts = (c: Cluster) => c.server.rollout.restarts.filter((e) => e.name.startsWith('app-'));
 const cpRestarts = (c: Cluster) => c.server.rollout.restarts.filter((e) => e.name.startsWith('dapr-'));
 const podLists = (c: Cluster) => c.server.requests.count({ verb: 'list', resource: 'pods' });
+/** Another root than the cluster's (what a pod injected from elsewhere would carry). */
+const otherRoot = (c: Cluster): string => generateTrustBundle({ clock: systemClock, trustDomain: 'cluster.local', namespace: c.namespace }).bundle.toTexts().ca;
 const switched = (c: Cluster) => clusterBundle(c).secret.issuerCert !== c.old.texts.issuerCert;
 
 /** Waits until the gate has read the pods `n` more times after add-anchor's write. */
@@ -167,5 +171,41 @@ describe('rotate -k: the trust gate before switch-issuer', { concurrency: 3 }, (
     for (const ns of ['team-a', 'team-b']) {
       assert.equal((c.server.api.get('configmaps', ns, ROOT_CA_CONFIGMAP).data as Record<string, string>)['ca.crt'], finalTexts(record).ca);
     }
+  });
+
+  test('pod reads that fail with a 500 are read again; a 403 stops the rotation in add-anchor with the resume command', async (t) => {
+    const { c } = await podCluster(t);
+    c.server.faults.failNext(2, { status: 500, match: { verb: 'list', resource: 'pods' } });
+    const r = await rotateK(c, { until: 'add-anchor' }, POLL);
+    assert.equal(r.code, 0, r.error?.message ?? r.stderr);
+    assert.equal(appRestarts(c).length, 3, 'the read before the restarts failed: every app restarted, as before the gate');
+    assert.match(journalOf(c)!.phases['add-anchor'].convergence ?? '', /running Dapr pod\(s\) trust the new root/);
+
+    const { c: c2 } = await podCluster(t);
+    c2.server.faults.failNext(1, { status: 403, message: 'pods is forbidden: User "ci" cannot list resource "pods"', match: { verb: 'list', resource: 'pods' } });
+    const denied = await rotateK(c2, { until: 'add-anchor' }, POLL);
+    const err = denied.error as (Error & { code?: string }) | undefined;
+    assert.equal(err?.code, 'ERR_KUBE_FORBIDDEN', err?.message);
+    assert.match(err!.message, /list pods in all namespaces.*The rotation stopped in phase add-anchor.*--resume/s);
+    assert.equal(journalOf(c2)?.phases['add-anchor'].completedAt, undefined);
+  });
+
+  test('doctor -k without a rotation: a pod injected with another root is named with its fix; healthy once it is replaced', async (t) => {
+    const { c, sim } = await podCluster(t);
+    const healthy = await wardenK(c, 'doctor', ['-o', 'json']);
+    const before = JSON.parse(healthy.stdout);
+    assert.equal(before.trustConvergence.required, 'ca.crt');
+    assert.equal(before.trustConvergence.notConverged, 0);
+    assert.ok(!before.diagnoses.some((d: { id: string }) => d.id === 'pods-not-converged'), JSON.stringify(before.diagnoses));
+    const [pod] = sim.podsOf('team-b', 'app-1');
+    c.server.api.mutate('pods', 'team-b', pod!.metadata.name!, (p) => {
+      ((p.spec as { containers: { name: string; env?: unknown[] }[] }).containers.find((x) => x.name === 'daprd')!).env = [{ name: 'DAPR_TRUST_ANCHORS', value: otherRoot(c) }];
+    });
+    const sick = await wardenK(c, 'doctor');
+    assert.equal(sick.code, 1);
+    assert.match(sick.stdout, /pods-not-converged: 1 of 8 running Dapr pod\(s\) do not trust every root in ca\.crt/);
+    assert.match(sick.stdout, /\d\. kubectl rollout restart -n team-b --kubeconfig \S+ deployment\/app-1/);
+    sim.replacePods('deployments', 'team-b', 'app-1');
+    assert.equal((await wardenK(c, 'doctor')).code, 0);
   });
 });

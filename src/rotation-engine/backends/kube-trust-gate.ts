@@ -11,7 +11,7 @@
  */
 import type { Clock } from '../../core/clock.js';
 import { formatGoDuration } from '../../core/duration.js';
-import { WardenError } from '../../core/errors.js';
+import { isWardenError, WardenError } from '../../core/errors.js';
 import type { WritePhase } from '../../core/rotation-phases/phases.js';
 import type { KubeClients } from '../../kube/client.js';
 import { restartDaprApps, type AppRestartProgress } from '../../kube/restarts.js';
@@ -42,6 +42,8 @@ export interface TrustGateResult {
   /** Workloads the gate restarted. */
   restarted: WorkloadRef[];
 }
+
+const TRANSIENT = new Set(['ERR_KUBE_API', 'ERR_KUBE_UNREACHABLE']);
 
 const ownerKey = (namespace: string, owner: NonNullable<PodTrust['owner']>): string => `${owner.kind}/${namespace}/${owner.name}`;
 
@@ -92,7 +94,16 @@ export async function awaitTrustConvergence(
         settledAt = opts.clock.now().getTime() + propagationMs;
       }
     }
-    const report = await readRotationTrust(opts, ctx);
+    let report: TrustConvergenceReport;
+    try {
+      report = await readRotationTrust(opts, ctx);
+    } catch (err) {
+      // A 5xx, 429 or dropped connection may pass: read again at the next poll, until the deadline.
+      if (!isWardenError(err) || !TRANSIENT.has(err.code) || opts.clock.now().getTime() >= deadline) throw err;
+      await opts.sleeper.sleep(opts.pollIntervalMs, ctx.signal);
+      if (ctx.signal.aborted) return result;
+      continue;
+    }
     result.checked = report.pods.length;
     const settling = opts.clock.now().getTime() < settledAt;
     if (report.pending.length === 0 && !settling) {

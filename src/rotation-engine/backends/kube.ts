@@ -195,7 +195,13 @@ export class KubeRotationBackend implements RotationBackend {
     const found = await findDaprApps(clients, { ...(appNamespaces ? { namespaces: appNamespaces } : {}), controlPlaneNamespace: namespace });
     // Before the trust gate: an app whose every pod already trusts the new root (it mounts the
     // distributed dapr-root-ca.crt, or was injected after the write) needs no restart.
-    const trusted = phase === 'add-anchor' ? convergedWorkloads(await readRotationTrust({ clients, namespace, appNamespaces }, ctx)) : new Set<string>();
+    const trusted = phase === 'add-anchor'
+      ? convergedWorkloads(await readRotationTrust({ clients, namespace, appNamespaces }, ctx).catch((err: unknown) => {
+        // Transient: restart every app (as before the gate existed); the gate reads again.
+        if (isWardenError(err, 'ERR_KUBE_API') || isWardenError(err, 'ERR_KUBE_UNREACHABLE')) return { pods: [], pending: [], converged: 0, notConverged: 0, unknown: 0 };
+        throw stoppedIn(phase, err, this.journal.description, this);
+      }))
+      : new Set<string>();
     // Restarted after the write and rolled out: done. Restarted but not rolled out (it failed, or
     // the run stopped): restarted again, so its rollout is driven and waited for like the others.
     const pending = found.filter((a) => !trusted.has(`${a.ref.kind}/${a.ref.namespace}/${a.ref.name}`))
@@ -251,7 +257,10 @@ export class KubeRotationBackend implements RotationBackend {
         clients: this.opts.clients, namespace: this.opts.namespace, appNamespaces: settings.appNamespaces, policy: settings.restarts,
         maxConcurrent: settings.maxConcurrent, clock: this.opts.clock, sleeper: this.opts.sleeper, pollIntervalMs: this.opts.pollIntervalMs ?? 1000,
         ...(read?.state === 'complete' ? { distributeAnchorsPem: read.texts.ca } : {}),
-      }, deadline, this);
+      }, deadline, this).catch((err: unknown) => {
+        // ERR_TRUST_NOT_CONVERGED says how to continue; an API failure gets where it stopped.
+        throw isWardenError(err, 'ERR_TRUST_NOT_CONVERGED') ? err : stoppedIn(phase, err, this.journal.description, this);
+      });
       if (ctx.signal.aborted) return { confirmed: false, note: 'interrupted' };
       this.tally(phase).apps += gate.restarted.length;
       trust = `${gate.checked} running Dapr pod(s) trust the new root${gate.restarted.length > 0 ? ` (${gate.restarted.length} restarted by the trust gate)` : ''}`;
