@@ -114,7 +114,8 @@ export async function awaitTrustConvergence(
       ? uniqueOwners(report.pending.filter((p) => p.role === 'app' && p.owner && !restartedOwners.has(ownerKey(p.namespace, p.owner))))
       : [];
     const seen = report.pending.map((p) => `${p.namespace}/${p.name}:${p.state}`).join(',');
-    if (seen !== lastSeen || restartable.length > 0) {
+    // Only settling (every pod reads the new ConfigMap, the kubelet may not have synced it yet): nothing to name.
+    if (report.pending.length > 0 && (seen !== lastSeen || restartable.length > 0)) {
       lastSeen = seen;
       ctx.report({
         kind: 'trust-not-converged', phase, pods: report.pending.map(toUnconverged), checked: report.pods.length, policy: opts.policy,
