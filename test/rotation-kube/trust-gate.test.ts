@@ -208,4 +208,15 @@ describe('rotate -k: the trust gate before switch-issuer', { concurrency: 3 }, (
     sim.replacePods('deployments', 'team-b', 'app-1');
     assert.equal((await wardenK(c, 'doctor')).code, 0);
   });
+
+  test('the CLI: --restarts takes only its choices; --dry-run says what the policy restarts and that the gate waits', async (t) => {
+    const { c } = await podCluster(t);
+    const bad = await wardenK(c, 'rotate', ['--restarts', 'sometimes']);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /--restarts <policy>' argument 'sometimes' is invalid\. Allowed choices are none, control-plane, apps/);
+    const dry = await wardenK(c, 'rotate', ['--dry-run', '--restarts', 'none', '--distribute-trust']);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout + dry.stderr, /Restarts: none \(--restarts none\): every pod is waited for; before switch-issuer every running Dapr pod must trust the new root \(--restarts none\); dapr-root-ca\.crt is kept in sync/);
+    assert.equal(c.server.api.find('configmaps', 'team-a', ROOT_CA_CONFIGMAP), undefined, 'a dry run distributes nothing');
+  });
 });
