@@ -44,6 +44,11 @@ export interface PodTrust {
   missing: string[];
   /** Why it is not converged or unknown, or how convergence was established. */
   reason: string;
+  /**
+   * True when the pod reads its anchors from a mounted file it watches (no subPath): it follows
+   * the ConfigMap/Secret without a restart, and a restart would not change what it reads.
+   */
+  reloads?: boolean;
 }
 
 export interface TrustConvergenceReport {
@@ -260,6 +265,7 @@ async function checkPod(
   }
   if ('unknown' in located) return result('unknown', located.source, located.unknown);
 
+  if (located.kind !== 'value' && !located.readAtStart) base.reloads = true;
   let text = located.text;
   if (located.kind !== 'value') {
     let data: Record<string, string> | undefined;

@@ -168,6 +168,7 @@ describe('rotate -k: the trust gate before switch-issuer', { concurrency: 3 }, (
     assert.equal(c.server.api.find('configmaps', 'default', ROOT_CA_CONFIGMAP), undefined, 'only namespaces with Dapr apps');
     const done = await rotateK(c, { resume: true, force: true }, POLL);
     assert.equal(done.code, 0, done.error?.message ?? done.stderr);
+    assert.equal(appRestarts(c).length, 0, 'retire-old-root restarts no app either: the file they watch drops the old root');
     for (const ns of ['team-a', 'team-b']) {
       assert.equal((c.server.api.get('configmaps', ns, ROOT_CA_CONFIGMAP).data as Record<string, string>)['ca.crt'], finalTexts(record).ca);
     }

@@ -63,6 +63,15 @@ export function convergedWorkloads(report: TrustConvergenceReport): Set<string> 
   return new Set(report.pods.filter((p) => p.owner && p.state === 'converged').map((p) => ownerKey(p.namespace, p.owner!)).filter((k) => !behind.has(k)));
 }
 
+/**
+ * Workloads all of whose running pods read their anchors from a mounted file they watch (e.g. the
+ * distributed `dapr-root-ca.crt`): restarting them would not change what they trust.
+ */
+export function reloadingWorkloads(report: TrustConvergenceReport): Set<string> {
+  const fixed = new Set(report.pods.filter((p) => p.owner && !p.reloads).map((p) => ownerKey(p.namespace, p.owner!)));
+  return new Set(report.pods.filter((p) => p.owner && p.reloads).map((p) => ownerKey(p.namespace, p.owner!)).filter((k) => !fixed.has(k)));
+}
+
 /** Reads the pods' trust of the rotation's new root(s). */
 export function readRotationTrust(opts: Pick<TrustGateOptions, 'clients' | 'namespace' | 'appNamespaces'>, ctx: Pick<PhaseContext, 'record' | 'writtenAt'>): Promise<TrustConvergenceReport> {
   return readTrustConvergence(opts.clients, {

@@ -29,7 +29,7 @@ import { rolloutVerdict, type WorkloadLike } from '../../kube/rollout-status.js'
 import { distributeTrustAnchors } from '../../kube/trust-distribution.js';
 import { allowedRestarts, DEFAULT_TRUST_RESTART_POLICY, isTrustRestartPolicy, type TrustRestartPolicy } from '../../kube/trust-restart-policy.js';
 import type { KubeTrustBundleStore } from '../../stores/kube-store.js';
-import { awaitTrustConvergence, convergedWorkloads, readRotationTrust } from './kube-trust-gate.js';
+import { awaitTrustConvergence, convergedWorkloads, readRotationTrust, reloadingWorkloads } from './kube-trust-gate.js';
 import { commandOf, type ConvergenceResult, type PhaseContext, type RotationBackend, type Sleeper } from '../backend.js';
 import type { JournalStore } from '../journal.js';
 
@@ -195,13 +195,14 @@ export class KubeRotationBackend implements RotationBackend {
     const found = await findDaprApps(clients, { ...(appNamespaces ? { namespaces: appNamespaces } : {}), controlPlaneNamespace: namespace });
     // Before the trust gate: an app whose every pod already trusts the new root (it mounts the
     // distributed dapr-root-ca.crt, or was injected after the write) needs no restart.
-    const trusted = phase === 'add-anchor'
-      ? convergedWorkloads(await readRotationTrust({ clients, namespace, appNamespaces }, ctx).catch((err: unknown) => {
-        // Transient: restart every app (as before the gate existed); the gate reads again.
-        if (isWardenError(err, 'ERR_KUBE_API') || isWardenError(err, 'ERR_KUBE_UNREACHABLE')) return { pods: [], pending: [], converged: 0, notConverged: 0, unknown: 0 };
-        throw stoppedIn(phase, err, this.journal.description, this);
-      }))
-      : new Set<string>();
+    // retire-old-root: an app whose pods all watch a mounted anchors file (the distributed
+    // dapr-root-ca.crt) drops the old root with the file; a restart would change nothing.
+    const read = phase === 'switch-issuer' ? undefined : await readRotationTrust({ clients, namespace, appNamespaces }, ctx).catch((err: unknown) => {
+      // Transient: restart every app (as before the gate existed); the gate reads again.
+      if (isWardenError(err, 'ERR_KUBE_API') || isWardenError(err, 'ERR_KUBE_UNREACHABLE')) return undefined;
+      throw stoppedIn(phase, err, this.journal.description, this);
+    });
+    const trusted = read === undefined ? new Set<string>() : phase === 'add-anchor' ? convergedWorkloads(read) : reloadingWorkloads(read);
     // Restarted after the write and rolled out: done. Restarted but not rolled out (it failed, or
     // the run stopped): restarted again, so its rollout is driven and waited for like the others.
     const pending = found.filter((a) => !trusted.has(`${a.ref.kind}/${a.ref.namespace}/${a.ref.name}`))
