@@ -14,7 +14,7 @@ import { killAllChildren } from './children.js';
 import { formatGrpcReport, GRPC_TIMING, runGrpcSuite, STORM_CLIENTS, STORM_PROCESSES, STORM_TRANSPORT, type GrpcSuiteResult, type LoadGenerator, type StormShape } from './grpc.js';
 import { formatIssueReport, runIssueSuite, type IssueMeasurement, type TimingOptions } from './issue.js';
 
-const SUITES = ['issue', 'grpc', 'kube-renew', 'kube-rotate', 'pem', 'fleet', 'jwt'] as const;
+const SUITES = ['issue', 'grpc', 'kube-renew', 'kube-rotate', 'trust-convergence', 'pem', 'fleet', 'jwt'] as const;
 type SuiteName = (typeof SUITES)[number];
 
 const ISSUE_TIMING: TimingOptions = { runs: 3, runMs: 1000, warmupMs: 500 };
@@ -154,6 +154,11 @@ async function main(): Promise<void> {
     reports.push(formatJwtReport(jwt, timing));
     const grpcTiming = withOverrides(GRPC_TIMING, cli);
     reports.push(formatJwtGrpcReport(await runJwtGrpc(grpcTiming, log), grpcTiming));
+  }
+  if (cli.suites.includes('trust-convergence')) {
+    // The trust gate's per-pod read against listing the same pods (bench/trust-convergence.ts).
+    const { runTrustConvergenceBench, formatTrustConvergenceReport } = await import('./trust-convergence.js');
+    reports.push(formatTrustConvergenceReport(await runTrustConvergenceBench({ log })));
   }
   if (cli.suites.includes('pem')) {
     // PEM decoding of crafted input against benign input of the same size (bench/pem.ts).

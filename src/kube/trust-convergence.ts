@@ -44,6 +44,11 @@ export interface PodTrust {
   missing: string[];
   /** Why it is not converged or unknown, or how convergence was established. */
   reason: string;
+  /**
+   * True when the pod reads its anchors from a mounted file it watches (no subPath): it follows
+   * the ConfigMap/Secret without a restart, and a restart would not change what it reads.
+   */
+  reloads?: boolean;
 }
 
 export interface TrustConvergenceReport {
@@ -127,7 +132,22 @@ export async function readTrustConvergence(clients: Pick<KubeClients, 'core'>, o
   if (required.length === 0) throw new WardenError('ERR_USAGE', 'no required trust anchor given: pass the PEM of the root(s) every pod must trust');
   const pods = await listDaprPods(clients, opts);
   const sources = new SourceCache(clients);
-  const results = await Promise.all(pods.map((p) => checkPod(p.pod, p.role, required, sources, opts)));
+  // Most pods carry the same PEM (the injector's copy): parse each distinct text once.
+  const parsed = new Map<string, Set<string> | Error>();
+  const fingerprintsOf = (text: string): Set<string> => {
+    let hit = parsed.get(text);
+    if (hit === undefined) {
+      try {
+        hit = new Set(anchorsOf(text).map((a) => a.fingerprint));
+      } catch (err) {
+        hit = err as Error;
+      }
+      parsed.set(text, hit);
+    }
+    if (hit instanceof Error) throw hit;
+    return hit;
+  };
+  const results = await Promise.all(pods.map((p) => checkPod(p.pod, p.role, required, sources, opts, fingerprintsOf)));
   const compare = (a: PodTrust, b: PodTrust): number => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name, 'en', { numeric: true });
   const sorted = results.sort((a, b) => (a.role === b.role ? 0 : a.role === 'control-plane' ? -1 : 1) || compare(a, b));
   const pending = sorted.filter((p) => p.state !== 'converged');
@@ -218,7 +238,9 @@ interface Located {
   readAtStart: boolean;
 }
 
-async function checkPod(pod: PodLike, role: PodTrust['role'], required: Anchor[], sources: SourceCache, opts: TrustConvergenceOptions): Promise<PodTrust> {
+async function checkPod(
+  pod: PodLike, role: PodTrust['role'], required: Anchor[], sources: SourceCache, opts: TrustConvergenceOptions, fingerprintsOf: (text: string) => Set<string>,
+): Promise<PodTrust> {
   const meta = pod.metadata ?? {};
   const namespace = meta.namespace ?? '';
   const base: Omit<PodTrust, 'state' | 'source' | 'missing' | 'reason'> = { namespace, name: meta.name ?? '', role };
@@ -243,6 +265,7 @@ async function checkPod(pod: PodLike, role: PodTrust['role'], required: Anchor[]
   }
   if ('unknown' in located) return result('unknown', located.source, located.unknown);
 
+  if (located.kind !== 'value' && !located.readAtStart) base.reloads = true;
   let text = located.text;
   if (located.kind !== 'value') {
     let data: Record<string, string> | undefined;
@@ -257,7 +280,7 @@ async function checkPod(pod: PodLike, role: PodTrust['role'], required: Anchor[]
   }
   let present: Set<string>;
   try {
-    present = new Set(anchorsOf(text ?? '').map((a) => a.fingerprint));
+    present = fingerprintsOf(text ?? '');
   } catch (err) {
     return result('not-converged', located.source, `its anchors do not parse: ${(err as Error).message}`, required.map((a) => a.label));
   }

@@ -35,7 +35,7 @@ describe('warden completion', () => {
     assert.deepEqual(complete(script, ['warden', 'mtls', 'ro']), ['rotate', 'rollback']);
     assert.deepEqual(complete(script, ['warden', 'mtls', 'rn']), ['rnc']);
     assert.deepEqual(complete(script, ['warden', 'mtls', 'rnc', '--dr']), ['--dry-run'], 'an alias completes its command\'s flags');
-    assert.deepEqual(complete(script, ['warden', 'mtls', 'rotate', '--issuer-credentials', '/tmp/x', '--res']), ['--resume']);
+    assert.deepEqual(complete(script, ['warden', 'mtls', 'rotate', '--issuer-credentials', '/tmp/x', '--res']), ['--resume', '--restarts']);
     assert.deepEqual(complete(script, ['warden', 'mtls', 'rotate', '--key-algorithm', '']), ['ed25519', 'ecdsa-p256']);
     assert.deepEqual(complete(script, ['warden', 'sentry', '--sign']), ['--sign-threads']);
     assert.deepEqual(complete(script, ['warden', 'completion', '']), ['bash', 'zsh', 'fish']);

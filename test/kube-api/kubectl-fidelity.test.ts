@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import type { BundleTexts } from '../../src/core/bundle-texts.js';
 import { generateTrustBundle } from '../../src/core/bundle.js';
 import { systemClock } from '../../src/core/clock.js';
-import { RESTARTED_AT, seedDaprApps, seedDaprControlPlane, startKubeApiServer, type KubeApiServer } from '../support/kube-api/index.js';
+import { RESTARTED_AT, ROOT_CA_CONFIGMAP, seedDaprApps, seedDaprControlPlane, simulateDaprPods, startKubeApiServer, type KubeApiServer } from '../support/kube-api/index.js';
 import { kubectl } from './http.js';
 
 const NS = 'dapr-system';
@@ -176,5 +176,80 @@ describe('kubectl against the Kubernetes API test server', () => {
     assert.equal(conflicted.code, 1);
     assert.match(conflicted.stderr, /Operation cannot be fulfilled on statefulsets\.apps "dapr-scheduler-server": the object has been modified; please apply your changes to the latest version and try again/);
     assert.equal(server.rollout.restarts.filter((e) => e.name === 'dapr-scheduler-server').length, 0);
+  });
+});
+
+describe('kubectl and the simulated Dapr pods and per-namespace ConfigMaps (trust convergence, distribution)', () => {
+  let server: KubeApiServer;
+  let dir: string;
+  let texts: BundleTexts;
+  const k = (...args: string[]) => kubectl(server, join(dir, 'cache'), args);
+
+  before(async () => {
+    server = await startKubeApiServer({ rolloutDelayMs: ROLLOUT_MS });
+    dir = mkdtempSync(join(tmpdir(), 'warden-kubectl-pods-'));
+    texts = generateTrustBundle({ clock: systemClock, trustDomain: 'cluster.local', namespace: NS }).bundle.toTexts();
+    seedDaprControlPlane(server, { trustBundle: texts, withPods: false });
+    seedDaprApps(server, { namespaces: ['env-apps'], count: 1 });
+    seedDaprApps(server, { namespaces: ['file-apps'], count: 1, prefix: 'mounted' });
+    simulateDaprPods(server, { anchors: ({ namespace }) => (namespace === 'file-apps' ? 'file' : 'env') });
+  });
+  after(async () => {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('get pods -A -o json: daprd with DAPR_TRUST_ANCHORS (value) or DAPR_TRUST_ANCHORS_FILE and its ConfigMap volume, owners, container start times', async () => {
+    const r = await k('get', 'pods', '-A', '-o', 'json');
+    assert.equal(r.code, 0, r.stderr);
+    const pods = JSON.parse(r.stdout).items as { metadata: { namespace: string; name: string; labels: Record<string, string>; ownerReferences: { kind: string; name: string }[] };
+      spec: { containers: { name: string; env?: { name: string; value: string }[]; volumeMounts?: { mountPath: string }[] }[]; volumes?: { configMap?: { name: string } }[] };
+      status: { phase: string; containerStatuses: { name: string; state: { running: { startedAt: string } } }[] } }[];
+    const env = pods.find((p) => p.metadata.namespace === 'env-apps')!;
+    const daprd = env.spec.containers.find((c) => c.name === 'daprd')!;
+    assert.equal(daprd.env?.find((e) => e.name === 'DAPR_TRUST_ANCHORS')?.value, texts.ca);
+    assert.equal(env.metadata.ownerReferences[0]?.kind, 'ReplicaSet');
+    assert.equal(env.metadata.ownerReferences[0]?.name, `app-0-${env.metadata.labels['pod-template-hash']}`);
+    assert.match(env.status.containerStatuses.find((c) => c.name === 'daprd')!.state.running.startedAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    const file = pods.find((p) => p.metadata.namespace === 'file-apps')!;
+    const fileDaprd = file.spec.containers.find((c) => c.name === 'daprd')!;
+    assert.equal(fileDaprd.env?.find((e) => e.name === 'DAPR_TRUST_ANCHORS_FILE')?.value, '/var/run/secrets/dapr.io/root-ca/ca.crt');
+    assert.ok(file.spec.volumes?.some((v) => v.configMap?.name === ROOT_CA_CONFIGMAP));
+    const cp = pods.filter((p) => p.metadata.namespace === NS);
+    assert.equal(cp.length, 5, 'one pod per control-plane workload');
+    const jsonpath = await k('get', 'pods', '-n', 'env-apps', '-o', 'jsonpath={.items[*].spec.containers[?(@.name=="daprd")].env[?(@.name=="DAPR_TRUST_ANCHORS")].value}');
+    assert.equal(jsonpath.stdout, texts.ca);
+  });
+
+  it('label and field selectors as the real server allows them (no annotation selector); paged lists', async () => {
+    const byLabel = await k('get', 'pods', '-A', '-l', 'pod-template-hash', '-o', 'name');
+    assert.equal(byLabel.code, 0, byLabel.stderr);
+    assert.equal(byLabel.stdout.trim().split('\n').length, 5, 'the Deployments\' pods: 2 apps + sentry, operator, injector');
+    const running = await k('get', 'pods', '-A', '--field-selector', 'status.phase=Running', '-o', 'name', '--chunk-size=2');
+    assert.equal(running.stdout.trim().split('\n').length, 7);
+    const annotation = await k('get', 'pods', '-A', '--field-selector', 'metadata.annotations.dapr.io/enabled=true');
+    assert.equal(annotation.code, 1);
+    assert.match(annotation.stderr, /field label not supported: metadata\.annotations\.dapr\.io\/enabled/);
+  });
+
+  it('dapr-root-ca.crt across namespaces: create, list -A by name, a stale replace is a conflict', async () => {
+    // `kubectl create configmap` sends protobuf and `-f` validates against OpenAPI, neither of which this server serves.
+    for (const ns of ['env-apps', 'file-apps']) {
+      const manifest = join(dir, `${ns}.json`);
+      writeFileSync(manifest, JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: ROOT_CA_CONFIGMAP, namespace: ns }, data: { 'ca.crt': texts.ca } }));
+      const created = await k('create', '--validate=false', '-f', manifest);
+      assert.equal(created.code, 0, created.stderr);
+    }
+    const listed = await k('get', 'configmaps', '-A', '--field-selector', `metadata.name=${ROOT_CA_CONFIGMAP}`, '-o', 'json');
+    const items = JSON.parse(listed.stdout).items as { metadata: { namespace: string; resourceVersion: string }; data: Record<string, string> }[];
+    assert.deepEqual(items.map((i) => i.metadata.namespace).sort(), ['env-apps', 'file-apps']);
+    assert.ok(items.every((i) => i.data['ca.crt'] === texts.ca));
+    const stale = items.find((i) => i.metadata.namespace === 'env-apps')!;
+    server.api.mutate('configmaps', 'env-apps', ROOT_CA_CONFIGMAP, (cm) => { (cm.data as Record<string, string>).touched = 'yes'; });
+    const file = join(dir, 'stale.json');
+    writeFileSync(file, JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: ROOT_CA_CONFIGMAP, namespace: 'env-apps', resourceVersion: stale.metadata.resourceVersion }, data: { 'ca.crt': 'x' } }));
+    const replaced = await k('replace', '--validate=false', '-f', file);
+    assert.equal(replaced.code, 1);
+    assert.match(replaced.stderr, /Operation cannot be fulfilled on configmaps "dapr-root-ca\.crt": the object has been modified/);
   });
 });

@@ -109,6 +109,7 @@ describe('trust convergence, pod by pod', () => {
     const done = await read();
     assert.equal(done.converged, 2, JSON.stringify(done.pending));
     assert.match(done.pods[0]!.reason, /mounted; the kubelet syncs/);
+    assert.ok(done.pods.every((p) => p.reloads === true), 'a watched mounted file follows the ConfigMap');
     assert.equal(server.requests.count({ verb: 'get', resource: 'configmaps' }), 3, 'one ConfigMap read per check, shared by the pods');
   });
 
@@ -130,6 +131,8 @@ describe('trust convergence, pod by pod', () => {
     assert.equal(r['sub-old']?.state, 'not-converged');
     assert.match(r['sub-old']?.reason ?? '', /before the anchors were written/);
     assert.equal(r['sub-new']?.state, 'converged', 'same second as the write counts (restartedAt has whole seconds)');
+    assert.equal(r.items?.reloads, true);
+    assert.equal(r['sub-new']?.reloads, undefined, 'a subPath copy never follows the ConfigMap');
     assert.equal(r.nowhere?.state, 'unknown');
     assert.match(r.nowhere?.reason ?? '', /no volume is mounted there/);
   });

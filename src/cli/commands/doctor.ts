@@ -43,7 +43,7 @@ export async function doctorCommand(opts: DoctorOptions, io: Io, _deps?: CliDeps
   const rendered = fixes.map((f) => ({ ...f, command: site.renderFix(f) })).filter((f) => f.command !== '');
   const healthy = !diagnoses.some((d) => d.severity !== 'info');
   if (opts.output === 'json') {
-    printJson(io, { ...site.jsonWhere, healthy, diagnoses, fixes: rendered, commands: rendered.map((f) => f.command) });
+    printJson(io, { ...site.jsonWhere, healthy, diagnoses, fixes: rendered, commands: rendered.map((f) => f.command), ...(extras.json ?? {}) });
     return healthy ? EXIT.ok : EXIT.failed;
   }
   const kind = { error: 'failure', warning: 'warning', info: 'info' } as const;
@@ -52,6 +52,7 @@ export async function doctorCommand(opts: DoctorOptions, io: Io, _deps?: CliDeps
     if (d.severity === 'error') io.stdout(`❌  ${d.id}: ${d.message}\n`);
     else printStatus(io, kind[d.severity], `${d.id}: ${d.message}`);
   }
+  if (extras.text) io.stdout(extras.text);
   if (healthy) printStatus(io, 'success', `mTLS in ${site.store.description} is healthy: nothing to do`);
   else if (rendered.length === 0) printStatus(io, 'info', 'No command fixes this by itself; see the messages above');
   else {

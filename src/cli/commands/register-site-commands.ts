@@ -16,6 +16,7 @@ import { OUTPUT_FORMATS } from '../output.js';
 import { addKubeOptions, kubeOptionsOf } from '../kube-options.js';
 import { parseConcurrencyArg, parseNamespaceListArg } from '../renew/options.js';
 import { parseTimeoutArg } from './rotate-options.js';
+import { TRUST_RESTART_POLICIES } from '../../kube/trust-restart-policy.js';
 
 type Runner = (fn: () => Promise<number>) => () => Promise<void>;
 
@@ -114,7 +115,10 @@ function addClusterFlags(mtls: Command): void {
   if (rotate) {
     addKubeOptions(rotate, { namespace: false })
       .option('--app-namespaces <list>', APP_NAMESPACES, parseNamespaceListArg)
-      .option('--max-concurrent-restarts <n>', MAX_CONCURRENT, parseConcurrencyArg);
+      .option('--max-concurrent-restarts <n>', MAX_CONCURRENT, parseConcurrencyArg)
+      .addOption(new Option('--restarts <policy>', '-k: what may be restarted so every running Dapr pod trusts the new root before the issuer switches; pods not restarted are waited for (default: "apps")')
+        .choices(TRUST_RESTART_POLICIES))
+      .option('--distribute-trust', '-k: also keep the anchors in a dapr-root-ca.crt ConfigMap in every namespace with Dapr apps (sidecars that mount it need no restart)');
   }
   const rollback = sub(mtls, 'rollback');
   if (rollback) {

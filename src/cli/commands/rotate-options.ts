@@ -6,6 +6,7 @@
 import { resolve } from 'node:path';
 import { WardenError } from '../../core/errors.js';
 import type { RotationPhase } from '../../core/rotation-phases/phases.js';
+import type { TrustRestartPolicy } from '../../kube/trust-restart-policy.js';
 import type { RotationPolicy, RotationSettings } from '../../core/rotation-phases/record.js';
 import { SELF_HOSTED_PROPAGATION_DELAY_MS } from '../../rotation-engine/backends/self-hosted.js';
 import { loadSentryConfig, DEFAULT_SENTRY_CONFIG } from '../../sentry/config.js';
@@ -32,6 +33,10 @@ export interface RotateOptions extends Omit<RenewOptions, 'dryRun' | 'force' | '
   controlPlaneNamespace?: string;
   /** ms per phase for convergence. */
   timeout?: number;
+  /** -k: what may be restarted so every running Dapr pod trusts the new root (`--restarts`). */
+  restarts?: TrustRestartPolicy;
+  /** -k: keep the anchors in `dapr-root-ca.crt` in every namespace with Dapr apps (`--distribute-trust`). */
+  distributeTrust?: boolean;
   output?: OutputFormat;
 }
 

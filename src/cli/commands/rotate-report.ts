@@ -100,6 +100,19 @@ export function createProgressPrinter(io: Io, resume: string): (event: RotationE
       case 'finished':
         printStatus(io, 'success', 'Rotation complete: ca.crt holds only the new root, and the new issuer signs');
         break;
+      case 'trust-not-converged': {
+        const list = e.pods.slice(0, 10).map((p) => `${p.namespace}/${p.name}${p.owner ? ` (${p.owner})` : ''}: ${p.reason}`);
+        const more = e.pods.length > 10 ? [`… and ${e.pods.length - 10} more`] : [];
+        const doing = e.restarting.length > 0 ? `restarting ${e.restarting.join(', ')}` : `waiting for them (--restarts ${e.policy}); the issuer is not switched until they do`;
+        printStatus(io, 'pending', `[${e.phase}] ${e.pods.length} of ${e.checked} running Dapr pod(s) do not trust the new root yet; ${doing}:\n${[...list, ...more].map((l) => `    ${l}`).join('\n')}`);
+        break;
+      }
+      case 'trust-converged':
+        printStatus(io, 'success', `[${e.phase}] All ${e.checked} running Dapr pod(s) trust the new root`);
+        break;
+      case 'trust-distributed':
+        printStatus(io, 'info', `[${e.phase}] dapr-root-ca.crt written in ${[...e.created.map((n) => `${n} (created)`), ...e.updated].join(', ')} (${e.namespaces} namespace(s) with Dapr apps)`);
+        break;
     }
   };
 }
@@ -174,16 +187,23 @@ function phaseRow(record: RotationRecord, phase: WritePhase): string[] {
  */
 export async function showRotationStatus(
   output: string | undefined, io: Io, journal: Pick<JournalStore, 'read' | 'lockHolder'>, where: string, resume: string,
+  siteExtras?: (record: RotationRecord | undefined) => Promise<{ json: Record<string, unknown>; text: string } | undefined>,
 ): Promise<number> {
   const record = await journal.read();
   const running = await journal.lockHolder();
+  // The cluster's per-pod trust convergence (the same reading as `doctor -k`).
+  const extras = await siteExtras?.(record);
   if (record === undefined) {
-    if (output === 'json') printJson(io, { status: 'none', journal: where });
+    if (output === 'json') printJson(io, { status: 'none', journal: where, ...(extras?.json ?? {}) });
     else printStatus(io, 'info', `No rotation has been recorded in ${where}`);
+    if (output !== 'json' && extras?.text) io.stdout(extras.text);
     return EXIT.ok;
   }
-  if (output === 'json') printJson(io, statusJson(record, io.clock.now(), running, where));
-  else printRotationStatus(io, record, io.clock.now(), running, resume);
+  if (output === 'json') printJson(io, { ...statusJson(record, io.clock.now(), running, where), ...(extras?.json ?? {}) });
+  else {
+    printRotationStatus(io, record, io.clock.now(), running, resume);
+    if (extras?.text) io.stdout(extras.text);
+  }
   return EXIT.ok;
 }
 

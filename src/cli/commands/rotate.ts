@@ -41,7 +41,7 @@ export async function rotateCommand(opts: RotateOptions, io: Io, _deps?: CliDeps
   const site = await openSite('rotate', opts, io, runtime);
   const mode = checkRotateModes(opts);
   const resume = site.commandLine('rotate', ['--resume']);
-  if (mode === 'status') return showRotationStatus(opts.output, io, site.journal, site.journalWhere, resume);
+  if (mode === 'status') return showRotationStatus(opts.output, io, site.journal, site.journalWhere, resume, site.rotationStatusExtras?.bind(site));
   if (mode === 'resume') return resumeRotation(opts, io, site, runtime, resume);
   return newRotation(opts, io, site, runtime, resume);
 }

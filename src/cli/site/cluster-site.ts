@@ -15,7 +15,10 @@ import { systemTimers } from '../../sidecar-client/timers.js';
 import type { KubeClients } from '../../kube/client.js';
 import { findControlPlane, findDaprApps, type DaprApp } from '../../kube/restarts.js';
 import { RESTARTED_AT_ANNOTATION, waitForRollout, waitPastSecondOf } from '../../kube/rollouts.js';
-import { KUBE_PROPAGATION_DELAY_MS, KubeRotationBackend } from '../../rotation-engine/backends/kube.js';
+import { KUBE_PROPAGATION_DELAY_MS, kubeSettingsOf, KubeRotationBackend } from '../../rotation-engine/backends/kube.js';
+import { DEFAULT_TRUST_RESTART_POLICY } from '../../kube/trust-restart-policy.js';
+import { podNames, type PodTrust } from '../../kube/trust-convergence.js';
+import { readSiteTrust, trustHeadline, type SiteTrust } from './cluster-trust.js';
 import type { DoctorFacts, FixStep } from '../../rotation-engine/diagnose.js';
 import { KubeJournalStore } from '../../rotation-engine/kube-journal.js';
 import type { KubeTrustBundleStore } from '../../stores/kube-store.js';
@@ -35,6 +38,16 @@ import {
 } from './site.js';
 
 const DEFAULT_ROLLOUT_TIMEOUT_MS = 300_000;
+
+/** The line shown with the plan: what each phase restarts under `--restarts`, and the trust gate. */
+function restartsNote(settings: RotationSettings, apps: number): string {
+  const { restarts, distributeTrust, maxConcurrent } = kubeSettingsOf(settings);
+  const gate = `; before switch-issuer every running Dapr pod must trust the new root (--restarts ${restarts})${distributeTrust ? '; dapr-root-ca.crt is kept in sync in every namespace with Dapr apps' : ''}`;
+  if (restarts === 'none') return `Restarts: none (--restarts none): every pod is waited for${gate}`;
+  if (restarts === 'control-plane') return `Restarts: the control plane in order in add-anchor and switch-issuer; Dapr apps are waited for, not restarted${gate}`;
+  return `Restarts: add-anchor: control plane in order, then ${apps} Dapr app(s) at most ${maxConcurrent} at a time (apps whose pods already trust the new root are left alone); ` +
+    `switch-issuer: control plane in order; retire-old-root: the apps again${gate}`;
+}
 const DEFAULT_MAX_CONCURRENT = 5;
 
 export async function openClusterSite(opts: SiteOptions, io: Io, runtime: RotationRuntime): Promise<ClusterSite> {
@@ -104,8 +117,7 @@ export class ClusterSite implements Site {
       policy: await clusterPolicy(opts, io, ctx),
       settings,
       buildMaterial: (current) => buildRenewBundle(renewOpts, source, current, io, clusterGenerationDefaults(ctx, current, renewOpts, source, io)),
-      restartsNote: `Restarts: add-anchor: control plane in order, then ${apps.length} Dapr app(s) at most ${String(settings.maxConcurrentRestarts)} at a time; ` +
-        'switch-issuer: control plane in order; retire-old-root: the apps again',
+      restartsNote: restartsNote(settings, apps.length),
       json: { namespace: this.namespace, journal: this.journal.description, apps: apps.length },
       appCount: apps.length,
     };
@@ -121,6 +133,9 @@ export class ClusterSite implements Site {
     if (opts.maxConcurrentRestarts !== undefined) out.maxConcurrentRestarts = opts.maxConcurrentRestarts;
     else if (out.maxConcurrentRestarts === undefined) out.maxConcurrentRestarts = DEFAULT_MAX_CONCURRENT;
     if (opts.appNamespaces !== undefined) out.appNamespaces = opts.appNamespaces.join(',');
+    if (opts.restarts !== undefined) out.restarts = opts.restarts;
+    else if (out.restarts === undefined) out.restarts = DEFAULT_TRUST_RESTART_POLICY;
+    if (opts.distributeTrust === true) out.distributeTrust = true;
     return out;
   }
 
@@ -191,7 +206,21 @@ export class ClusterSite implements Site {
     if ('anchorsMismatch' in read) diagnoses.push({ id: 'configmap-mismatch', severity: 'error', message: read.anchorsMismatch.message, fixes: [{ kind: 'copy-configmap' }] });
     const sentry = await this.sentryState();
     if (sentry !== undefined) diagnoses.push({ ...sentry, severity: 'error', fixes: sentry.id === 'sentry-missing' ? [] : [{ kind: 'restart-sentry' }] });
-    if (facts.bundle.state === 'complete') {
+    const trust = await this.siteTrust(facts.rotation.record, facts.bundle.state === 'complete' ? facts.bundle.texts.ca : undefined, opts.appNamespaces)
+      .catch((err: unknown) => {
+        diagnoses.push({ id: 'pods-unreadable', severity: 'warning', message: `Cannot read the Dapr pods' trust anchors: ${(err as Error).message}`, fixes: [] });
+        return undefined;
+      });
+    if (trust !== undefined && trust.report.pending.length > 0) {
+      diagnoses.push({
+        id: 'pods-not-converged', severity: 'error',
+        message: `${trustHeadline(trust)}: ${podNames(trust.report.pending, 5)}. ` +
+          (trust.required === 'rotation-new-root' ? 'The rotation does not switch the issuer until they do.' : 'Their sidecars reject peers whose certificates chain to the roots they lack.'),
+        fixes: restartPodFixes(trust.report.pending),
+      });
+    }
+    const perPod = trust !== undefined && trust.report.pods.some((p) => p.role === 'app');
+    if (facts.bundle.state === 'complete' && !perPod) {
       const changedAt = await this.lastAnchorChange(facts.rotation.record, facts.bundle.texts.ca, facts.now);
       if (changedAt !== undefined) {
         const stale = (await this.findApps(opts.appNamespaces)).filter((a) => lastStart(a) < changedAt.getTime());
@@ -205,7 +234,25 @@ export class ClusterSite implements Site {
         }
       }
     }
-    return { diagnoses };
+    return { diagnoses, ...(trust ? { json: { trustConvergence: trust.json }, text: trust.text } : {}) };
+  }
+
+  async rotationStatusExtras(record: RotationRecord | undefined): Promise<{ json: Record<string, unknown>; text: string } | undefined> {
+    const read = await this.store.read();
+    const appNamespaces = typeof record?.settings.appNamespaces === 'string' && record.settings.appNamespaces !== '' ? record.settings.appNamespaces.split(',') : this.opts.appNamespaces;
+    let trust: SiteTrust | undefined;
+    try {
+      trust = await this.siteTrust(record, read.state === 'complete' ? read.texts.ca : undefined, appNamespaces);
+    } catch (err) {
+      const { code = 'ERR_KUBE_API', message } = err as { code?: string; message: string };
+      return { json: { trustConvergence: { error: { code, message } } }, text: `⚠️  Cannot read the Dapr pods' trust anchors: ${message}\n` };
+    }
+    if (trust === undefined) return undefined;
+    return { json: { trustConvergence: trust.json }, text: `${trustHeadline(trust)}\n${trust.text}` };
+  }
+
+  private siteTrust(record: RotationRecord | undefined, ca: string | undefined, appNamespaces: string[] | undefined): Promise<SiteTrust | undefined> {
+    return readSiteTrust({ clients: this.clients, namespace: this.namespace, appNamespaces, ca, record, kubectlFlags: this.kubectlFlags() });
   }
 
   /** dapr-sentry missing, or not rolled out and ready; undefined when fine. */
@@ -300,6 +347,18 @@ function lastStart(app: DaprApp): number {
   const created = app.current.metadata?.creationTimestamp;
   const createdMs = created === undefined ? NaN : new Date(created).getTime();
   return Math.max(Number.isFinite(restarted) ? restarted : -Infinity, Number.isFinite(createdMs) ? createdMs : -Infinity);
+}
+
+/** Restart the owners of pods behind (bare pods have no workload: the message names them). */
+function restartPodFixes(pods: readonly PodTrust[]): FixStep[] {
+  const groups = new Map<string, Set<string>>();
+  for (const p of pods) {
+    if (!p.owner || p.role !== 'app') continue;
+    const set = groups.get(p.namespace) ?? new Set<string>();
+    set.add(`${p.owner.kind.toLowerCase()}/${p.owner.name}`);
+    groups.set(p.namespace, set);
+  }
+  return [...groups].map(([namespace, workloads]) => ({ kind: 'restart-apps', namespace, workloads: [...workloads].sort() }));
 }
 
 function restartAppFixes(apps: DaprApp[]): FixStep[] {

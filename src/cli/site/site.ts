@@ -6,8 +6,9 @@
  * commands, which repeat the flags that address this same site so they run as printed.
  * open-site.ts picks one from the flags.
  */
+import type { TrustRestartPolicy } from '../../kube/trust-restart-policy.js';
 import type { WardenError } from '../../core/errors.js';
-import type { RotationPolicy, RotationSettings } from '../../core/rotation-phases/record.js';
+import type { RotationPolicy, RotationRecord, RotationSettings } from '../../core/rotation-phases/record.js';
 import type { RotationBackend, Sleeper } from '../../rotation-engine/backend.js';
 import type { DoctorFacts, FixStep } from '../../rotation-engine/diagnose.js';
 import type { JournalStore } from '../../rotation-engine/journal.js';
@@ -34,6 +35,10 @@ export interface SiteOptions extends KubeCliOptions, Partial<CredentialOptions> 
   backupDir?: string;
   appNamespaces?: string[];
   maxConcurrentRestarts?: number;
+  /** rotate -k `--restarts`: what may be restarted so every pod trusts the new root. */
+  restarts?: TrustRestartPolicy;
+  /** rotate -k `--distribute-trust`: write dapr-root-ca.crt to every namespace with Dapr apps. */
+  distributeTrust?: boolean;
   /** rollback -k: false restarts nothing (`--no-restart`). */
   restart?: boolean;
   /** rollback -k: false restarts the control plane only. */
@@ -66,6 +71,9 @@ export interface RollbackRestarts {
 export interface DoctorExtras {
   /** Diagnoses only this site can make, with their fixes. */
   diagnoses: { id: string; severity: 'error' | 'warning' | 'info'; message: string; fixes: FixStep[] }[];
+  /** Extra keys of `doctor -o json`, and text printed after the diagnoses (e.g. the per-pod trust table). */
+  json?: Record<string, unknown>;
+  text?: string;
 }
 
 export interface Site {
@@ -97,6 +105,11 @@ export interface Site {
   rollbackRestarts(opts: SiteOptions, io: Io, runtime: RotationRuntime): Promise<RollbackRestarts>;
   /** Facts and diagnoses only this site has (a probed sentry, anchors files; the ConfigMap, workloads). */
   doctorExtras(opts: DoctorSiteOptions, io: Io, facts: DoctorFacts, runtime: RotationRuntime): Promise<DoctorExtras>;
+  /**
+   * `rotate --status` extras only this site has (the cluster: per-pod trust convergence):
+   * printed after the status, or merged into its JSON.
+   */
+  rotationStatusExtras?(record: RotationRecord | undefined): Promise<{ json: Record<string, unknown>; text: string } | undefined>;
   /** Parses `texts` of the bundle before a rotation, with this site's messages. */
   describeBundleProblem(problem: 'absent' | 'partial' | 'invalid', detail: string): WardenError;
 }

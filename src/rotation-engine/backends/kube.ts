@@ -26,7 +26,10 @@ import {
 } from '../../kube/restarts.js';
 import { RESTARTED_AT_ANNOTATION, refName, waitForRollout, waitPastSecondOf } from '../../kube/rollouts.js';
 import { rolloutVerdict, type WorkloadLike } from '../../kube/rollout-status.js';
+import { distributeTrustAnchors } from '../../kube/trust-distribution.js';
+import { allowedRestarts, DEFAULT_TRUST_RESTART_POLICY, isTrustRestartPolicy, type TrustRestartPolicy } from '../../kube/trust-restart-policy.js';
 import type { KubeTrustBundleStore } from '../../stores/kube-store.js';
+import { awaitTrustConvergence, convergedWorkloads, readRotationTrust, reloadingWorkloads } from './kube-trust-gate.js';
 import { commandOf, type ConvergenceResult, type PhaseContext, type RotationBackend, type Sleeper } from '../backend.js';
 import type { JournalStore } from '../journal.js';
 
@@ -42,12 +45,24 @@ export interface KubeRotationSettings {
   maxConcurrentRestarts: number;
   /** Comma-separated; absent: all namespaces. */
   appNamespaces?: string;
+  /** What may be restarted for trust to converge (`--restarts`); absent (older journals): the default. */
+  restarts?: TrustRestartPolicy;
+  /** Write the anchors to `dapr-root-ca.crt` in every namespace with Dapr apps (`--distribute-trust`). */
+  distributeTrust?: boolean;
 }
 
-export function kubeSettingsOf(settings: RotationSettings): { maxConcurrent: number; appNamespaces: string[] | undefined } {
+export interface KubeSettings {
+  maxConcurrent: number;
+  appNamespaces: string[] | undefined;
+  restarts: TrustRestartPolicy;
+  distributeTrust: boolean;
+}
+
+export function kubeSettingsOf(settings: RotationSettings): KubeSettings {
   const max = typeof settings.maxConcurrentRestarts === 'number' ? settings.maxConcurrentRestarts : DEFAULT_MAX_CONCURRENT_RESTARTS;
   const list = typeof settings.appNamespaces === 'string' && settings.appNamespaces !== '' ? settings.appNamespaces.split(',') : undefined;
-  return { maxConcurrent: max, appNamespaces: list };
+  const restarts = isTrustRestartPolicy(settings.restarts) ? settings.restarts : DEFAULT_TRUST_RESTART_POLICY;
+  return { maxConcurrent: max, appNamespaces: list, restarts, distributeTrust: settings.distributeTrust === true };
 }
 
 export interface KubeBackendOptions {
@@ -126,6 +141,19 @@ export class KubeRotationBackend implements RotationBackend {
   }
 
   async waitForPropagation(phase: WritePhase, ctx: PhaseContext): Promise<void> {
+    const { distributeTrust, appNamespaces } = kubeSettingsOf(ctx.record.settings);
+    if (distributeTrust) {
+      // Before the propagation wait: the kubelet syncs dapr-root-ca.crt in the same window.
+      const read = await this.store.read();
+      if (read.state === 'complete') {
+        const d = await distributeTrustAnchors(this.opts.clients, {
+          controlPlaneNamespace: this.opts.namespace, anchorsPem: read.texts.ca, ...(appNamespaces ? { namespaces: appNamespaces } : {}),
+        }).catch((err: unknown) => {
+          throw stoppedIn(phase, err, this.journal.description, this);
+        });
+        if (d.created.length + d.updated.length > 0) ctx.report({ kind: 'trust-distributed', phase, created: d.created, updated: d.updated, namespaces: d.namespaces.length });
+      }
+    }
     const until = ctx.writtenAt.getTime() + ctx.record.settings.propagationDelayMs;
     const remaining = until - this.opts.clock.now().getTime();
     if (remaining <= 0) return;
@@ -134,7 +162,7 @@ export class KubeRotationBackend implements RotationBackend {
   }
 
   async restartControlPlane(phase: WritePhase, ctx: PhaseContext): Promise<void> {
-    if (!restartsOf(phase, addAnchorSkipped(ctx)).controlPlane) return;
+    if (!policyRestarts(phase, ctx).controlPlane) return;
     const { clients, namespace } = this.opts;
     const waves = await findControlPlane(clients, namespace);
     const timeoutMs = ctx.record.settings.timeoutMs;
@@ -161,13 +189,24 @@ export class KubeRotationBackend implements RotationBackend {
   }
 
   async restartApps(phase: WritePhase, ctx: PhaseContext): Promise<void> {
-    if (!restartsOf(phase, addAnchorSkipped(ctx)).apps) return;
+    if (!policyRestarts(phase, ctx).apps) return;
     const { clients, namespace } = this.opts;
     const { maxConcurrent, appNamespaces } = kubeSettingsOf(ctx.record.settings);
     const found = await findDaprApps(clients, { ...(appNamespaces ? { namespaces: appNamespaces } : {}), controlPlaneNamespace: namespace });
+    // Before the trust gate: an app whose every pod already trusts the new root (it mounts the
+    // distributed dapr-root-ca.crt, or was injected after the write) needs no restart.
+    // retire-old-root: an app whose pods all watch a mounted anchors file (the distributed
+    // dapr-root-ca.crt) drops the old root with the file; a restart would change nothing.
+    const read = phase === 'switch-issuer' ? undefined : await readRotationTrust({ clients, namespace, appNamespaces }, ctx).catch((err: unknown) => {
+      // Transient: restart every app (as before the gate existed); the gate reads again.
+      if (isWardenError(err, 'ERR_KUBE_API') || isWardenError(err, 'ERR_KUBE_UNREACHABLE')) return undefined;
+      throw stoppedIn(phase, err, this.journal.description, this);
+    });
+    const trusted = read === undefined ? new Set<string>() : phase === 'add-anchor' ? convergedWorkloads(read) : reloadingWorkloads(read);
     // Restarted after the write and rolled out: done. Restarted but not rolled out (it failed, or
     // the run stopped): restarted again, so its rollout is driven and waited for like the others.
-    const pending = found.filter((a) => !restartedSince(a.current, ctx.writtenAt) || !rolloutVerdict(a.ref.kind, a.current as WorkloadLike).done);
+    const pending = found.filter((a) => !trusted.has(`${a.ref.kind}/${a.ref.namespace}/${a.ref.name}`))
+      .filter((a) => !restartedSince(a.current, ctx.writtenAt) || !rolloutVerdict(a.ref.kind, a.current as WorkloadLike).done);
     this.opts.onApps?.(phase, { state: 'start', total: pending.length, skipped: found.length - pending.length });
     const summary = await restartDaprApps(clients, pending, {
       maxConcurrent, timeoutMs: ctx.record.settings.timeoutMs, clock: this.opts.clock, signal: ctx.signal,
@@ -202,13 +241,30 @@ export class KubeRotationBackend implements RotationBackend {
       await this.opts.sleeper.sleep(this.opts.pollIntervalMs ?? 1000, ctx.signal);
       if (ctx.signal.aborted) return { confirmed: false, note: 'interrupted' };
     }
-    const restarts = restartsOf(phase, addAnchorSkipped(ctx));
+    const restarts = policyRestarts(phase, ctx);
     const sentry = (await findControlPlane(this.opts.clients, this.opts.namespace))[0]?.targets[0];
     if (sentry !== undefined) {
       const remaining = Math.max(1000, deadline - this.opts.clock.now().getTime());
       await this.waitRolledOut(phase, sentry.ref, remaining, ctx.signal).catch((err: unknown) => {
         throw notConverged(phase, `dapr-sentry is not rolled out and ready: ${(err as Error).message}`, ctx.record.settings.timeoutMs, this);
       });
+    }
+    let trust: string | undefined;
+    if (phase === 'add-anchor') {
+      // The trust gate: switch-issuer never starts while a running pod does not trust the new root.
+      const settings = kubeSettingsOf(ctx.record.settings);
+      const read = settings.distributeTrust ? await this.store.read() : undefined;
+      const gate = await awaitTrustConvergence(phase, ctx, {
+        clients: this.opts.clients, namespace: this.opts.namespace, appNamespaces: settings.appNamespaces, policy: settings.restarts,
+        maxConcurrent: settings.maxConcurrent, clock: this.opts.clock, sleeper: this.opts.sleeper, pollIntervalMs: this.opts.pollIntervalMs ?? 1000,
+        ...(read?.state === 'complete' ? { distributeAnchorsPem: read.texts.ca } : {}),
+      }, deadline, this).catch((err: unknown) => {
+        // ERR_TRUST_NOT_CONVERGED says how to continue; an API failure gets where it stopped.
+        throw isWardenError(err, 'ERR_TRUST_NOT_CONVERGED') ? err : stoppedIn(phase, err, this.journal.description, this);
+      });
+      if (ctx.signal.aborted) return { confirmed: false, note: 'interrupted' };
+      this.tally(phase).apps += gate.restarted.length;
+      trust = `${gate.checked} running Dapr pod(s) trust the new root${gate.restarted.length > 0 ? ` (${gate.restarted.length} restarted by the trust gate)` : ''}`;
     }
     const t = this.tally(phase);
     if (t.controlPlane.length > 0 || t.apps > 0) {
@@ -219,6 +275,7 @@ export class KubeRotationBackend implements RotationBackend {
     if (restarts.controlPlane) parts.push(`${t.controlPlane.length} control-plane workload(s) rolled out (${t.controlPlane.map((r) => r.name).join(', ') || 'none'})`);
     if (restarts.apps) parts.push(`${t.apps} Dapr app(s) restarted after the write`);
     if (sentry !== undefined) parts.push('dapr-sentry ready');
+    if (trust !== undefined) parts.push(trust);
     return { confirmed: true, note: `confirmed: ${parts.join('; ')}` };
   }
 
@@ -242,6 +299,11 @@ export class KubeRotationBackend implements RotationBackend {
 
 function addAnchorSkipped(ctx: PhaseContext): boolean {
   return ctx.record.phases['add-anchor'].skipped !== undefined;
+}
+
+/** What the phase restarts under the rotation's restart policy (`--restarts`). */
+function policyRestarts(phase: WritePhase, ctx: PhaseContext): { controlPlane: boolean; apps: boolean } {
+  return allowedRestarts(kubeSettingsOf(ctx.record.settings).restarts, restartsOf(phase, addAnchorSkipped(ctx)));
 }
 
 /** A restart failure, with where the rotation stopped and how to continue. */

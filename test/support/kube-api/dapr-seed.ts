@@ -5,7 +5,7 @@
  * them), the `dapr-trust-bundle` Secret and ConfigMap; and Dapr-enabled application workloads.
  */
 import type { BundleTexts } from '../../../src/core/bundle-texts.js';
-import { templateHash, type KubeObject } from './objects.js';
+import { templateHash, type JsonObject, type KubeObject } from './objects.js';
 import { createPod, ensureServiceAccount } from './pods.js';
 import type { WorkloadRef } from './rollout-controller.js';
 import type { KubeApiServer } from './server.js';
@@ -107,6 +107,11 @@ function controlPlaneWorkload(c: Component, o: { version: string; trustDomain: s
   return { metadata: { name: c.name, labels }, spec };
 }
 
+function podSpecOf(workload: KubeObject): { containers: JsonObject[]; volumes: JsonObject[] } {
+  const spec = (workload.spec as { template: { spec: { containers: JsonObject[]; volumes: JsonObject[] } } }).template.spec;
+  return structuredClone({ containers: spec.containers, volumes: spec.volumes });
+}
+
 /** Seeds a Dapr control plane; returns what was created. */
 export function seedDaprControlPlane(server: KubeApiServer, opts: DaprControlPlaneOptions = {}): DaprControlPlane {
   const namespace = opts.namespace ?? 'dapr-system';
@@ -145,7 +150,8 @@ export function seedDaprControlPlane(server: KubeApiServer, opts: DaprControlPla
   for (const c of COMPONENTS) {
     if (c.name === 'dapr-scheduler-server' && opts.withScheduler === false) continue;
     ensureServiceAccount(server, namespace, c.serviceAccount);
-    server.api.create(c.resource, namespace, controlPlaneWorkload(c, { version, trustDomain, namespace, replicas }));
+    const workload = controlPlaneWorkload(c, { version, trustDomain, namespace, replicas });
+    server.api.create(c.resource, namespace, workload);
     const ref = { resource: c.resource, namespace, name: c.name };
     workloads.push(ref);
     if (opts.ready ?? true) server.rollout.completeNow(ref);
@@ -155,6 +161,8 @@ export function seedDaprControlPlane(server: KubeApiServer, opts: DaprControlPla
       createPod(server, {
         namespace, name: podName, serviceAccount: c.serviceAccount, image: `ghcr.io/dapr/${c.image}:${version}`,
         labels: { app: c.name, ...helmLabels(c.service, version) }, annotations: { 'dapr.io/control-plane': c.service },
+        // The template's containers and volumes, so the pod mounts the trust bundle as Helm's do.
+        ...podSpecOf(workload),
       });
       pods[c.service] = podName;
     }

@@ -18,6 +18,9 @@ export interface CreatePodOptions {
   image?: string;
   /** Default 'node-1'. */
   nodeName?: string;
+  /** The pod's containers and volumes (default: one container 'app' running `image`, no volumes). */
+  containers?: JsonObject[];
+  volumes?: JsonObject[];
   /** Default 'Running' (with Ready condition and a pod IP). */
   phase?: 'Pending' | 'Running' | 'Succeeded' | 'Failed';
 }
@@ -39,7 +42,8 @@ export function createPod(server: KubeApiServer, opts: CreatePodOptions): KubeOb
     spec: {
       serviceAccountName: serviceAccount,
       nodeName: opts.nodeName ?? 'node-1',
-      containers: [{ name: 'app', image: opts.image ?? 'ghcr.io/example/app:1.0' }],
+      containers: opts.containers ?? [{ name: 'app', image: opts.image ?? 'ghcr.io/example/app:1.0' }],
+      ...(opts.volumes ? { volumes: opts.volumes } : {}),
     },
   });
   const phase = opts.phase ?? 'Running';
