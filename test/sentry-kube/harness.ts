@@ -45,6 +45,7 @@ export async function startKubeSentry(
     handleSignals: false,
     shutdownGraceMs: 1_000,
     reloadDebounceMs: 300,
+    kubeSecretPollMs: 200,
     logger: captureLogger(logs),
     ...options,
   });
