@@ -5,6 +5,7 @@
  */
 import type { TrustBundle } from '../core/bundle.js';
 import type { Clock } from '../core/clock.js';
+import type { ProfileVersion } from '../core/profile.js';
 import type { SerialSource } from '../core/serial.js';
 import { WorkloadSigner } from '../core/sign.js';
 import type { SentryConfig } from './config.js';
@@ -20,6 +21,8 @@ export interface CaStateFactoryDeps {
   clock: Clock;
   config: SentryConfig;
   serials?: SerialSource | undefined;
+  /** The leaf profile (default: the newest Dapr's). */
+  profile?: ProfileVersion | undefined;
 }
 
 /** Builds the signing state for a bundle that already passed the checks. */
@@ -29,6 +32,7 @@ export function createCaState(bundle: TrustBundle, version: unknown, deps: CaSta
     workloadTtlMs: deps.config.workloadCertTtlMs,
     clockSkewMs: deps.config.allowedClockSkewMs,
     ...(deps.serials !== undefined ? { serials: deps.serials } : {}),
+    ...(deps.profile !== undefined ? { profile: deps.profile } : {}),
   });
   return { bundle, signer, version };
 }

@@ -4,6 +4,7 @@
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
+import { DEFAULT_DAPR_VERSION, type DaprVersion } from '../core/profile.js';
 import type { SerialSource } from '../core/serial.js';
 import type { KubeClients } from '../kube/client.js';
 import { DEFAULT_SERVER_LIMITS, type ServerLimits } from './grpc/limits.js';
@@ -47,6 +48,11 @@ export interface SentryOptions {
   expiryWarningIntervalMs: number;
   /** Key algorithm of a bundle Sentry generates when none exists. */
   keyAlgorithm: 'ed25519' | 'ecdsa-p256';
+  /**
+   * `--dapr-version`: the Dapr Sentry whose leaf profile is issued (Warden addition; spec 2.3, 2.8):
+   * 1.18 (default) digitalSignature only, 1.16/1.17 digitalSignature + keyEncipherment.
+   */
+  daprVersion: DaprVersion;
   /** Install SIGTERM/SIGINT handlers that shut down gracefully (the CLI wants this; tests don't). */
   handleSignals: boolean;
   /** How long in-flight calls may run after shutdown starts before they are cancelled. */
@@ -117,6 +123,7 @@ export const DEFAULT_SENTRY_OPTIONS: Readonly<SentryOptions> = Object.freeze({
   expiryWarningWindowMs: 30 * 24 * HOUR_MS,
   expiryWarningIntervalMs: HOUR_MS,
   keyAlgorithm: 'ed25519',
+  daprVersion: DEFAULT_DAPR_VERSION,
   handleSignals: false,
   shutdownGraceMs: 10_000,
   reloadDebounceMs: 2_000,

@@ -11,6 +11,7 @@ import { LOG_SCOPE } from './log-scopes.js';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../core/clock.js';
 import { WardenError } from '../core/errors.js';
+import { profileForDaprVersion } from '../core/profile.js';
 import { expiryStatus } from '../core/expiry-window.js';
 import { openStandaloneBackend, type BackendStartupDeps, type SentryBackend } from './backend.js';
 import type { CheckPolicy } from './bundle-check.js';
@@ -189,7 +190,7 @@ async function serve(
 ): Promise<ServingSentry> {
   const { config, store, where } = backend;
   const policy = checkPolicyOf(options, config);
-  const stateDeps = { clock, config, serials: options.serials };
+  const stateDeps = { clock, config, serials: options.serials, profile: profileForDaprVersion(options.daprVersion) };
   const caState = new CaStateHolder(createCaState(startup.bundle, startup.version, stateDeps));
   metrics.recordCa(startup.bundle.issuer, startup.bundle.root);
 

@@ -4,6 +4,7 @@ import { workerIndexOf } from '../../sentry/cluster/workers-option.js';
 import type { CliDeps, RunningSentryHandle, SentryOptions } from '../deps.js';
 import type { Logger } from 'pino';
 import { WardenError } from '../../core/errors.js';
+import { keyAlgorithmForDaprVersion, type DaprVersion } from '../../core/profile.js';
 import { wardenVersion } from '../../sentry/version.js';
 import { createSentryLogger, type DaprLogLevel, type SentryLogFormat } from '../../sentry/logger.js';
 import { EXIT, exitCodeForError } from '../exit-codes.js';
@@ -31,7 +32,9 @@ export interface SentryCommandOptions {
   expiryWarningWindow: number;
   expiryWarningInterval: number;
   clusterDomain?: string;
-  keyAlgorithm: 'ed25519' | 'ecdsa-p256';
+  /** Undefined: the one `--dapr-version`'s Sentry generates. */
+  keyAlgorithm?: 'ed25519' | 'ecdsa-p256';
+  daprVersion: DaprVersion;
   /** `--workers`, already parsed (`auto` resolved to the core count). */
   workers: number;
   /** `--sign-threads`, already parsed (`auto` resolved). */
@@ -111,7 +114,8 @@ async function runSentry(opts: SentryCommandOptions, io: Io, deps: CliDeps, logg
     expiryWarningWindowMs: opts.expiryWarningWindow,
     expiryWarningIntervalMs: opts.expiryWarningInterval,
     clusterDomain: opts.clusterDomain,
-    keyAlgorithm: opts.keyAlgorithm,
+    keyAlgorithm: opts.keyAlgorithm ?? keyAlgorithmForDaprVersion(opts.daprVersion),
+    daprVersion: opts.daprVersion,
     workers: opts.workers,
     signThreads: opts.signThreads,
     maxConnections: opts.maxConnections,
