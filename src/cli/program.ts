@@ -217,14 +217,14 @@ function addSentryCommand(program: Command, io: Io, deps: CliDeps, run: Runner):
       new Option('--expiry-warning-interval <duration>', 'repeat the expiry warning this often (Warden addition)')
         .argParser(parseDurationArg).default(d.expiryWarningIntervalMs, '1h0m0s'),
     )
-    .option('--cluster-domain <domain>', 'cluster domain for the scheduler\'s DNS SANs (default: the trust domain)')
+    .option('--cluster-domain <domain>', 'cluster domain for the scheduler\'s DNS SANs; unset: as the emulated Dapr finds it (1.17+ kubernetes mode: the resolv.conf search domain under which kubernetes.default.svc resolves; 1.16: cluster.local; else the trust domain)')
     .addOption(
       new Option('--key-algorithm <algorithm>', 'key algorithm of a bundle the sentry generates; unset: what --dapr-version generates (1.18 ed25519, 1.16 and 1.17 ecdsa-p256)')
         .choices(['ed25519', 'ecdsa-p256']),
     )
     .addOption(
-      new Option('--dapr-version <version>', 'the Dapr Sentry to emulate: leaf profile (1.18: digitalSignature only; 1.16, 1.17: + keyEncipherment) and generated key algorithm (Warden addition)')
-        .choices(DAPR_VERSIONS).default(d.daprVersion),
+      new Option('--dapr-version <version>', 'the Dapr Sentry to emulate: leaf profile (1.18: digitalSignature only; 1.16, 1.17: + keyEncipherment), generated key algorithm, scheduler cluster domain (Warden addition)')
+        .choices(DAPR_VERSIONS).default(d.daprVersion).env('WARDEN_DAPR_VERSION'),
     )
     .option('--workers <n|auto>', 'processes serving gRPC on the one port: a number, or auto (one per core); self-hosted mode only (Warden addition)', parseWorkersArg, d.workers)
     .addOption(

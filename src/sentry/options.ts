@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import { DEFAULT_DAPR_VERSION, type DaprVersion } from '../core/profile.js';
+import type { ClusterDomainSources } from './kube-cluster-domain.js';
 import type { SerialSource } from '../core/serial.js';
 import type { KubeClients } from '../kube/client.js';
 import { DEFAULT_SERVER_LIMITS, type ServerLimits } from './grpc/limits.js';
@@ -40,8 +41,13 @@ export interface SentryOptions {
   mode: SentryMode;
   /** Sentry's namespace (env `NAMESPACE`). */
   namespace: string;
-  /** Cluster domain for the scheduler's DNS SANs (spec 2.4); defaults to the trust domain. */
+  /**
+   * Cluster domain for the scheduler's DNS SANs (spec 2.4). Undefined: as the emulated Dapr finds it
+   * (kube-cluster-domain.ts: resolv.conf search list in Kubernetes mode, the trust domain otherwise).
+   */
   clusterDomain?: string | undefined;
+  /** Tests: where the Kubernetes cluster domain lookup reads resolv.conf and resolves names. */
+  clusterDomainSources?: ClusterDomainSources | undefined;
   /** Start warning this long before the root or issuer expires (default 30 days). */
   expiryWarningWindowMs: number;
   /** Repeat the expiry warning this often (default 1 hour). */

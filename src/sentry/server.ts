@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../core/clock.js';
 import { WardenError } from '../core/errors.js';
 import { profileForDaprVersion } from '../core/profile.js';
+import { sentryClusterDomain } from './kube-cluster-domain.js';
 import { expiryStatus } from '../core/expiry-window.js';
 import { openStandaloneBackend, type BackendStartupDeps, type SentryBackend } from './backend.js';
 import type { CheckPolicy } from './bundle-check.js';
@@ -218,7 +219,10 @@ async function serve(
         mode: options.mode,
         validators: backend.validators,
         sentryNamespace: options.namespace,
-        clusterDomain: options.clusterDomain ?? options.trustDomain,
+        clusterDomain: await sentryClusterDomain({
+          explicit: options.clusterDomain, mode: options.mode, daprVersion: options.daprVersion, trustDomain: options.trustDomain, logger,
+          sources: options.clusterDomainSources,
+        }),
       }),
     });
     grpc = grpcListener;

@@ -19,7 +19,7 @@ import { buildBundle } from '../support/bundles.js';
 import type { KubeApiServer } from '../support/kube-api/index.js';
 import { assertBuilt } from '../cli/helpers.js';
 import { healthStatus, parseLogfmt, startSentryBin, stopAndExitCode, withTestPorts } from './chart-support.js';
-import { NS, TD, startCluster, waitFor } from './harness.js';
+import { NS, OUTSIDE_POD_RESOLV_CONF, TD, startCluster, waitFor } from './harness.js';
 
 const VERSION = (await import('../../package.json', { with: { type: 'json' } })).default.version;
 
@@ -42,7 +42,7 @@ describe('bin/sentry with the argv of Dapr\'s Helm chart (kubernetes mode)', () 
     const { texts } = await buildBundle({ now: new Date(), trustDomain: TD, namespace: NS });
     server = await startCluster({ trustBundle: texts }, ['elsewhere']);
     home = mkdtempSync(join(tmpdir(), 'warden-dapr-chart-'));
-    env = { NAMESPACE: NS, HOME: home, KUBECONFIG: server.kubeconfigPath };
+    env = { NAMESPACE: NS, HOME: home, KUBECONFIG: server.kubeconfigPath, WARDEN_RESOLV_CONF: OUTSIDE_POD_RESOLV_CONF };
   });
   after(async () => {
     await server?.close();

@@ -29,6 +29,7 @@ import {
   type DaprChartVersion, type KubeApiServer,
 } from '../support/kube-api/index.js';
 import { mirrorSecretVolume } from '../support/kube-api/secret-volume.js';
+import { startLoopbackDns, type LoopbackDns } from '../support/loopback-dns.js';
 import { healthStatus, parseLogfmt, startSentryBin, stopAndExitCode, withTestPorts, type Run } from './chart-support.js';
 import { configMapCa, NS, secretTexts, waitFor, writeBundleObjects } from './harness.js';
 
@@ -85,6 +86,21 @@ const SKIPS: Partial<Record<Variant, string>> = {
   oidc: 'needs --oidc-enabled (h-oidc branch)',
 };
 
+/**
+ * `dapr_sentry.extraEnvVars` that swaps in Warden for that chart version (docs/dapr-helm-chart.md):
+ * the chart's args stay as they are; the env selects the Dapr version Warden emulates.
+ */
+const EXTRA_ENV: Record<DaprChartVersion, Record<string, string>> = {
+  '1.16': { WARDEN_DAPR_VERSION: '1.16' },
+  '1.17': { WARDEN_DAPR_VERSION: '1.17' },
+  '1.18': {},
+};
+
+/** The pod's resolv.conf search list (kubelet, ClusterFirst DNS policy, namespace dapr-system). */
+const POD_SEARCH = [`${NS}.svc.cluster.local`, 'svc.cluster.local', 'cluster.local'];
+
+let dns: LoopbackDns;
+
 interface Pod {
   server: KubeApiServer;
   run: Run;
@@ -108,7 +124,9 @@ async function startPod(version: DaprChartVersion, variant: Variant, home: strin
   const { args, healthzPort, metricsPort } = await withTestPorts(chart.args[variant]);
   // The chart's mount path, here a temp dir: Dapr's default --issuer-credentials is that path.
   args.push('--issuer-credentials', mount);
-  const run = startSentryBin(args, { NAMESPACE: NS, HOME: home, KUBECONFIG: kubeconfig });
+  const run = startSentryBin(args, {
+    NAMESPACE: NS, HOME: home, KUBECONFIG: kubeconfig, WARDEN_RESOLV_CONF: dns.resolvConf(POD_SEARCH), ...EXTRA_ENV[version],
+  });
   try {
     let exited: number | null | undefined;
     void run.exited.then((code) => (exited = code));
@@ -142,11 +160,15 @@ function records(run: Run, variant: Variant): Map<string, string>[] {
 
 describe('Dapr\'s Helm chart for Sentry, per version: argv, env, credentials mount and RBAC', () => {
   let home: string;
-  before(() => {
+  before(async () => {
     assertBuilt();
     home = mkdtempSync(join(tmpdir(), 'warden-dapr-chart-versions-'));
+    dns = await startLoopbackDns({ 'kubernetes.default.svc.cluster.local': '10.96.0.1' });
   });
-  after(() => rmSync(home, { recursive: true, force: true }));
+  after(async () => {
+    rmSync(home, { recursive: true, force: true });
+    await dns?.close();
+  });
 
   it('the fixtures are what the 1.16, 1.17 and 1.18 charts render (written out by hand, compared with each other)', () => {
     for (const v of DAPR_CHART_VERSIONS) {
@@ -164,8 +186,13 @@ describe('Dapr\'s Helm chart for Sentry, per version: argv, env, credentials mou
     for (const variant of ['default', 'logAsJson', 'jwt', 'oidc'] as const) {
       const skip = SKIPS[variant];
       it(`${version}, ${variant}: /healthz 200 under the chart's RBAC, the CA generated into the empty Secret, no warnings`, { ...(skip ? { skip } : {}) }, async (t) => {
+        const queriesBefore = dns.queries.length;
         const pod = await startPod(version, variant, home);
         t.after(() => stopPod(pod));
+        // 1.17+ look the cluster domain up through the pod's resolver; 1.16 hard-codes cluster.local.
+        const asked = dns.queries.slice(queriesBefore);
+        if (version === '1.16') assert.deepEqual(asked, []);
+        else assert.ok(asked.includes('kubernetes.default.svc.cluster.local'), asked.join(' '));
         await waitFor('the ConfigMap holding the generated ca.crt', () => configMapCa(pod.server) !== undefined, 10_000);
         assert.equal(configMapCa(pod.server), secretTexts(pod.server).ca);
         // The kubelet-style mount shows what the sentry stored.

@@ -114,6 +114,8 @@ async function runSentry(opts: SentryCommandOptions, io: Io, deps: CliDeps, logg
     expiryWarningWindowMs: opts.expiryWarningWindow,
     expiryWarningIntervalMs: opts.expiryWarningInterval,
     clusterDomain: opts.clusterDomain,
+    // Where the Kubernetes cluster domain lookup reads resolv.conf (tests; default /etc/resolv.conf).
+    ...(io.env.WARDEN_RESOLV_CONF ? { clusterDomainSources: { resolvConfPath: resolve(io.cwd, io.env.WARDEN_RESOLV_CONF) } } : {}),
     keyAlgorithm: opts.keyAlgorithm ?? keyAlgorithmForDaprVersion(opts.daprVersion),
     daprVersion: opts.daprVersion,
     workers: opts.workers,
