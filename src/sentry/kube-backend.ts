@@ -52,6 +52,7 @@ export async function openKubeBackend(options: SentryOptions, { clock, logger }:
     podCacheTtlMs: options.identityCacheTtlMs, configurationCacheTtlMs: options.identityCacheTtlMs,
   });
   logger.info({ scope: LOG_SCOPE.ca }, 'Using kubernetes secret store for trust bundle storage');
+  logger.info(`Adding validator 'kubernetes' with Sentry ID: spiffe://${options.trustDomain}/ns/${namespace}/dapr-sentry`);
   logger.info('Using validator \'kubernetes\'');
   logger.info({ mode: 'kubernetes', api: clients.description, namespace, secret: store.secretRef, configMap: store.configMapRef },
     `Kubernetes mode: trust bundle in ${store.description}`);

@@ -194,6 +194,7 @@ async function serve(
   const stateDeps = { clock, config, serials: options.serials, profile: profileForDaprVersion(options.daprVersion) };
   const caState = new CaStateHolder(createCaState(startup.bundle, startup.version, stateDeps));
   metrics.recordCa(startup.bundle.issuer, startup.bundle.root);
+  logger.info('CA certificate key pair ready'); // pkg/sentry/sentry.go, after ca.New
 
   const identity = new ServingIdentity({
     caState, clock, logger, metrics, trustDomain: options.trustDomain, namespace: options.namespace,
@@ -267,6 +268,7 @@ async function serve(
       identity.stop();
       await reloader.idle();
       await backend.close();
+      logger.info({ scope: LOG_SCOPE.server }, 'Shutting down gRPC server');
       try {
         await grpc.shutdown(graceMs);
       } catch (err) {

@@ -209,6 +209,10 @@ describe('Dapr\'s Helm chart for Sentry, per version: argv, env, credentials mou
         assert.ok(logs.some((r) => r.get('msg') === `Starting watch on filesystem directories: [${pod.mount}]` && r.get('scope') === 'dapr.sentry'),
           pod.run.stdout());
         assert.equal(pod.run.stderr(), '');
+        const said = (msg: string, scope: string) => logs.some((r) => r.get('msg') === msg && r.get('scope') === scope && r.get('level') === 'info');
+        assert.ok(said(`Adding validator 'kubernetes' with Sentry ID: spiffe://cluster.local/ns/${NS}/dapr-sentry`, 'dapr.sentry'), pod.run.stdout());
+        assert.ok(said('CA certificate key pair ready', 'dapr.sentry'));
+        assert.ok(said('Self-signed certs and JWT root key generated and persisted successfully', 'dapr.sentry.ca'));
       });
     }
   }

@@ -59,6 +59,8 @@ describe('Dapr\'s log lines (spec 3.3, 4.1), as alerts match them', () => {
     assert.match(second.stdout(), alert('debug', 'Received issuer credentials changed signal', 'dapr.sentry'));
     assert.equal(await stopAndExitCode(second), 0);
     assert.match(second.stdout(), alert('info', 'Sentry shut down gracefully', 'dapr.sentry'));
+    assert.match(second.stdout(), alert('info', 'CA certificate key pair ready', 'dapr.sentry'));
+    assert.match(second.stdout(), alert('info', 'Shutting down gRPC server', 'dapr.sentry.server'));
   });
 
   it('JSON (--log-as-json): the same records by field, as a jq/LogQL json alert selects them', async () => {
