@@ -208,6 +208,10 @@ function addSentryCommand(program: Command, io: Io, deps: CliDeps, run: Runner):
     .option('--config <file>', 'standalone: Dapr Configuration YAML (optional in Warden); kubernetes: Configuration name (default daprsystem)')
     .addOption(new Option('--mode <mode>', 'standalone or kubernetes').choices(['standalone', 'kubernetes']).default(d.mode))
     .option('--kubeconfig <file>', 'kubernetes mode: kubeconfig file (default $KUBECONFIG, ~/.kube/config, or in-cluster)')
+    .addOption(
+      new Option('--kube-secret-poll-interval <duration>', 'kubernetes mode: also GET the trust-bundle Secret this often, besides the credentials mount\'s file events; 0s: mount only (Warden addition)')
+        .argParser(parseDurationArg).default(10_000, '10s'),
+    )
     .option('--context <name>', 'kubernetes mode: kubeconfig context')
     .addOption(
       new Option('--expiry-warning-window <duration>', 'warn when the root or issuer expires within this (Warden addition)')

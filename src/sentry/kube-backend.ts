@@ -28,7 +28,7 @@ import type { SentryOptions } from './options.js';
 import { KubernetesValidator } from './validators/kubernetes.js';
 
 /** How often the Secret is re-read besides the credentials mount's file events. */
-const DEFAULT_SECRET_POLL_MS = 30_000;
+const DEFAULT_SECRET_POLL_MS = 10_000;
 
 export async function openKubeBackend(options: SentryOptions, { clock, logger }: { clock: Clock; logger: Logger }): Promise<SentryBackend> {
   const clients: KubeClients = options.kubeClients

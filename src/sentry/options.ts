@@ -94,7 +94,7 @@ export interface SentryOptions {
   kubeEnv?: Readonly<Record<string, string | undefined>> | undefined;
   /** Kubernetes mode: API clients to use instead of loading a kubeconfig (tests). */
   kubeClients?: KubeClients | undefined;
-  /** Kubernetes mode: how often the trust-bundle Secret is re-read besides the credentials mount's events (default 30 s). */
+  /** Kubernetes mode: how often the trust-bundle Secret is re-read besides the credentials mount's events (default 10 s). */
   kubeSecretPollMs?: number | undefined;
   /** Kubernetes mode: how long the KUBERNETES validator reuses a pod or Configuration it read (default 10 s). */
   identityCacheTtlMs?: number | undefined;

@@ -144,6 +144,8 @@ describe('warden sentry flag mapping (in-process)', () => {
       const { opts } = await startedWith(['--dapr-version', version]);
       assert.deepEqual([opts.daprVersion, opts.keyAlgorithm], [version, 'ecdsa-p256']);
     }
+    assert.equal(defaults.kubeSecretPollMs, 10_000);
+    assert.equal((await startedWith(['--kube-secret-poll-interval', '0s'])).opts.kubeSecretPollMs, 0);
     const explicit = (await startedWith(['--dapr-version', '1.17', '--key-algorithm', 'ed25519'])).opts;
     assert.deepEqual([explicit.daprVersion, explicit.keyAlgorithm], ['1.17', 'ed25519']);
     const io = captureIo();

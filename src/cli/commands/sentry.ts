@@ -29,6 +29,7 @@ export interface SentryCommandOptions {
   mode: 'standalone' | 'kubernetes';
   kubeconfig?: string;
   context?: string;
+  kubeSecretPollInterval?: number;
   expiryWarningWindow: number;
   expiryWarningInterval: number;
   clusterDomain?: string;
@@ -110,6 +111,7 @@ async function runSentry(opts: SentryCommandOptions, io: Io, deps: CliDeps, logg
     mode: opts.mode,
     kubeconfig: opts.kubeconfig === undefined ? undefined : resolve(io.cwd, opts.kubeconfig),
     kubeContext: opts.context,
+    kubeSecretPollMs: opts.kubeSecretPollInterval,
     kubeEnv: io.env,
     expiryWarningWindowMs: opts.expiryWarningWindow,
     expiryWarningIntervalMs: opts.expiryWarningInterval,
