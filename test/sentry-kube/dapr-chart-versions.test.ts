@@ -62,6 +62,8 @@ function render(): SentryPodRender {
       default: [...BASE, ...METRICS_AND_TD],
       logAsJson: [...BASE, '--log-as-json', ...METRICS_AND_TD],
       jwt: [...BASE, ...METRICS_AND_TD, '--jwt-enabled=true'],
+      // oidc.enabled alone (oidc.tls.enabled defaults to true, no cert/key files): Dapr then logs
+      // "OIDC HTTP server is disabled", as its OIDC server needs --jwt-enabled too (pkg/sentry/sentry.go).
       oidc: [...BASE, ...METRICS_AND_TD, '--oidc-enabled=true', '--oidc-server-listen-address=0.0.0.0', '--oidc-server-tls-enabled=true'],
     },
     env: [{ name: 'NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } }],
