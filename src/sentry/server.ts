@@ -195,6 +195,11 @@ async function serve(
   const caState = new CaStateHolder(createCaState(startup.bundle, startup.version, stateDeps));
   metrics.recordCa(startup.bundle.issuer, startup.bundle.root);
   logger.info('CA certificate key pair ready'); // pkg/sentry/sentry.go, after ca.New
+  if (options.mode === 'standalone' && backend.validators === undefined) {
+    // Dapr's lines for its self-hosted default validator (kube-backend.ts logs Kubernetes mode's).
+    logger.info('Adding validator \'insecure\'');
+    logger.info('Using validator \'insecure\'');
+  }
 
   const identity = new ServingIdentity({
     caState, clock, logger, metrics, trustDomain: options.trustDomain, namespace: options.namespace,

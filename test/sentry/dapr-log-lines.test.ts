@@ -60,6 +60,8 @@ describe('Dapr\'s log lines (spec 3.3, 4.1), as alerts match them', () => {
     assert.equal(await stopAndExitCode(second), 0);
     assert.match(second.stdout(), alert('info', 'Sentry shut down gracefully', 'dapr.sentry'));
     assert.match(second.stdout(), alert('info', 'CA certificate key pair ready', 'dapr.sentry'));
+    assert.match(second.stdout(), alert('info', 'Adding validator \'insecure\'', 'dapr.sentry'));
+    assert.match(second.stdout(), alert('info', 'Using validator \'insecure\'', 'dapr.sentry'));
     assert.match(second.stdout(), alert('info', 'Shutting down gRPC server', 'dapr.sentry.server'));
   });
 
