@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { availableParallelism } from 'node:os';
 import { WardenError } from '../core/errors.js';
+import { DAPR_VERSIONS } from '../core/profile.js';
 import { parseWorkerCount } from '../sentry/cluster/workers-option.js';
 import { DAPR_LOG_LEVELS } from '../sentry/logger.js';
 import { DEFAULT_SENTRY_OPTIONS } from '../sentry/options.js';
@@ -212,6 +213,10 @@ function addSentryCommand(program: Command, io: Io, deps: CliDeps, run: Runner):
     .option('--config <file>', 'standalone: Dapr Configuration YAML (optional in Warden); kubernetes: Configuration name (default daprsystem)')
     .addOption(new Option('--mode <mode>', 'standalone or kubernetes').choices(['standalone', 'kubernetes']).default(d.mode))
     .option('--kubeconfig <file>', 'kubernetes mode: kubeconfig file (default $KUBECONFIG, ~/.kube/config, or in-cluster)')
+    .addOption(
+      new Option('--kube-secret-poll-interval <duration>', 'kubernetes mode: also GET the trust-bundle Secret this often, besides the credentials mount\'s file events; 0s: mount only (Warden addition)')
+        .argParser(parseDurationArg).default(10_000, '10s'),
+    )
     .option('--context <name>', 'kubernetes mode: kubeconfig context')
     .addOption(
       new Option('--expiry-warning-window <duration>', 'warn when the root or issuer expires within this (Warden addition)')
@@ -221,8 +226,15 @@ function addSentryCommand(program: Command, io: Io, deps: CliDeps, run: Runner):
       new Option('--expiry-warning-interval <duration>', 'repeat the expiry warning this often (Warden addition)')
         .argParser(parseDurationArg).default(d.expiryWarningIntervalMs, '1h0m0s'),
     )
-    .option('--cluster-domain <domain>', 'cluster domain for the scheduler\'s DNS SANs (default: the trust domain)')
-    .addOption(new Option('--key-algorithm <algorithm>', 'key algorithm of a bundle the sentry generates').choices(['ed25519', 'ecdsa-p256']).default(d.keyAlgorithm))
+    .option('--cluster-domain <domain>', 'cluster domain for the scheduler\'s DNS SANs; unset: as the emulated Dapr finds it (1.17+ kubernetes mode: the resolv.conf search domain under which kubernetes.default.svc resolves; 1.16: cluster.local; else the trust domain)')
+    .addOption(
+      new Option('--key-algorithm <algorithm>', 'key algorithm of a bundle the sentry generates; unset: what --dapr-version generates (1.18 ed25519, 1.16 and 1.17 ecdsa-p256)')
+        .choices(['ed25519', 'ecdsa-p256']),
+    )
+    .addOption(
+      new Option('--dapr-version <version>', 'the Dapr Sentry to emulate: leaf profile (1.18: digitalSignature only; 1.16, 1.17: + keyEncipherment), generated key algorithm, scheduler cluster domain (Warden addition)')
+        .choices(DAPR_VERSIONS).default(d.daprVersion).env('WARDEN_DAPR_VERSION'),
+    )
     .option('--workers <n|auto>', 'processes serving gRPC on the one port: a number, or auto (one per core); self-hosted mode only (Warden addition)', parseWorkersArg, d.workers)
     .addOption(
       new Option('--sign-threads <n|auto>', `threads per process that check CSRs and sign leaves, so the main thread only serves TLS and gRPC; auto = one per core beyond the first, up to 4, here ${parseSignThreadsArg('auto')} (Warden addition)`)

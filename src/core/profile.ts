@@ -3,10 +3,12 @@
  * through one DER template with every input injected (keys, serial, times). Modelled on spire's
  * credtemplate builder: pure functions from inputs to DER.
  *
- * Two profiles exist: 'v1.18' (current Dapr: no keyEncipherment anywhere) and 'v1.17' (Dapr
- * v1.12–v1.17: keyEncipherment on root, issuer and leaf). A bundle generated with Ed25519 keys uses
- * v1.18, one generated with ECDSA P-256 uses v1.17, so `keyAlgorithm: 'ecdsa-p256'` reproduces a
- * v1.17 Sentry.
+ * Two profiles exist (spec 2.3, 2.8): 'v1.18' (Dapr 1.18: no keyEncipherment anywhere; leaves are
+ * digitalSignature only whatever the issuer key) and 'v1.17' (Dapr v1.12–v1.17: keyEncipherment on
+ * root, issuer and leaf, whatever the key). Leaves follow the Dapr version Warden emulates
+ * (`profileForDaprVersion`; default the newest, 1.18). A generated bundle's root and issuer follow
+ * their key algorithm, which is what that Dapr version generates: Ed25519 in 1.18 (v1.18 profile),
+ * ECDSA P-256 before (v1.17 profile).
  */
 import type { KeyObject } from 'node:crypto';
 import { bitString, contextTag, sequence, smallInteger, time, unsignedInteger } from './der/writer.js';
@@ -21,6 +23,21 @@ import { OID } from './oids.js';
 import { signAsync, signerFor, signSync, type Signer } from './signature.js';
 
 export type ProfileVersion = 'v1.18' | 'v1.17';
+
+/** The Dapr Sentry versions Warden emulates (`warden sentry --dapr-version`). */
+export type DaprVersion = '1.16' | '1.17' | '1.18';
+export const DAPR_VERSIONS: readonly DaprVersion[] = ['1.16', '1.17', '1.18'];
+export const DEFAULT_DAPR_VERSION: DaprVersion = '1.18';
+
+/** The leaf profile of a Dapr version: `pkg/sentry/server/ca/bundle/cert.go` at v1.16.19, v1.17.13, v1.18.3. */
+export function profileForDaprVersion(version: DaprVersion): ProfileVersion {
+  return version === '1.18' ? 'v1.18' : 'v1.17';
+}
+
+/** The key algorithm that Dapr version's Sentry generates a bundle with (spec 2.8). */
+export function keyAlgorithmForDaprVersion(version: DaprVersion): 'ed25519' | 'ecdsa-p256' {
+  return version === '1.18' ? 'ed25519' : 'ecdsa-p256';
+}
 
 /** The profile a generated bundle uses for a key algorithm (spec 2.8). */
 export function profileForKeyAlgorithm(algorithm: KeyAlgorithm): ProfileVersion {

@@ -10,9 +10,9 @@ import { certificatesToPem, isSelfSigned } from './certificate.js';
 import type { Clock } from './clock.js';
 import { WardenError } from './errors.js';
 import { authorityKeyIdExtension } from './extensions.js';
-import { keyAlgorithmOf, spkiOf } from './keys.js';
+import { spkiOf } from './keys.js';
 import { encodePem } from './pem.js';
-import { profileForKeyAlgorithm, signCertificateAsync, signCertificateSync, workloadFields, workloadStaticExtensions, type ProfileVersion, type TbsFields } from './profile.js';
+import { DEFAULT_DAPR_VERSION, profileForDaprVersion, signCertificateAsync, signCertificateSync, workloadFields, workloadStaticExtensions, type ProfileVersion, type TbsFields } from './profile.js';
 import { randomSerials, type SerialSource } from './serial.js';
 import { signerFor, type Signer } from './signature.js';
 
@@ -41,7 +41,7 @@ export interface WorkloadSignerOptions {
   workloadTtlMs: number;
   clockSkewMs: number;
   serials?: SerialSource;
-  /** Defaults to the profile matching the issuer key (Ed25519 → v1.18, others → v1.17). */
+  /** The leaf profile; default the newest Dapr's (v1.18: digitalSignature only, whatever the issuer key). */
   profile?: ProfileVersion;
 }
 
@@ -52,11 +52,13 @@ export class WorkloadSigner {
   private readonly issuerChainPem: string;
   readonly trustAnchorsPem: string;
   private readonly serials: SerialSource;
+  /** The leaf profile this signer issues. */
+  readonly profile: ProfileVersion;
 
   constructor(readonly bundle: TrustBundle, private readonly opts: WorkloadSignerOptions) {
     this.signer = signerFor(bundle.issuerKey);
-    const profile = opts.profile ?? profileForKeyAlgorithm(keyAlgorithmOf(bundle.issuerKey));
-    this.staticExtensions = workloadStaticExtensions(profile);
+    this.profile = opts.profile ?? profileForDaprVersion(DEFAULT_DAPR_VERSION);
+    this.staticExtensions = workloadStaticExtensions(this.profile);
     const ski = bundle.issuer.subjectKeyId;
     this.authorityKeyIdExtension = ski ? authorityKeyIdExtension(ski) : undefined;
     this.issuerChainPem = certificatesToPem(bundle.issuerChain.filter((c) => !isSelfSigned(c)));

@@ -5,6 +5,7 @@
  */
 import type { TrustBundle } from '../core/bundle.js';
 import type { Clock } from '../core/clock.js';
+import type { ProfileVersion } from '../core/profile.js';
 import type { SerialSource } from '../core/serial.js';
 import { WorkloadSigner } from '../core/sign.js';
 import type { SentryConfig } from './config.js';
@@ -25,6 +26,8 @@ export interface CaStateFactoryDeps {
   serials?: SerialSource | undefined;
   /** `--jwt-enabled`: how tokens are issued (undefined: JWTs are off). */
   jwt?: JwtIssueOptions | undefined;
+  /** The leaf profile (default: the newest Dapr's). */
+  profile?: ProfileVersion | undefined;
 }
 
 /** Builds the signing state for a bundle that already passed the checks. */
@@ -34,6 +37,7 @@ export function createCaState(bundle: TrustBundle, version: unknown, deps: CaSta
     workloadTtlMs: deps.config.workloadCertTtlMs,
     clockSkewMs: deps.config.allowedClockSkewMs,
     ...(deps.serials !== undefined ? { serials: deps.serials } : {}),
+    ...(deps.profile !== undefined ? { profile: deps.profile } : {}),
   });
   const jwt = deps.jwt !== undefined && bundle.jwt !== undefined ? new JwtIssuer(bundle.jwt, deps.jwt) : undefined;
   return { bundle, signer, version, jwt };

@@ -1,13 +1,15 @@
 /**
  * Sentry's Kubernetes mode (`--mode kubernetes`): API clients from the kubeconfig (or in-cluster),
  * the Configuration CR named by `--config` for TTL and skew, the bundle in the `dapr-trust-bundle`
- * Secret and ConfigMap of Sentry's namespace (`NAMESPACE`), API watches on both (a Secret change
- * reloads in place; ConfigMap drift is re-synced from the Secret), and the KUBERNETES validator
- * (`UNKNOWN` → KUBERNETES; INSECURE → "not enabled"), plus JWKS when the Configuration lists it.
+ * Secret and ConfigMap of Sentry's namespace (`NAMESPACE`), a Secret change seen through the
+ * credentials mount and periodic GETs (reloads in place), an API watch on the ConfigMap (drift is
+ * re-synced from the Secret), and the KUBERNETES validator, plus JWKS when the Configuration
+ * lists it (`UNKNOWN` → KUBERNETES; INSECURE → "not enabled").
  *
- * RBAC it needs: secrets get/update/watch and configmaps get/update/watch on `dapr-trust-bundle`
- * (list with a name field selector for the watches), tokenreviews create, pods get/list,
- * configurations.dapr.io get/list.
+ * RBAC it needs is exactly what Dapr's chart grants (test/support/kube-api/dapr-rbac.ts): secrets
+ * get/update on `dapr-trust-bundle` (no list, no watch), configmaps get/update/watch/list on
+ * `dapr-trust-bundle` (the watch names it in a field selector), tokenreviews create, pods get,
+ * configurations.dapr.io get.
  */
 import { LOG_SCOPE } from './log-scopes.js';
 import { basename } from 'node:path';
@@ -20,9 +22,13 @@ import type { CaStateHolder } from './ca-state.js';
 import { KubeBundleSource } from './kube-bundle-source.js';
 import { DEFAULT_KUBE_CONFIGURATION, loadKubeSentryConfig } from './kube-config.js';
 import { loadKubeStartupBundle } from './kube-startup.js';
+import { watchTrustBundleSecret } from './kube-secret-watch.js';
 import { watchNamedObject } from './kube-watch.js';
 import { jwtFileNames, type SentryOptions } from './options.js';
 import { KubernetesValidator } from './validators/kubernetes.js';
+
+/** How often the Secret is re-read besides the credentials mount's file events. */
+const DEFAULT_SECRET_POLL_MS = 10_000;
 
 export async function openKubeBackend(options: SentryOptions, { clock, logger }: { clock: Clock; logger: Logger }): Promise<SentryBackend> {
   const clients: KubeClients = options.kubeClients
@@ -49,6 +55,7 @@ export async function openKubeBackend(options: SentryOptions, { clock, logger }:
     podCacheTtlMs: options.identityCacheTtlMs, configurationCacheTtlMs: options.identityCacheTtlMs,
   });
   logger.info({ scope: LOG_SCOPE.ca }, 'Using kubernetes secret store for trust bundle storage');
+  logger.info(`Adding validator 'kubernetes' with Sentry ID: spiffe://${options.trustDomain}/ns/${namespace}/dapr-sentry`);
   const jwks = jwksValidatorFor(options, config, clock, logger);
   logger.info('Using validator \'kubernetes\'');
   if (jwks !== undefined) logger.info('Using validator \'jwks\'');
@@ -78,13 +85,13 @@ export async function openKubeBackend(options: SentryOptions, { clock, logger }:
     store: source,
     validators: jwks === undefined ? [validator] : [validator, jwks],
     loadStartupBundle: (deps) => loadKubeStartupBundle(source, deps),
-    subscribe: (onChange) => watchNamedObject({
-      watch: clients.watch,
-      path: `/api/v1/namespaces/${namespace}/secrets`,
-      name: store.secretName,
+    // No watch on the Secret: the chart's Role grants get/update/delete only (kube-secret-watch.ts).
+    subscribe: (onChange) => watchTrustBundleSecret({
+      credentialsDir: options.issuerCredentials,
       readVersion: async () => (await readVersion(() => clients.core.readNamespacedSecret({ namespace, name: store.secretName }))),
-      // A change between the start-up read and the watch's first GET is still a change.
+      // A change between the start-up read and the first check is still a change.
       initialVersion: source.lastSecretVersion,
+      intervalMs: options.kubeSecretPollMs ?? DEFAULT_SECRET_POLL_MS,
       onChange,
       logger,
       what: store.secretRef,

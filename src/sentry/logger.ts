@@ -29,16 +29,23 @@ export interface SentryLogSettings {
   identity?: DaprLogIdentity | undefined;
 }
 
+/**
+ * Every line's `scope` is Dapr's `dapr.sentry` unless the call names its package's scope
+ * (`{ scope: LOG_SCOPE.ca }`). A mixin, not pino's `base`: base bindings are written besides the
+ * call's fields, so a per-call scope gave the JSON line two "scope" keys.
+ */
+const SCOPED = { base: null, mixin: () => ({ scope: 'dapr.sentry' }) };
+
 export function createSentryLogger(settings: SentryLogSettings | string = {}): Logger {
   const s: SentryLogSettings = typeof settings === 'string' ? { level: settings } : settings;
   const level = s.level ?? process.env['WARDEN_LOG_LEVEL'] ?? 'info';
   const fd = s.file === undefined ? 1 : openSync(s.file, 'a', 0o600);
   if (s.format !== 'dapr') {
-    return s.file === undefined ? pino({ level, base: { scope: 'dapr.sentry' } }) : pino({ level, base: { scope: 'dapr.sentry' } }, pino.destination({ fd, sync: true }));
+    return s.file === undefined ? pino({ level, ...SCOPED }) : pino({ level, ...SCOPED }, pino.destination({ fd, sync: true }));
   }
   const identity = s.identity ?? { instance: hostname(), ver: wardenVersion() };
   // Synchronous writes: a fatal line must be out before the process exits, and lines from the
   // workers of `--workers N` must not interleave mid-line.
   const destination = daprLogDestination(s.json ? 'json' : 'text', identity, (line) => writeSync(fd, line));
-  return pino({ level, base: { scope: 'dapr.sentry' }, timestamp: pino.stdTimeFunctions.epochTime }, destination);
+  return pino({ level, ...SCOPED, timestamp: pino.stdTimeFunctions.epochTime }, destination);
 }

@@ -70,7 +70,8 @@ export class SentryMetrics {
   });
   readonly issuerCertChanged = new Counter({
     name: 'dapr_sentry_issuercert_changed_total',
-    help: 'The number of issuer cert updates, when issuer cert or key is changed.',
+    // Dapr's text, without a final period (pkg/sentry/monitoring/metrics.go).
+    help: 'The number of issuer cert updates, when issuer cert or key is changed',
     registers: [this.registry],
     aggregator: 'max',
   });
@@ -168,12 +169,22 @@ export class SentryMetrics {
       const metric = this.registry.getSingleMetric(name);
       if (metric !== undefined) (metric as unknown as { aggregator: Aggregator }).aggregator = aggregator;
     }
-    // Expose every labelled series from the start, at zero, so dashboards and alerts see them.
-    this.signFailure.inc({ reason: 'sign' }, 0);
+    // Warden's labelled series exist from the start, at zero, so dashboards and alerts see them.
+    // Dapr's labelled series appear at their first increment, as in Dapr (OpenCensus exports a
+    // view once it has a row): dapr_sentry_cert_sign_failure_total{reason="sign"} at the first
+    // failure, dapr_sentry_servercert_issue_failed_total{reason=""} at the first serving-cert failure.
     for (const reason of SIGN_FAILURE_REASONS) this.signFailures.inc({ reason }, 0);
     for (const reason of REFUSAL_REASONS) this.grpcRefused.inc({ reason }, 0);
-    this.serverCertIssueFailed.inc({ reason: 'ca_error' }, 0);
     for (const result of ['started', 'completed', 'failed', 'blocked']) this.autoRenewals.inc({ result }, 0);
+  }
+
+  /**
+   * Counts a failure to issue the sentry's own serving certificate. Dapr passes a reason
+   * (`ca_error`, `invalid_csr`) but records the measure without the tag, so its `reason` label is
+   * always empty (spec 5.2); Warden records the same series.
+   */
+  recordServerCertIssueFailed(): void {
+    this.serverCertIssueFailed.inc({ reason: '' });
   }
 
   /** Marks `phase` as the one the rotation is in. */

@@ -5,6 +5,8 @@
 import { isAbsolute } from 'node:path';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
+import { DEFAULT_DAPR_VERSION, type DaprVersion } from '../core/profile.js';
+import type { ClusterDomainSources } from './kube-cluster-domain.js';
 import type { SerialSource } from '../core/serial.js';
 import type { KubeClients } from '../kube/client.js';
 import type { Sleeper } from '../rotation-engine/backend.js';
@@ -43,14 +45,24 @@ export interface SentryOptions {
   mode: SentryMode;
   /** Sentry's namespace (env `NAMESPACE`). */
   namespace: string;
-  /** Cluster domain for the scheduler's DNS SANs (spec 2.4); defaults to the trust domain. */
+  /**
+   * Cluster domain for the scheduler's DNS SANs (spec 2.4). Undefined: as the emulated Dapr finds it
+   * (kube-cluster-domain.ts: resolv.conf search list in Kubernetes mode, the trust domain otherwise).
+   */
   clusterDomain?: string | undefined;
+  /** Tests: where the Kubernetes cluster domain lookup reads resolv.conf and resolves names. */
+  clusterDomainSources?: ClusterDomainSources | undefined;
   /** Start warning this long before the root or issuer expires (default 30 days). */
   expiryWarningWindowMs: number;
   /** Repeat the expiry warning this often (default 1 hour). */
   expiryWarningIntervalMs: number;
   /** Key algorithm of a bundle Sentry generates when none exists. */
   keyAlgorithm: 'ed25519' | 'ecdsa-p256';
+  /**
+   * `--dapr-version`: the Dapr Sentry whose leaf profile is issued (Warden addition; spec 2.3, 2.8):
+   * 1.18 (default) digitalSignature only, 1.16/1.17 digitalSignature + keyEncipherment.
+   */
+  daprVersion: DaprVersion;
   /** Install SIGTERM/SIGINT handlers that shut down gracefully (the CLI wants this; tests don't). */
   handleSignals: boolean;
   /** How long in-flight calls may run after shutdown starts before they are cancelled. */
@@ -86,6 +98,8 @@ export interface SentryOptions {
   kubeEnv?: Readonly<Record<string, string | undefined>> | undefined;
   /** Kubernetes mode: API clients to use instead of loading a kubeconfig (tests). */
   kubeClients?: KubeClients | undefined;
+  /** Kubernetes mode: how often the trust-bundle Secret is re-read besides the credentials mount's events (default 10 s). */
+  kubeSecretPollMs?: number | undefined;
   /** Kubernetes mode: how long the KUBERNETES validator reuses a pod or Configuration it read (default 10 s). */
   identityCacheTtlMs?: number | undefined;
   /**
@@ -169,6 +183,7 @@ export const DEFAULT_SENTRY_OPTIONS: Readonly<SentryOptions> = Object.freeze({
   expiryWarningWindowMs: 30 * 24 * HOUR_MS,
   expiryWarningIntervalMs: HOUR_MS,
   keyAlgorithm: 'ed25519',
+  daprVersion: DEFAULT_DAPR_VERSION,
   handleSignals: false,
   shutdownGraceMs: 10_000,
   reloadDebounceMs: 2_000,

@@ -11,6 +11,8 @@ import { LOG_SCOPE } from './log-scopes.js';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../core/clock.js';
 import { WardenError } from '../core/errors.js';
+import { profileForDaprVersion } from '../core/profile.js';
+import { sentryClusterDomain } from './kube-cluster-domain.js';
 import { expiryStatus } from '../core/expiry-window.js';
 import { openStandaloneBackend, type BackendStartupDeps, type SentryBackend } from './backend.js';
 import type { CheckPolicy } from './bundle-check.js';
@@ -230,9 +232,15 @@ async function serve(
 ): Promise<ServingSentry> {
   const { config, store, where } = backend;
   const policy = checkPolicyOf(options, config);
-  const stateDeps = { clock, config, serials: options.serials, jwt: jwtIssueOptionsOf(options, config) };
+  const stateDeps = { clock, config, serials: options.serials, profile: profileForDaprVersion(options.daprVersion), jwt: jwtIssueOptionsOf(options, config) };
   const caState = new CaStateHolder(createCaState(startup.bundle, startup.version, stateDeps));
   metrics.recordCa(startup.bundle.issuer, startup.bundle.root, options.jwtEnabled ? startup.bundle.jwt?.keyId : undefined);
+  logger.info('CA certificate key pair ready'); // pkg/sentry/sentry.go, after ca.New
+  if (options.mode === 'standalone' && backend.validators === undefined) {
+    // Dapr's lines for its self-hosted default validator (kube-backend.ts logs Kubernetes mode's).
+    logger.info('Adding validator \'insecure\'');
+    logger.info('Using validator \'insecure\'');
+  }
 
   const identity = new ServingIdentity({
     caState, clock, logger, metrics, trustDomain: options.trustDomain, namespace: options.namespace,
@@ -259,7 +267,10 @@ async function serve(
         mode: options.mode,
         validators: backend.validators,
         sentryNamespace: options.namespace,
-        clusterDomain: options.clusterDomain ?? options.trustDomain,
+        clusterDomain: await sentryClusterDomain({
+          explicit: options.clusterDomain, mode: options.mode, daprVersion: options.daprVersion, trustDomain: options.trustDomain, logger,
+          sources: options.clusterDomainSources,
+        }),
         issueJwts: options.jwtEnabled ? (req) => issueJwtsWith(caState.current, req) : undefined,
       }),
     });
@@ -323,6 +334,7 @@ async function serve(
       identity.stop();
       await reloader.idle();
       await backend.close();
+      logger.info({ scope: LOG_SCOPE.server }, 'Shutting down gRPC server');
       try {
         await grpc.shutdown(graceMs);
       } catch (err) {

@@ -22,7 +22,9 @@ port.on('message', (message: ToSignThread) => {
   if (message.type === 'ca') {
     const bundle = TrustBundle.fromTexts(message.texts);
     // The clock is never read: each request brings its signing time (`atMs`) from the sentry's clock.
-    const signer = new WorkloadSigner(bundle, { clock: systemClock, workloadTtlMs: message.workloadTtlMs, clockSkewMs: message.clockSkewMs });
+    const signer = new WorkloadSigner(bundle, {
+      clock: systemClock, workloadTtlMs: message.workloadTtlMs, clockSkewMs: message.clockSkewMs, profile: message.profile,
+    });
     ca = { signer, issuer: bundle.issuer };
     return;
   }

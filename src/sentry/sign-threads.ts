@@ -108,6 +108,7 @@ export class SignThreadPool implements LeafIssuer {
   private sendCa(thread: SignThread, state: CaState): void {
     thread.worker.postMessage({
       type: 'ca', texts: state.bundle.toTexts(), workloadTtlMs: this.config.workloadCertTtlMs, clockSkewMs: this.config.allowedClockSkewMs,
+      profile: state.signer.profile,
     } satisfies ToSignThread);
   }
 

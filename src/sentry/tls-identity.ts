@@ -82,7 +82,7 @@ export class ServingIdentity implements TlsIdentitySource {
 
   /**
    * Issues a new serving certificate from the current CA and pushes it to the server. On failure
-   * counts `dapr_sentry_servercert_issue_failed_total{reason="ca_error"}` and rethrows; the previous
+   * counts `dapr_sentry_servercert_issue_failed_total{reason=""}` (as Dapr: the reason is never recorded) and rethrows; the previous
    * certificate keeps being served.
    */
   async renew(): Promise<ServingCertificate> {
@@ -92,7 +92,7 @@ export class ServingIdentity implements TlsIdentitySource {
     try {
       signed = await state.signer.sign({ publicKey: createPublicKey(key), spiffeId: this.spiffeId, dnsNames: [] });
     } catch (err) {
-      this.deps.metrics.serverCertIssueFailed.inc({ reason: 'ca_error' });
+      this.deps.metrics.recordServerCertIssueFailed();
       throw err;
     }
     const info: ServingCertificate = {

@@ -31,7 +31,7 @@ describe('npm package', () => {
     const packed = JSON.parse(execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: REPO, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })) as
       { filename: string; files: { path: string }[] }[];
     const files = packed[0]!.files.map((f) => f.path);
-    for (const needed of ['bin/warden.js', 'dist/cli/main.js', 'dist/sentry/sign-thread.js', 'proto/sentry.proto', 'package.json']) {
+    for (const needed of ['bin/warden.js', 'bin/sentry.js', 'dist/cli/main.js', 'dist/sentry/sign-thread.js', 'proto/sentry.proto', 'package.json']) {
       assert.ok(files.includes(needed), `${needed} is in the tarball`);
     }
     assert.ok(!files.some((f) => f.startsWith('src/') || f.startsWith('test/')), 'no sources or tests');
@@ -43,6 +43,7 @@ describe('npm package', () => {
     symlinkSync(join(REPO, 'node_modules'), join(pkg, 'node_modules'));
     mkdirSync(join(prefix, 'bin'));
     symlinkSync(join(pkg, 'bin', 'warden.js'), join(prefix, 'bin', 'warden'));
+    symlinkSync(join(pkg, 'bin', 'sentry.js'), join(prefix, 'bin', 'sentry'));
 
     const home = join(dir, 'home');
     mkdirSync(home);
@@ -52,5 +53,10 @@ describe('npm package', () => {
     const dry = await run(join(prefix, 'bin', 'warden'), ['mtls', 'renew-certificate', '--dry-run'], { HOME: home });
     assert.equal(dry.code, 0, dry.stderr);
     assert.match(dry.stdout, /Dry run: nothing was written/);
+    // The `sentry` bin: Dapr Sentry's command line (bin/sentry.js), as the image's /sentry runs it.
+    const sentryHelp = await run(join(prefix, 'bin', 'sentry'), ['--help'], { HOME: home });
+    assert.equal(sentryHelp.code, 0, sentryHelp.stderr);
+    assert.match(sentryHelp.stdout, /^Usage: warden sentry /m);
+    assert.match(sentryHelp.stdout, /--log-as-json/);
   });
 });

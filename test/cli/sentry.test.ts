@@ -137,6 +137,23 @@ describe('warden sentry flag mapping (in-process)', () => {
     assert.equal(await main(['sentry', '--expiry-warning-window', 'soon'], io, deps), 2);
   });
 
+  test('--dapr-version (Warden addition): 1.18 by default; selects the leaf profile and the generated key algorithm; bad values refused', async () => {
+    const defaults = (await startedWith([])).opts;
+    assert.deepEqual([defaults.daprVersion, defaults.keyAlgorithm], ['1.18', 'ed25519']);
+    for (const version of ['1.16', '1.17'] as const) {
+      const { opts } = await startedWith(['--dapr-version', version]);
+      assert.deepEqual([opts.daprVersion, opts.keyAlgorithm], [version, 'ecdsa-p256']);
+    }
+    assert.equal(defaults.kubeSecretPollMs, 10_000);
+    assert.equal((await startedWith(['--kube-secret-poll-interval', '0s'])).opts.kubeSecretPollMs, 0);
+    const explicit = (await startedWith(['--dapr-version', '1.17', '--key-algorithm', 'ed25519'])).opts;
+    assert.deepEqual([explicit.daprVersion, explicit.keyAlgorithm], ['1.17', 'ed25519']);
+    const io = captureIo();
+    const deps = { openStore: () => { throw new Error(); }, startSentry: () => { throw new Error(); }, waitForShutdown: () => Promise.resolve('') };
+    assert.equal(await main(['sentry', '--dapr-version', '1.15'], io, deps), 2);
+    assert.match(io.stderrText(), /--dapr-version <version>' argument '1\.15' is invalid\. Allowed choices are 1\.16, 1\.17, 1\.18/);
+  });
+
   test('--max-connections and --max-connections-per-peer (Warden additions): defaults, values, bad values', async () => {
     const defaults = (await startedWith([])).opts;
     assert.deepEqual([defaults.maxConnections, defaults.maxConnectionsPerPeer], [8192, 2048]);

@@ -15,6 +15,7 @@ import { certificateToPem, parseCertificate, type Certificate } from '../../src/
 import { FixedClock } from '../../src/core/clock.js';
 import { OID } from '../../src/core/oids.js';
 import { sequentialSerials } from '../../src/core/serial.js';
+import { DAPR_VERSIONS, profileForDaprVersion, type DaprVersion } from '../../src/core/profile.js';
 import { WorkloadSigner } from '../../src/core/sign.js';
 import { fixedKey } from '../support/fixed-keys.js';
 import { opensslText, opensslVerify } from '../support/openssl.js';
@@ -32,7 +33,9 @@ async function buildSet(alg: Alg) {
     keyAlgorithm: alg === 'ed25519' ? 'ed25519' : 'ecdsa-p256',
     rootKey: fixedKey(`root-${alg}`), issuerKey: fixedKey(`issuer-${alg}`),
   });
-  const signer = new WorkloadSigner(bundle, { clock, serials, workloadTtlMs: DAY, clockSkewMs: 15 * 60 * 1000 });
+  // The leaves of the Dapr version that generates such a bundle: 1.18 (Ed25519), 1.16/1.17 (P-256).
+  const profile = alg === 'ed25519' ? 'v1.18' : 'v1.17';
+  const signer = new WorkloadSigner(bundle, { clock, serials, workloadTtlMs: DAY, clockSkewMs: 15 * 60 * 1000, profile });
   const leafKey = createPublicKey(fixedKey(`leaf-${alg}`));
   const app = await signer.sign({ publicKey: leafKey, spiffeId: 'spiffe://public/ns/default/myapp' });
   const scheduler = await signer.sign({
@@ -148,3 +151,58 @@ for (const alg of ['ed25519', 'p256'] as const) {
     });
   });
 }
+
+/**
+ * Dapr 1.18's leaf profile is digitalSignature only WHATEVER the issuer key (bundle/cert.go at
+ * v1.18.3): a P-256 or RSA issuer (cert-manager, `dapr mtls renew-certificate` with an EC key) no
+ * longer adds keyEncipherment. 1.16/1.17 add it whatever the key, Ed25519 included.
+ */
+describe('leaf keyUsage follows the emulated Dapr version, not the issuer key', () => {
+  const clock = new FixedClock(NOW);
+  const issuers = {
+    p256: generateTrustBundle({
+      clock, serials: sequentialSerials(1), trustDomain: 'cluster.local', namespace: 'dapr-system', keyAlgorithm: 'ecdsa-p256',
+      rootKey: fixedKey('root-p256'), issuerKey: fixedKey('issuer-p256'),
+    }).bundle,
+    rsa: generateTrustBundle({
+      clock, serials: sequentialSerials(1), trustDomain: 'cluster.local', namespace: 'dapr-system', keyAlgorithm: 'ecdsa-p256',
+      rootKey: fixedKey('root-p256'), issuerKey: fixedKey('issuer-rsa'),
+    }).bundle,
+    ed25519: generateTrustBundle({
+      clock, serials: sequentialSerials(1), trustDomain: 'cluster.local', namespace: 'dapr-system', keyAlgorithm: 'ed25519',
+      rootKey: fixedKey('root-ed25519'), issuerKey: fixedKey('issuer-ed25519'),
+    }).bundle,
+  };
+  const leafKey = createPublicKey(fixedKey('leaf-p256'));
+  const leaf = async (issuer: keyof typeof issuers, version: DaprVersion) => {
+    const signer = new WorkloadSigner(issuers[issuer], {
+      clock, serials: sequentialSerials(100), workloadTtlMs: DAY, clockSkewMs: 15 * 60 * 1000, profile: profileForDaprVersion(version),
+    });
+    return parseCertificate((await signer.sign({ publicKey: leafKey, spiffeId: 'spiffe://public/ns/default/myapp' })).leafDer);
+  };
+
+  it('matches the golden file (P-256 and RSA issuers, Dapr 1.18 and 1.17 leaves)', async () => {
+    const actual = {
+      'p256-1.18': describe_(await leaf('p256', '1.18')), 'rsa-1.18': describe_(await leaf('rsa', '1.18')),
+      'p256-1.17': describe_(await leaf('p256', '1.17')), 'rsa-1.17': describe_(await leaf('rsa', '1.17')),
+      'ed25519-1.17': describe_(await leaf('ed25519', '1.17')),
+    };
+    const file = new URL('../golden/profile-leaf-by-dapr-version.json', import.meta.url);
+    if (process.env.UPDATE_GOLDEN === '1' || !existsSync(file)) writeFileSync(file, `${JSON.stringify(actual, null, 2)}\n`);
+    assert.deepEqual(actual, JSON.parse(readFileSync(file, 'utf8')));
+  });
+
+  for (const issuer of ['p256', 'rsa', 'ed25519'] as const) {
+    for (const version of DAPR_VERSIONS) {
+      it(`${issuer} issuer, Dapr ${version}: openssl x509 -text shows ${version === '1.18' ? 'Digital Signature only' : 'Digital Signature, Key Encipherment'}`, async () => {
+        const cert = await leaf(issuer, version);
+        const text = opensslText(certificateToPem(cert));
+        assert.match(text, version === '1.18' ? /X509v3 Key Usage: critical\n\s+Digital Signature\n/ : /X509v3 Key Usage: critical\n\s+Digital Signature, Key Encipherment\n/);
+        assert.match(text, issuer === 'rsa' ? /Signature Algorithm: sha256WithRSAEncryption/ : issuer === 'p256' ? /Signature Algorithm: ecdsa-with-SHA256/ : /Signature Algorithm: ED25519/);
+        const anchorsPem = certificateToPem(issuers[issuer].anchors[0]!);
+        const result = opensslVerify({ anchorsPem, untrustedPem: certificateToPem(issuers[issuer].issuer), leafPem: certificateToPem(cert), purpose: 'sslserver', attime: NOW });
+        assert.ok(result.ok, result.output);
+      });
+    }
+  }
+});

@@ -48,7 +48,7 @@ describe('Kubernetes API test server: semantics on the wire', () => {
       const secrets = core.json.resources.find((r: { name: string }) => r.name === 'secrets');
       assert.deepEqual(secrets, { name: 'secrets', singularName: 'secret', namespaced: true, kind: 'Secret', verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'] });
       const groups = await call(server, 'GET', '/apis');
-      assert.deepEqual(groups.json.groups.map((g: { name: string }) => g.name), ['apps', 'authentication.k8s.io', 'coordination.k8s.io', 'dapr.io']);
+      assert.deepEqual(groups.json.groups.map((g: { name: string }) => g.name), ['apps', 'authentication.k8s.io', 'authorization.k8s.io', 'rbac.authorization.k8s.io', 'coordination.k8s.io', 'dapr.io']);
       const apps = await call(server, 'GET', '/apis/apps/v1');
       const deploy = apps.json.resources.find((r: { name: string }) => r.name === 'deployments');
       assert.deepEqual(deploy.shortNames, ['deploy']);

@@ -17,7 +17,7 @@ import { main } from '../../src/cli/main.js';
 import { buildBundle } from '../support/bundles.js';
 import type { KubeApiServer } from '../support/kube-api/index.js';
 import { connectSentry } from '../support/sentry-client.js';
-import { NS, SENTRY_ID, TD, kubeRequest, leafUris, podToken, secretTexts, startCluster, waitFor } from './harness.js';
+import { NS, OUTSIDE_POD_RESOLV_CONF, SENTRY_ID, TD, kubeRequest, leafUris, podToken, secretTexts, startCluster, waitFor } from './harness.js';
 
 // The in-process runs log with the default logger: keep the test output readable.
 process.env['WARDEN_LOG_LEVEL'] = 'silent';
@@ -59,7 +59,7 @@ describe('warden sentry --mode kubernetes (CLI)', () => {
 
   it('spawned with --kubeconfig: serves, issues for a pod\'s token, exits 0 on SIGTERM', async (t) => {
     const [port, healthzPort] = [await freePort(), await freePort()];
-    const env: Record<string, string | undefined> = { ...process.env, NAMESPACE: NS, HOME: dir, WARDEN_LOG_LEVEL: 'info' };
+    const env: Record<string, string | undefined> = { ...process.env, NAMESPACE: NS, HOME: dir, WARDEN_LOG_LEVEL: 'info', WARDEN_RESOLV_CONF: OUTSIDE_POD_RESOLV_CONF };
     delete env['KUBECONFIG'];
     const child = spawn(process.execPath, [
       '--import', 'tsx', '--input-type=module', '-e',
@@ -106,7 +106,7 @@ describe('warden sentry --mode kubernetes (CLI)', () => {
         return new Promise((r) => (shutdown = r));
       },
     };
-    const io = captureIo({ env: { NAMESPACE: NS, HOME: dir, KUBECONFIG: kubeconfig }, cwd: dir });
+    const io = captureIo({ env: { NAMESPACE: NS, HOME: dir, KUBECONFIG: kubeconfig, WARDEN_RESOLV_CONF: OUTSIDE_POD_RESOLV_CONF }, cwd: dir });
     const args = ['sentry', '--mode', 'kubernetes', '--context', 'good', '--trust-domain', TD, '--port', '0', '--listen-address', '127.0.0.1',
       '--healthz-port', '0', '--healthz-listen-address', '127.0.0.1', '--enable-metrics=false'];
     const exit = main(args, io, deps);

@@ -5,95 +5,32 @@
  * Only the ports differ: the chart uses the defaults (gRPC 50001, /healthz 8080) and
  * `global.prometheus.port` 9090; the tests add free ports and loopback listen addresses. The chart
  * passes no --kubeconfig (in-cluster config); the tests point $KUBECONFIG at the test server.
- * In Kubernetes mode the three file names name the Secret's keys; the chart's credentials mount
- * (/var/run/secrets/dapr.io/credentials) is not read.
+ * In Kubernetes mode the three file names name the Secret's keys. These args are the chart's with
+ * `global.issuerFilenames` set to Dapr's own names (ca.crt, issuer.crt, issuer.key); with default
+ * values the chart renders no --issuer-* flags at all (dapr-chart-versions.test.ts covers that, per
+ * chart version, with the chart's RBAC and credentials mount).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildBundle } from '../support/bundles.js';
 import type { KubeApiServer } from '../support/kube-api/index.js';
-import { assertBuilt, REPO } from '../cli/helpers.js';
-import { NS, TD, startCluster, waitFor } from './harness.js';
+import { assertBuilt } from '../cli/helpers.js';
+import { healthStatus, parseLogfmt, startSentryBin, stopAndExitCode, withTestPorts } from './chart-support.js';
+import { NS, OUTSIDE_POD_RESOLV_CONF, TD, startCluster, waitFor } from './harness.js';
 
-const SENTRY_BIN = join(REPO, 'bin', 'sentry.js');
 const VERSION = (await import('../../package.json', { with: { type: 'json' } })).default.version;
 
-/** `helm template` of the sentry Deployment's args with default values (mode kubernetes, logLevel info, prometheus on). */
+/** `helm template` of the sentry Deployment's args with `global.issuerFilenames: {ca: ca.crt, cert: issuer.crt, key: issuer.key}`. */
 const CHART_DEFAULT_ARGS = ['--mode', 'kubernetes', '--log-level', 'info', '--enable-metrics', '--metrics-port', '9090',
   '--trust-domain', 'cluster.local', '--issuer-ca-filename', 'ca.crt', '--issuer-certificate-filename', 'issuer.crt',
   '--issuer-key-filename', 'issuer.key'];
-/** The same with `global.logAsJson: true`. */
+/** The same with `global.logAsJson: true` as well. */
 const CHART_JSON_ARGS = ['--mode', 'kubernetes', '--log-level', 'info', '--log-as-json', '--enable-metrics', '--metrics-port', '9090',
   '--trust-domain', 'cluster.local', '--issuer-ca-filename', 'ca.crt', '--issuer-certificate-filename', 'issuer.crt',
   '--issuer-key-filename', 'issuer.key'];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** The chart's args with the test's free ports in place of the chart's. */
-async function withTestPorts(args: readonly string[]): Promise<{ args: string[]; healthzPort: number }> {
-  const [port, healthzPort, metricsPort] = [await freePort(), await freePort(), await freePort()];
-  const out = [...args];
-  out[out.indexOf('--metrics-port') + 1] = String(metricsPort);
-  out.push('--port', String(port), '--listen-address', '127.0.0.1', '--healthz-port', String(healthzPort),
-    '--healthz-listen-address', '127.0.0.1', '--metrics-listen-address', '127.0.0.1');
-  return { args: out, healthzPort };
-}
-
-interface Run {
-  stdout: () => string;
-  stderr: () => string;
-  exited: Promise<number | null>;
-  kill: () => void;
-}
-
-function startSentryBin(args: readonly string[], env: Record<string, string>): Run {
-  const child = spawn(process.execPath, [SENTRY_BIN, ...args], {
-    cwd: REPO, env: { ...process.env, WARDEN_LOG_LEVEL: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
-  return { stdout: () => out, stderr: () => err, exited, kill: () => { if (child.exitCode === null) child.kill('SIGTERM'); } };
-}
-
-async function healthStatus(port: number): Promise<number | undefined> {
-  try {
-    return (await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(1_000) })).status;
-  } catch {
-    return undefined;
-  }
-}
-
-/** logfmt as logrus writes it: `key=bare` or `key="Go-quoted"`; keys in order. */
-function parseLogfmt(line: string): [string, string][] {
-  const pairs: [string, string][] = [];
-  const re = /([^\s=]+)=(?:"((?:[^"\\]|\\.)*)"|(\S*))(?:\s|$)/gy;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(line)) !== null) pairs.push([m[1]!, m[2] !== undefined ? JSON.parse(`"${m[2]}"`) as string : m[3]!]);
-  assert.equal(re.lastIndex === 0 ? line.length : re.lastIndex, line.length, `not logfmt to the end: ${line}`);
-  return pairs;
-}
-
-async function stopAndExitCode(run: Run): Promise<number | null> {
-  run.kill();
-  return Promise.race([run.exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 15_000).unref())]) as Promise<number | null>;
-}
 
 describe('bin/sentry with the argv of Dapr\'s Helm chart (kubernetes mode)', () => {
   let server: KubeApiServer;
@@ -105,7 +42,7 @@ describe('bin/sentry with the argv of Dapr\'s Helm chart (kubernetes mode)', () 
     const { texts } = await buildBundle({ now: new Date(), trustDomain: TD, namespace: NS });
     server = await startCluster({ trustBundle: texts }, ['elsewhere']);
     home = mkdtempSync(join(tmpdir(), 'warden-dapr-chart-'));
-    env = { NAMESPACE: NS, HOME: home, KUBECONFIG: server.kubeconfigPath };
+    env = { NAMESPACE: NS, HOME: home, KUBECONFIG: server.kubeconfigPath, WARDEN_RESOLV_CONF: OUTSIDE_POD_RESOLV_CONF };
   });
   after(async () => {
     await server?.close();

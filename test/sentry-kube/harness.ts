@@ -4,6 +4,7 @@
  * the server's kubeconfig, logs captured, and helpers for app/control-plane pods with tokens.
  */
 import { generateKeyPairSync } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import type { BundleTexts } from '../../src/core/bundle-texts.js';
 import type { SentryOptions } from '../../src/sentry/options.js';
 import { runSentry, type RunningSentry } from '../../src/sentry/server.js';
@@ -17,6 +18,10 @@ import { captureLogger, type LogRecord } from '../support/sentry-harness.js';
 export const NS = 'dapr-system';
 export const TD = 'cluster.local';
 export const SENTRY_ID = `spiffe://${TD}/ns/${NS}/dapr-sentry`;
+/** A resolv.conf as the kubelet writes it for a pod in dapr-system (cluster domain cluster.local). */
+export const POD_RESOLV_CONF = fileURLToPath(new URL('./fixtures/pod-resolv.conf', import.meta.url));
+/** A resolv.conf with no search list (a workstation or CI runner): no cluster-domain lookup, no DNS traffic. */
+export const OUTSIDE_POD_RESOLV_CONF = fileURLToPath(new URL('./fixtures/outside-pod-resolv.conf', import.meta.url));
 
 export interface KubeSentry {
   sentry: RunningSentry;
@@ -45,6 +50,10 @@ export async function startKubeSentry(
     handleSignals: false,
     shutdownGraceMs: 1_000,
     reloadDebounceMs: 300,
+    kubeSecretPollMs: 200,
+    // The cluster domain as a pod in a cluster whose domain is cluster.local finds it, without DNS traffic
+    // (the lookup itself runs real queries in test/sentry/cluster-domain.test.ts).
+    clusterDomainSources: { resolvConfPath: POD_RESOLV_CONF, resolves: async (fqdn) => fqdn === 'kubernetes.default.svc.cluster.local.' },
     logger: captureLogger(logs),
     ...options,
   });

@@ -11,7 +11,7 @@ import * as grpc from '@grpc/grpc-js';
 import { buildBundle } from '../support/bundles.js';
 import type { KubeApiServer } from '../support/kube-api/index.js';
 import { callError, x509Chain } from '../support/sentry-client.js';
-import { NS, TD, kubeRequest, leafUris, podToken, secretTexts, startCluster, startKubeSentry, type KubeSentry } from './harness.js';
+import { NS, POD_RESOLV_CONF, TD, kubeRequest, leafUris, podToken, secretTexts, startCluster, startKubeSentry, type KubeSentry } from './harness.js';
 
 describe('sentry --mode kubernetes: issuance', () => {
   let server: KubeApiServer;
@@ -82,6 +82,23 @@ describe('sentry --mode kubernetes: issuance', () => {
     const leaf = x509Chain(res.workload_certificate)[0]!;
     assert.deepEqual(leafUris(res.workload_certificate), [`spiffe://${TD}/ns/${NS}/dapr-injector`]);
     assert.match(leaf.subjectAltName ?? '', /DNS:dapr-sidecar-injector\.dapr-system\.svc/);
+  });
+
+  it('the scheduler gets DNS SANs in the cluster domain found through resolv.conf, not the trust domain (spec 2.4)', async () => {
+    // A cluster whose domain (k8s.example) differs from the control-plane trust domain (cluster.local).
+    const other = await startKubeSentry(server, {
+      clusterDomainSources: { resolvConfPath: POD_RESOLV_CONF.replace('pod-resolv.conf', 'pod-resolv-k8s-example.conf'),
+        resolves: async (fqdn) => fqdn === 'kubernetes.default.svc.k8s.example.' },
+    });
+    try {
+      const token = podToken(server, { namespace: NS, pod: 'dapr-scheduler-server-7', annotations: { 'dapr.io/control-plane': 'scheduler' }, serviceAccount: 'dapr-scheduler' });
+      const res = await other.client().sign(kubeRequest('dapr-scheduler', token, NS, { trust_domain: TD }));
+      const leaf = x509Chain(res.workload_certificate)[0]!;
+      assert.equal(leaf.subjectAltName, [0, 1, 2].map((i) => `DNS:dapr-scheduler-server-${i}.dapr-scheduler-server.${NS}.svc.k8s.example`).join(', ') +
+        `, URI:spiffe://${TD}/ns/${NS}/dapr-scheduler`);
+    } finally {
+      await other.close();
+    }
   });
 
   it('tokens carrying only the legacy audience, or only the sentry SPIFFE ID, are accepted (either one suffices)', async () => {

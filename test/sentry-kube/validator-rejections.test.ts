@@ -82,7 +82,9 @@ describe('sentry --mode kubernetes: every KUBERNETES validator refusal', () => {
     const token = podToken(server, { pod: 'pod-500' });
     server.faults.failNext(1, { status: 500, message: 'pods are sulking', match: { resource: 'pods', verb: 'get' } });
     assert.deepEqual(await refusal(kubeRequest('pod-500', token)), { code: DENIED, details: 'failed to get pod of identity' });
-    assert.ok(k.logs.some((l) => l.msg.startsWith('Failed to get pod default/pod-500 for requested identity: Internal error occurred: pods are sulking')));
+    // Dapr's line: log.Errorf in pkg/sentry/server/validator/kubernetes, scope dapr.sentry.identity.kubernetes.
+    const line = k.logs.find((l) => l.msg.startsWith('Failed to get pod default/pod-500 for requested identity: Internal error occurred: pods are sulking'));
+    assert.deepEqual([line?.level, line?.['scope']], [50, 'dapr.sentry.identity.kubernetes']);
     // Errors are not cached: the next call finds the pod.
     assert.deepEqual(leafUris((await k.client().sign(kubeRequest('pod-500', token))).workload_certificate), ['spiffe://public/ns/default/pod-500']);
   });
@@ -95,6 +97,8 @@ describe('sentry --mode kubernetes: every KUBERNETES validator refusal', () => {
   it('pod service account mismatch when the token is for another service account than the pod runs as', async () => {
     const token = podToken(server, { pod: 'sa-1', serviceAccount: 'orders', tokenServiceAccount: 'intruder' });
     assert.deepEqual(await refusal(kubeRequest('sa-1', token)), { code: DENIED, details: 'pod service account mismatch' });
+    const line = k.logs.find((l) => l.msg === 'Service account on pod default/sa-1 does not match token');
+    assert.deepEqual([line?.level, line?.['scope']], [50, 'dapr.sentry.identity.kubernetes']);
   });
 
   it('statement 15: app-id mismatch. expected: a, received: b', async () => {
@@ -114,6 +118,8 @@ describe('sentry --mode kubernetes: every KUBERNETES validator refusal', () => {
     const both = podToken(server, { namespace: NS, pod: 'dapr-operator-x', annotations: { 'dapr.io/control-plane': 'operator', 'dapr.io/app-id': 'dapr-operator' } });
     assert.deepEqual(await refusal(kubeRequest('dapr-operator', both, NS)),
       { code: DENIED, details: 'control plane service \'dapr-operator-x\' cannot have annotation \'dapr.io/app-id\'' });
+    const line = k.logs.find((l) => l.msg === 'Failed to get expected ID for pod dapr-system/dapr-operator-x: control plane service \'dapr-operator-x\' cannot have annotation \'dapr.io/app-id\'');
+    assert.deepEqual([line?.level, line?.['scope']], [50, 'dapr.sentry.identity.kubernetes']);
   });
 
   it('failed to get configuration for a dapr.io/config that does not exist; a bad trust domain in one is refused too', async () => {

@@ -23,16 +23,18 @@ function peculiar(pem: string): x509.X509Certificate {
   return new x509.X509Certificate(pem);
 }
 
-// The same leaves whether the main thread signs or signing threads do (--sign-threads).
-for (const [keyAlgorithm, signThreads] of [['ed25519', 0], ['ecdsa-p256', 0], ['ed25519', 2]] as const) {
-  describe(`SignCertificate with a generated ${keyAlgorithm} bundle, ${signThreads} signing threads`, () => {
+// The same leaves whether the main thread signs or signing threads do (--sign-threads); the leaf
+// profile follows the emulated Dapr version (--dapr-version), never the issuer's key algorithm.
+const CASES = [['ed25519', 0, '1.18'], ['ecdsa-p256', 0, '1.18'], ['ed25519', 2, '1.17'], ['ecdsa-p256', 2, '1.16']] as const;
+for (const [keyAlgorithm, signThreads, daprVersion] of CASES) {
+  describe(`SignCertificate with a generated ${keyAlgorithm} bundle, ${signThreads} signing threads, --dapr-version ${daprVersion}`, () => {
     let t: TestSentry;
     let client: SentryTestClient;
     const p256 = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
     const ed = generateKeyPairSync('ed25519').privateKey;
 
     before(async () => {
-      t = await startTestSentry({ options: { keyAlgorithm, signThreads, namespace: 'dapr-system', trustDomain: 'cluster.local' } });
+      t = await startTestSentry({ options: { keyAlgorithm, signThreads, daprVersion, namespace: 'dapr-system', trustDomain: 'cluster.local' } });
       client = t.client();
     });
     after(() => t.close());
@@ -69,14 +71,14 @@ for (const [keyAlgorithm, signThreads] of [['ed25519', 0], ['ecdsa-p256', 0], ['
       assert.doesNotMatch(leaf.toString(), /evil|attacker/);
     });
 
-    it(`5: extensions of the ${keyAlgorithm === 'ed25519' ? 'v1.18' : 'v1.16/v1.17'} profile`, async () => {
+    it(`5: extensions of the Dapr ${daprVersion} leaf profile (keyUsage ${daprVersion === '1.18' ? 'digitalSignature only, whatever the issuer key' : 'digitalSignature + keyEncipherment'})`, async () => {
       const res = await client.sign({ id: 'myapp', namespace: 'default', certificate_signing_request: csrPem(p256) });
       const [leafPem, issuerPem] = res.workload_certificate.toString().match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
       const leaf = peculiar(leafPem as string);
       const issuer = peculiar(issuerPem as string);
       const ku = leaf.getExtension(x509.KeyUsagesExtension);
       assert.ok(ku?.critical);
-      const expectedKu = keyAlgorithm === 'ed25519'
+      const expectedKu = daprVersion === '1.18'
         ? x509.KeyUsageFlags.digitalSignature
         : x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment;
       assert.equal(ku.usages, expectedKu);

@@ -5,6 +5,6 @@ import { parsePrivateKeyPem } from '../../src/core/keys.js';
 
 const dir = new URL('../golden/keys/', import.meta.url);
 
-export function fixedKey(name: `${'root' | 'issuer' | 'leaf'}-${'ed25519' | 'p256'}`): KeyObject {
+export function fixedKey(name: `${'root' | 'issuer' | 'leaf'}-${'ed25519' | 'p256'}` | 'issuer-rsa'): KeyObject {
   return parsePrivateKeyPem(readFileSync(new URL(`${name}.pem`, dir)));
 }

@@ -4,6 +4,7 @@ import { workerIndexOf } from '../../sentry/cluster/workers-option.js';
 import type { CliDeps, RunningSentryHandle, SentryOptions } from '../deps.js';
 import type { Logger } from 'pino';
 import { WardenError } from '../../core/errors.js';
+import { keyAlgorithmForDaprVersion, type DaprVersion } from '../../core/profile.js';
 import { wardenVersion } from '../../sentry/version.js';
 import { createSentryLogger, type DaprLogLevel, type SentryLogFormat } from '../../sentry/logger.js';
 import { EXIT, exitCodeForError } from '../exit-codes.js';
@@ -30,10 +31,13 @@ export interface SentryCommandOptions {
   mode: 'standalone' | 'kubernetes';
   kubeconfig?: string;
   context?: string;
+  kubeSecretPollInterval?: number;
   expiryWarningWindow: number;
   expiryWarningInterval: number;
   clusterDomain?: string;
-  keyAlgorithm: 'ed25519' | 'ecdsa-p256';
+  /** Undefined: the one `--dapr-version`'s Sentry generates. */
+  keyAlgorithm?: 'ed25519' | 'ecdsa-p256';
+  daprVersion: DaprVersion;
   /** `--workers`, already parsed (`auto` resolved to the core count). */
   workers: number;
   /** `--sign-threads`, already parsed (`auto` resolved). */
@@ -149,11 +153,15 @@ async function runSentry(opts: SentryCommandOptions, io: Io, deps: CliDeps, logg
     mode: opts.mode,
     kubeconfig: opts.kubeconfig === undefined ? undefined : resolve(io.cwd, opts.kubeconfig),
     kubeContext: opts.context,
+    kubeSecretPollMs: opts.kubeSecretPollInterval,
     kubeEnv: io.env,
     expiryWarningWindowMs: opts.expiryWarningWindow,
     expiryWarningIntervalMs: opts.expiryWarningInterval,
     clusterDomain: opts.clusterDomain,
-    keyAlgorithm: opts.keyAlgorithm,
+    // Where the Kubernetes cluster domain lookup reads resolv.conf (tests; default /etc/resolv.conf).
+    ...(io.env.WARDEN_RESOLV_CONF ? { clusterDomainSources: { resolvConfPath: resolve(io.cwd, io.env.WARDEN_RESOLV_CONF) } } : {}),
+    keyAlgorithm: opts.keyAlgorithm ?? keyAlgorithmForDaprVersion(opts.daprVersion),
+    daprVersion: opts.daprVersion,
     workers: opts.workers,
     signThreads: opts.signThreads,
     maxConnections: opts.maxConnections,

@@ -16,6 +16,7 @@
  */
 import type { Logger } from 'pino';
 import { WardenError } from '../../core/errors.js';
+import { LOG_SCOPE } from '../log-scopes.js';
 import { DEFAULT_REQUEST_TRUST_DOMAIN, buildSpiffeId, parseTrustDomain, validateSignRequest } from '../../core/spiffe-id.js';
 import type { SignCertificateRequest } from '../../wire/sentry-proto.js';
 import type { Validator } from '../validators.js';
@@ -98,14 +99,14 @@ export class KubernetesValidator implements Validator {
       pod = await this.api.getPod(serviceAccount.namespace, claim.name, claim.uid);
     } catch (err) {
       this.options.logger.error(
-        { namespace: serviceAccount.namespace, pod: claim.name, err: apiErrorMessage(err) },
+        { scope: LOG_SCOPE.identityKubernetes, namespace: serviceAccount.namespace, pod: claim.name, err: apiErrorMessage(err) },
         `Failed to get pod ${serviceAccount.namespace}/${claim.name} for requested identity: ${apiErrorMessage(err)}`,
       );
       throw denied('failed to get pod of identity');
     }
     if (serviceAccount.namespace !== req.namespace) throw denied(`namespace mismatch; received namespace: ${req.namespace}`);
     if (pod.serviceAccountName !== serviceAccount.name) {
-      this.options.logger.warn({ namespace: req.namespace, pod: claim.name }, `Service account on pod ${req.namespace}/${claim.name} does not match token`);
+      this.options.logger.error({ scope: LOG_SCOPE.identityKubernetes, namespace: req.namespace, pod: claim.name }, `Service account on pod ${req.namespace}/${claim.name} does not match token`);
       throw denied('pod service account mismatch');
     }
 
@@ -125,7 +126,7 @@ export class KubernetesValidator implements Validator {
       else if (!CONTROL_PLANE_SERVICES.has(service)) problem = `unknown control plane service '${pod.name}'`;
       else if (appId !== undefined) problem = `control plane service '${pod.name}' cannot have annotation '${ANNOTATION_APP_ID}'`;
       if (problem !== undefined) {
-        this.options.logger.warn({ namespace: pod.namespace, pod: pod.name }, `Failed to get expected ID for pod ${pod.namespace}/${pod.name}: ${problem}`);
+        this.options.logger.error({ scope: LOG_SCOPE.identityKubernetes, namespace: pod.namespace, pod: pod.name }, `Failed to get expected ID for pod ${pod.namespace}/${pod.name}: ${problem}`);
         throw denied(problem);
       }
       return { id: `dapr-${service}`, controlPlane: true };
@@ -141,7 +142,7 @@ export class KubernetesValidator implements Validator {
     try {
       trustDomain = await this.api.getConfigurationTrustDomain(namespace, configName);
     } catch (err) {
-      this.options.logger.error({ namespace, configuration: configName, err: apiErrorMessage(err) },
+      this.options.logger.error({ scope: LOG_SCOPE.identityKubernetes, namespace, configuration: configName, err: apiErrorMessage(err) },
         `Failed to get configuration ${JSON.stringify(configName)}: ${apiErrorMessage(err)}`);
       throw denied('failed to get configuration');
     }

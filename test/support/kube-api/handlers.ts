@@ -10,6 +10,7 @@ import { isJsonObject, kubeTime, type JsonObject } from './objects.js';
 import { isTrue, type RequestInfo } from './request-info.js';
 import { GROUP_VERSIONS, resolveType } from './resource-types.js';
 import { badRequest, conflict, invalid, methodNotAllowed, resourceNotFound } from './status.js';
+import { ADMIN_USER, selfSubjectAccessReview, type KubeUser } from './rbac.js';
 import type { TokenAuthority } from './tokens.js';
 import { serveWatch } from './watch.js';
 import type { Clock } from '../../../src/core/clock.js';
@@ -38,6 +39,8 @@ export interface RequestMedia {
   /** Request body media type, parameters stripped. */
   contentType: string;
   accept?: string;
+  /** Who asks (SelfSubjectAccessReview); default the admin. */
+  user?: KubeUser;
 }
 
 export function handleResource(ctx: HandlerContext, info: RequestInfo, media: RequestMedia, body: unknown, res: ServerResponse): HandlerResult {
@@ -56,6 +59,7 @@ export function handleResource(ctx: HandlerContext, info: RequestInfo, media: Re
 
   if (t.virtual) {
     if (info.verb !== 'create') throw methodNotAllowed();
+    if (t.plural === 'selfsubjectaccessreviews') return { code: 201, body: accessReview(ctx, media.user ?? ADMIN_USER, body) };
     return { code: 201, body: tokenReview(ctx, body) };
   }
   if (info.subresource === 'token' && t.plural === 'serviceaccounts') {
@@ -117,6 +121,14 @@ export function handleResource(ctx: HandlerContext, info: RequestInfo, media: Re
     default:
       throw methodNotAllowed();
   }
+}
+
+function accessReview(ctx: HandlerContext, user: KubeUser, body: unknown): JsonObject {
+  const spec = isJsonObject(body) && isJsonObject(body.spec) ? body.spec : {};
+  return {
+    kind: 'SelfSubjectAccessReview', apiVersion: 'authorization.k8s.io/v1', metadata: { creationTimestamp: null },
+    spec, status: selfSubjectAccessReview(ctx.api, user, spec),
+  };
 }
 
 function tokenReview(ctx: HandlerContext, body: unknown): JsonObject {

@@ -13,3 +13,5 @@ export { renderKubeconfig, type KubeconfigContext } from './kubeconfig.js';
 export { createPod, ensureServiceAccount, mintServiceAccountToken, sentryAudiences, type CreatePodOptions, type MintTokenHelperOptions } from './pods.js';
 export { seedDaprApps, seedDaprControlPlane, type DaprApp, type DaprAppsOptions, type DaprControlPlane, type DaprControlPlaneOptions } from './dapr-seed.js';
 export { simulateDaprPods, ROOT_CA_CONFIGMAP, ROOT_CA_MOUNT, type AnchorInjection, type DaprPodSimulator, type DaprPodsOptions } from './dapr-pods.js';
+export { ADMIN_USER, forbiddenMessage, type KubeUser } from './rbac.js';
+export { DAPR_CHART_VERSIONS, SENTRY_SERVICE_ACCOUNT, seedDaprSentryRbac, sentryClusterRoleRules, sentryRoleRules, type DaprChartVersion } from './dapr-rbac.js';

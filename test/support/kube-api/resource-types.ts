@@ -56,12 +56,20 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
     generation: 'non-metadata', custom: true }),
   type({ group: 'authentication.k8s.io', plural: 'tokenreviews', singular: 'tokenreview', kind: 'TokenReview',
     namespaced: false, verbs: ['create'], virtual: true }),
+  type({ group: 'authorization.k8s.io', plural: 'selfsubjectaccessreviews', singular: 'selfsubjectaccessreview',
+    kind: 'SelfSubjectAccessReview', namespaced: false, verbs: ['create'], virtual: true }),
+  type({ group: 'rbac.authorization.k8s.io', plural: 'roles', singular: 'role', kind: 'Role' }),
+  type({ group: 'rbac.authorization.k8s.io', plural: 'rolebindings', singular: 'rolebinding', kind: 'RoleBinding' }),
+  type({ group: 'rbac.authorization.k8s.io', plural: 'clusterroles', singular: 'clusterrole', kind: 'ClusterRole', namespaced: false }),
+  type({ group: 'rbac.authorization.k8s.io', plural: 'clusterrolebindings', singular: 'clusterrolebinding', kind: 'ClusterRoleBinding', namespaced: false }),
 ];
 
 /** The group/versions served, in discovery order (preferred version first per group). */
 export const GROUP_VERSIONS: readonly { group: string; version: string }[] = [
   { group: 'apps', version: 'v1' },
   { group: 'authentication.k8s.io', version: 'v1' },
+  { group: 'authorization.k8s.io', version: 'v1' },
+  { group: 'rbac.authorization.k8s.io', version: 'v1' },
   { group: 'coordination.k8s.io', version: 'v1' },
   { group: 'dapr.io', version: 'v1alpha1' },
 ];

@@ -29,7 +29,9 @@ import { RolloutController } from './rollout-controller.js';
 import { isServerTimers, realTimers, type ServerTimers } from './server-timers.js';
 import { badRequest, internalError, KubeStatusError, unauthorized, unsupportedMediaType } from './status.js';
 import { serverPki } from './tls.js';
-import { TokenAuthority } from './tokens.js';
+import { decodeSelfSubjectAccessReview } from './protobuf-ssar.js';
+import { ADMIN_USER, attributesOf, forbiddenError, isAllowed, type KubeUser } from './rbac.js';
+import { API_AUDIENCES, TokenAuthority } from './tokens.js';
 
 export interface KubeApiServerOptions {
   /** The bearer token clients must send (default: random). */
@@ -119,6 +121,16 @@ function parseBody(raw: Buffer, contentType: string): unknown {
   }
 }
 
+const PROTOBUF = 'application/vnd.kubernetes.protobuf';
+
+function decodeProtobufReview(raw: Buffer): unknown {
+  try {
+    return decodeSelfSubjectAccessReview(raw);
+  } catch (err) {
+    throw badRequest(`unable to decode SelfSubjectAccessReview: ${(err as Error).message}`);
+  }
+}
+
 function send(res: ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void {
   if (res.headersSent) return;
   const text = typeof body === 'string' ? body : JSON.stringify(body);
@@ -157,6 +169,16 @@ export async function startKubeApiServer(opts: KubeApiServerOptions = {}): Promi
     api.create('namespaces', undefined, { metadata: { name: ns } });
   }
   let url = '';
+  /** The admin for the server's token; a service account (RBAC applies) for a valid service-account token; false otherwise. */
+  const authenticate = (header: string | undefined): KubeUser | false | undefined => {
+    const admin = tokenMatches(header, token);
+    if (admin !== false) return admin ? ADMIN_USER : undefined;
+    const bearer = /^Bearer\s+(.+)$/i.exec(header!.trim())?.[1];
+    if (bearer === undefined) return false;
+    const review = tokens.review(bearer, API_AUDIENCES);
+    if (!review.authenticated || !review.user) return false;
+    return { username: review.user.username, groups: review.user.groups, admin: false };
+  };
   const ctx: HandlerContext = {
     api, store, tokens, clock,
     trackWatch: (stop, res) => {
@@ -170,15 +192,20 @@ export async function startKubeApiServer(opts: KubeApiServerOptions = {}): Promi
     const latency = faults.latencyFor(method, info);
     if (latency > 0) await new Promise((r) => setTimeout(r, latency));
     await faults.heldUntilReleased(method, info);
-    const authorized = tokenMatches(req.headers.authorization, token);
-    if (authorized === false || (authorized === undefined && !PUBLIC_PATHS.has(info.path))) throw unauthorized();
+    const user = authenticate(req.headers.authorization);
+    if (user === false || (user === undefined && !PUBLIC_PATHS.has(info.path))) throw unauthorized();
+    if (user !== undefined) {
+      const attributes = attributesOf(info);
+      if (!isAllowed(api, user, attributes)) throw forbiddenError(user, attributes);
+    }
     const injected = faults.take(method, info);
     if (injected) {
       record.fault = injected.fault;
       throw injected.error;
     }
     const contentType = (req.headers['content-type'] ?? 'application/json').split(';')[0]!.trim().toLowerCase();
-    const body = parseBody(await readBody(req), contentType);
+    const raw = await readBody(req);
+    const body = contentType === PROTOBUF && info.resource === 'selfsubjectaccessreviews' ? decodeProtobufReview(raw) : parseBody(raw, contentType);
     if (!info.isResourceRequest) {
       if (info.path === '/healthz' || info.path === '/livez' || info.path === '/readyz') return send(res, 200, 'ok');
       if (info.path === '/openid/v1/jwks') return send(res, 200, tokens.jwks());
@@ -186,7 +213,7 @@ export async function startKubeApiServer(opts: KubeApiServerOptions = {}): Promi
       const doc = discoveryDocument(info.path, url.replace('https://', ''), version);
       return doc === undefined ? send(res, 404, '404 page not found\n') : send(res, 200, doc);
     }
-    const result = handleResource(ctx, info, { contentType, accept: req.headers.accept }, body, res);
+    const result = handleResource(ctx, info, { contentType, accept: req.headers.accept, ...(user ? { user } : {}) }, body, res);
     if (result === 'streaming') return;
     if ('text' in result) return send(res, result.code, result.text);
     send(res, result.code, result.body);
