@@ -7,6 +7,7 @@ import type { Clock } from '../core/clock.js';
 import type { SerialSource } from '../core/serial.js';
 import type { KubeClients } from '../kube/client.js';
 import { DEFAULT_SERVER_LIMITS, type ServerLimits } from './grpc/limits.js';
+import type { MemoryReleasePolicy } from './memory-release.js';
 
 export type SentryMode = 'standalone' | 'kubernetes';
 
@@ -74,6 +75,13 @@ export interface SentryOptions {
    * TLS, HTTP/2 and gRPC (Warden addition; sign-threads.ts). 0 signs on the main thread.
    */
   signThreads: number;
+  /**
+   * `--release-memory`: after a storm of connections has subsided, run a V8 garbage collection and
+   * glibc's malloc_trim so the process gives the storm's memory back (Warden addition; memory-release.ts).
+   */
+  releaseMemory: boolean;
+  /** Tests: the memory release policy's thresholds. */
+  memoryReleasePolicy?: Partial<MemoryReleasePolicy> | undefined;
   /** Kubernetes mode: kubeconfig file (`--kubeconfig`; else $KUBECONFIG, ~/.kube/config, in-cluster). */
   kubeconfig?: string | undefined;
   /** Kubernetes mode: kubeconfig context (`--context`). */
@@ -123,6 +131,7 @@ export const DEFAULT_SENTRY_OPTIONS: Readonly<SentryOptions> = Object.freeze({
   maxConnectionsPerPeer: DEFAULT_SERVER_LIMITS.maxConnectionsPerPeer,
   workers: 1,
   signThreads: 0,
+  releaseMemory: true,
 });
 
 /** Fills in defaults for every option not given. */

@@ -30,6 +30,9 @@ import { SignThreadPool } from './sign-threads.js';
 import { createSignCertificateHandler } from './sign-service.js';
 import type { StartupBundle } from './startup-bundle.js';
 import { ServingIdentity, type ServingCertificate } from './tls-identity.js';
+import { MemoryRelease } from './memory-release.js';
+import { loadMallocTrim } from './native/malloc-trim.js';
+import { fullGarbageCollection } from './native/v8-gc.js';
 
 export interface RunningSentry {
   /** Bound gRPC port (the real one when `port` was 0). */
@@ -251,16 +254,34 @@ async function serve(
   });
   reloader.start();
   backend.start?.({ caState });
+  // Each process (a --workers worker too) gives back what a storm left in its own heaps.
+  const memoryRelease = options.releaseMemory
+    ? new MemoryRelease({
+      clock, logger,
+      record: ({ bytes }) => {
+        metrics.memoryReleases.inc();
+        metrics.memoryReleasedBytes.inc(bytes);
+      },
+      rss: () => process.memoryUsage.rss(),
+      connections: () => grpc.connections(),
+      loadTrim: () => loadMallocTrim(),
+      collectGarbage: fullGarbageCollection,
+      policy: options.memoryReleasePolicy,
+    })
+    : undefined;
+  memoryRelease?.start();
   ready = true;
 
   let closing: Promise<void> | undefined;
   const close = (graceMs: number): Promise<void> => {
     closing ??= (async () => {
       ready = false;
+      memoryRelease?.stop();
       reloader.stop();
       expiryWatch?.stop();
       identity.stop();
       await reloader.idle();
+      await memoryRelease?.idle();
       await backend.close();
       try {
         await grpc.shutdown(graceMs);

@@ -36,6 +36,8 @@ export interface SentryCommandOptions {
   workers: number;
   /** `--sign-threads`, already parsed (`auto` resolved). */
   signThreads: number;
+  /** `--release-memory`: give memory back after a connection storm (default true). */
+  releaseMemory: boolean;
   maxConnections: number;
   maxConnectionsPerPeer: number;
   logLevel?: DaprLogLevel;
@@ -114,6 +116,7 @@ async function runSentry(opts: SentryCommandOptions, io: Io, deps: CliDeps, logg
     keyAlgorithm: opts.keyAlgorithm,
     workers: opts.workers,
     signThreads: opts.signThreads,
+    releaseMemory: opts.releaseMemory,
     maxConnections: opts.maxConnections,
     maxConnectionsPerPeer: opts.maxConnectionsPerPeer,
     namespace: io.env.NAMESPACE || 'default',
