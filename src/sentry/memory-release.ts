@@ -9,7 +9,9 @@
  * release happens only when RSS stands `growthBytes` above its reference (the lowest RSS seen since
  * start or the last release, or what that release left), and at most once per `minGapMs`. So an
  * idle or steadily serving sentry never pays for it, and memory that does not come back is not
- * retried every minute.
+ * retried every minute. `followUpMs` after a release, if still quiet, one more trim (no GC) returns
+ * what V8 freed after the first trim (its concurrent sweeper frees ArrayBuffers and other native
+ * memory of the collected objects later).
  *
  * Driven by `check()`: `start()` calls it every `intervalMs`; tests call it with a FixedClock.
  */
@@ -26,6 +28,8 @@ export interface MemoryReleasePolicy {
   quietMs: number;
   growthBytes: number;
   minGapMs: number;
+  /** A second trim this long after a release (0: none). */
+  followUpMs: number;
   /** Run a full V8 garbage collection before the trim (frees V8 heap pages and native memory held by dead JS objects). */
   collectGarbage: boolean;
 }
@@ -37,14 +41,15 @@ export const DEFAULT_MEMORY_RELEASE_POLICY: Readonly<MemoryReleasePolicy> = Obje
   quietMs: 10_000,
   growthBytes: 32 * MiB,
   minGapMs: 60_000,
+  followUpMs: 10_000,
   collectGarbage: true,
 });
 
 export interface MemoryReleaseDeps {
   clock: Clock;
   logger: Logger;
-  /** Counts releases and the RSS bytes each gave back. */
-  record(release: { bytes: number }): void;
+  /** Counts releases and the RSS bytes each gave back (`followUp`: a release's second trim, not a release of its own). */
+  record(release: { bytes: number; followUp: boolean }): void;
   /** Resident set size now, in bytes. */
   rss(): number;
   /** Connections admitted since start (monotonic) and open now. */
@@ -72,6 +77,7 @@ export class MemoryRelease {
   private reference: number | undefined;
   private lastBusyAt: number;
   private lastReleaseAt = Number.NEGATIVE_INFINITY;
+  private followUpAt: number | undefined;
   private releasing: Promise<ReleaseResult | undefined> | undefined;
   private trim: MallocTrimLoad | undefined;
 
@@ -104,13 +110,22 @@ export class MemoryRelease {
     if (newConnections >= this.policy.stormConnections || open >= this.policy.stormConnections || rising) this.lastBusyAt = now;
     this.reference = Math.min(this.reference ?? rss, rss);
     if (this.releasing !== undefined) return undefined;
+    if (this.followUpAt !== undefined && this.lastBusyAt > this.lastReleaseAt) this.followUpAt = undefined;
     if (now - this.lastBusyAt < this.policy.quietMs) return undefined;
+    if (this.followUpAt !== undefined && now >= this.followUpAt) {
+      this.followUpAt = undefined;
+      return this.track(this.followUp(rss));
+    }
     if (rss - this.reference < this.policy.growthBytes) return undefined;
     if (now - this.lastReleaseAt < this.policy.minGapMs) return undefined;
     this.lastReleaseAt = now;
-    const release = this.release(rss).finally(() => (this.releasing = undefined));
-    this.releasing = release;
-    return release;
+    return this.track(this.release(rss));
+  }
+
+  private track(work: Promise<ReleaseResult | undefined>): Promise<ReleaseResult | undefined> {
+    const done = work.finally(() => (this.releasing = undefined));
+    this.releasing = done;
+    return done;
   }
 
   /** Waits for a release in progress, if any (shutdown, tests). */
@@ -135,11 +150,31 @@ export class MemoryRelease {
       const afterBytes = this.deps.rss();
       const result: ReleaseResult = { beforeBytes, afterBytes, gcMs: t1 - t0, trimMs: t2 - t1, trimmed };
       this.reference = afterBytes;
-      this.deps.record({ bytes: Math.max(0, beforeBytes - afterBytes) });
+      if (trim !== undefined && this.policy.followUpMs > 0) this.followUpAt = this.deps.clock.now().getTime() + this.policy.followUpMs;
+      this.deps.record({ bytes: Math.max(0, beforeBytes - afterBytes), followUp: false });
       this.deps.logger.info(
         { rssBeforeMiB: Math.round(beforeBytes / MiB), rssAfterMiB: Math.round(afterBytes / MiB), gcMs: Math.round(result.gcMs), trimMs: Math.round(result.trimMs) },
         'Released memory after a connection storm',
       );
+      return result;
+    } catch (err) {
+      this.deps.logger.warn({ err: (err as Error).message }, 'Releasing memory after a connection storm failed');
+      return undefined;
+    }
+  }
+
+  /** The second trim of a release (the trim is known to be there). */
+  private async followUp(beforeBytes: number): Promise<ReleaseResult | undefined> {
+    const trim = this.trim !== undefined && 'trim' in this.trim ? this.trim.trim : undefined;
+    if (trim === undefined) return undefined;
+    try {
+      const t0 = performance.now();
+      const trimmed = (await trim()) === 1;
+      const afterBytes = this.deps.rss();
+      const result: ReleaseResult = { beforeBytes, afterBytes, gcMs: 0, trimMs: performance.now() - t0, trimmed };
+      this.reference = Math.min(this.reference ?? afterBytes, afterBytes);
+      this.deps.record({ bytes: Math.max(0, beforeBytes - afterBytes), followUp: true });
+      this.deps.logger.debug({ rssBeforeMiB: Math.round(beforeBytes / MiB), rssAfterMiB: Math.round(afterBytes / MiB), trimMs: Math.round(result.trimMs) }, 'Released memory freed since the last release');
       return result;
     } catch (err) {
       this.deps.logger.warn({ err: (err as Error).message }, 'Releasing memory after a connection storm failed');

@@ -258,14 +258,18 @@ async function serve(
   const memoryRelease = options.releaseMemory
     ? new MemoryRelease({
       clock, logger,
-      record: ({ bytes }) => {
-        metrics.memoryReleases.inc();
+      record: ({ bytes, followUp }) => {
+        if (!followUp) metrics.memoryReleases.inc();
         metrics.memoryReleasedBytes.inc(bytes);
       },
       rss: () => process.memoryUsage.rss(),
       connections: () => grpc.connections(),
       loadTrim: () => loadMallocTrim(),
-      collectGarbage: fullGarbageCollection,
+      // The signing threads' heaps too: after a storm they hold as much as the main thread's.
+      collectGarbage: async () => {
+        await fullGarbageCollection();
+        await signThreads?.collectGarbage();
+      },
       policy: options.memoryReleasePolicy,
     })
     : undefined;

@@ -17,7 +17,7 @@ const IDLE = 90 * MiB;
 function harness(over: { trim?: MallocTrimLoad; collectGarbage?: boolean; policy?: MemoryReleaseDeps['policy'] } = {}) {
   const clock = new FixedClock(Date.UTC(2026, 11, 4));
   const logs: LogRecord[] = [];
-  const state = { rss: IDLE, admitted: 0, open: 0, trims: 0, gcs: 0, loads: 0, recorded: [] as number[] };
+  const state = { rss: IDLE, admitted: 0, open: 0, trims: 0, gcs: 0, loads: 0, recorded: [] as number[], followUps: [] as number[] };
   const trim: MallocTrimLoad = over.trim ?? {
     trim: async () => {
       state.trims++;
@@ -28,7 +28,7 @@ function harness(over: { trim?: MallocTrimLoad; collectGarbage?: boolean; policy
   const release = new MemoryRelease({
     clock,
     logger: captureLogger(logs),
-    record: ({ bytes }) => state.recorded.push(bytes),
+    record: ({ bytes, followUp }) => (followUp ? state.followUps : state.recorded).push(bytes),
     rss: () => state.rss,
     connections: () => ({ admitted: state.admitted, open: state.open }),
     loadTrim: () => {
@@ -71,8 +71,24 @@ describe('memory release policy', () => {
     assert.deepEqual([h.state.gcs, h.state.trims], [1, 1]);
     assert.deepEqual(h.state.recorded, [peak - (IDLE + 10 * MiB)]);
     assert.ok(h.logs.some((l) => l.msg === 'Released memory after a connection storm'));
-    // Stays quiet: nothing more to give back, no more releases.
+    // 10 s later one more trim (what V8 freed after the first); then nothing more, ever, while quiet.
+    h.state.rss += 15 * MiB;
+    for (let i = 0; i < 4; i++) assert.equal(await h.tick(), false, `before the follow-up ${i}`);
+    assert.equal(await h.tick(), true, 'the follow-up trim');
+    assert.deepEqual([h.state.gcs, h.state.trims], [1, 2], 'no GC in the follow-up');
+    assert.deepEqual(h.state.followUps, [15 * MiB]);
     for (let i = 0; i < 60; i++) assert.equal(await h.tick(), false);
+    assert.deepEqual([h.state.gcs, h.state.trims, h.state.recorded.length], [1, 2, 1]);
+  });
+
+  it('a new storm before the follow-up trim cancels it (the next release covers it)', async () => {
+    const h = harness();
+    await h.tick();
+    await storm(h);
+    for (let i = 0; i < 5; i++) await h.tick();
+    assert.equal(h.state.trims, 1);
+    await h.tick(500, 100);
+    for (let i = 0; i < 10; i++) assert.equal(await h.tick(), false, `quiet again ${i}`);
     assert.equal(h.state.trims, 1);
   });
 
@@ -120,7 +136,7 @@ describe('memory release policy', () => {
       assert.ok(h.clock.now().getTime() - firstAt >= 60_000, 'not before the minute is over');
     }
     assert.equal(released, true);
-    assert.equal(h.state.trims, 2);
+    assert.equal(h.state.gcs, 2);
   });
 
   it('memory that does not come back is not retried every minute', async () => {
