@@ -56,15 +56,18 @@ export interface MemoryReleaseDeps {
   connections(): { admitted: number; open: number };
   /** glibc's malloc_trim, or why there is none; loaded at the first release. */
   loadTrim(): MallocTrimLoad;
-  /** A full V8 garbage collection; undefined where none can be run. */
-  collectGarbage?: (() => Promise<void>) | undefined;
+  /** Full V8 garbage collections; resolves with how long the event loop was held (ms). */
+  collectGarbage?: (() => Promise<number>) | undefined;
   policy?: Partial<MemoryReleasePolicy> | undefined;
 }
 
 export interface ReleaseResult {
   beforeBytes: number;
   afterBytes: number;
+  /** The collections, from start to end (the signing threads' included). */
   gcMs: number;
+  /** How long the collection held the event loop. */
+  gcPauseMs: number;
   trimMs: number;
   trimmed: boolean;
 }
@@ -143,17 +146,17 @@ export class MemoryRelease {
     if (trim === undefined && gc === undefined) return undefined;
     try {
       const t0 = performance.now();
-      if (gc !== undefined) await gc();
+      const gcPauseMs = gc === undefined ? 0 : await gc();
       const t1 = performance.now();
       const trimmed = trim === undefined ? false : (await trim()) === 1;
       const t2 = performance.now();
       const afterBytes = this.deps.rss();
-      const result: ReleaseResult = { beforeBytes, afterBytes, gcMs: t1 - t0, trimMs: t2 - t1, trimmed };
+      const result: ReleaseResult = { beforeBytes, afterBytes, gcMs: t1 - t0, gcPauseMs, trimMs: t2 - t1, trimmed };
       this.reference = afterBytes;
       if (trim !== undefined && this.policy.followUpMs > 0) this.followUpAt = this.deps.clock.now().getTime() + this.policy.followUpMs;
       this.deps.record({ bytes: Math.max(0, beforeBytes - afterBytes), followUp: false });
       this.deps.logger.info(
-        { rssBeforeMiB: Math.round(beforeBytes / MiB), rssAfterMiB: Math.round(afterBytes / MiB), gcMs: Math.round(result.gcMs), trimMs: Math.round(result.trimMs) },
+        { rssBeforeMiB: Math.round(beforeBytes / MiB), rssAfterMiB: Math.round(afterBytes / MiB), gcMs: Math.round(result.gcMs), gcPauseMs: Math.round(gcPauseMs), trimMs: Math.round(result.trimMs) },
         'Released memory after a connection storm',
       );
       return result;
@@ -171,7 +174,7 @@ export class MemoryRelease {
       const t0 = performance.now();
       const trimmed = (await trim()) === 1;
       const afterBytes = this.deps.rss();
-      const result: ReleaseResult = { beforeBytes, afterBytes, gcMs: 0, trimMs: performance.now() - t0, trimmed };
+      const result: ReleaseResult = { beforeBytes, afterBytes, gcMs: 0, gcPauseMs: 0, trimMs: performance.now() - t0, trimmed };
       this.reference = Math.min(this.reference ?? afterBytes, afterBytes);
       this.deps.record({ bytes: Math.max(0, beforeBytes - afterBytes), followUp: true });
       this.deps.logger.debug({ rssBeforeMiB: Math.round(beforeBytes / MiB), rssAfterMiB: Math.round(afterBytes / MiB), trimMs: Math.round(result.trimMs) }, 'Released memory freed since the last release');

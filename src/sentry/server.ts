@@ -267,8 +267,9 @@ async function serve(
       loadTrim: () => loadMallocTrim(),
       // The signing threads' heaps too: after a storm they hold as much as the main thread's.
       collectGarbage: async () => {
-        await fullGarbageCollection();
+        const pauseMs = await fullGarbageCollection();
         await signThreads?.collectGarbage();
+        return pauseMs;
       },
       policy: options.memoryReleasePolicy,
     })

@@ -37,6 +37,7 @@ function harness(over: { trim?: MallocTrimLoad; collectGarbage?: boolean; policy
     },
     collectGarbage: async () => {
       state.gcs++;
+      return 1;
     },
     policy: { collectGarbage: over.collectGarbage ?? true, ...over.policy },
   });
