@@ -8,7 +8,8 @@ import { describe, it } from 'node:test';
 import { FixedClock } from '../../src/core/clock.js';
 import { MemoryRelease, type MemoryReleaseDeps } from '../../src/sentry/memory-release.js';
 import { loadMallocTrim, type MallocTrimLoad } from '../../src/sentry/native/malloc-trim.js';
-import { captureLogger, type LogRecord } from '../support/sentry-harness.js';
+import { buildBundle } from '../support/bundles.js';
+import { captureLogger, startTestSentry, type LogRecord } from '../support/sentry-harness.js';
 
 const MiB = 1024 * 1024;
 const IDLE = 90 * MiB;
@@ -202,5 +203,29 @@ describe('malloc_trim adapter', () => {
     });
     assert.ok('unavailable' in loaded);
     assert.match(loaded.unavailable, /cannot load malloc_trim through koffi: Cannot find module 'koffi'/);
+  });
+});
+
+describe('memory release in a running sentry', () => {
+  it('runs GC in the main and signing threads and malloc_trim, counts it in the metrics and logs it', async () => {
+    const a = await buildBundle({ now: new Date() });
+    // Thresholds at zero: the first check releases (the policy itself is tested above).
+    const t = await startTestSentry({
+      texts: a.texts,
+      logLevel: 'info',
+      options: { signThreads: 1, memoryReleasePolicy: { intervalMs: 20, quietMs: 0, growthBytes: 0, minGapMs: 3_600_000, followUpMs: 0 } },
+    });
+    try {
+      const released = (): LogRecord | undefined => t.logs.find((l) => l.msg === 'Released memory after a connection storm');
+      for (let i = 0; i < 500 && released() === undefined; i++) await new Promise((r) => setTimeout(r, 20));
+      const line = released() as (LogRecord & { rssBeforeMiB?: number; rssAfterMiB?: number; gcPauseMs?: number }) | undefined;
+      assert.ok(line, 'a release was logged within 10 s');
+      assert.equal(typeof line.rssBeforeMiB, 'number');
+      assert.equal(typeof line.gcPauseMs, 'number');
+      assert.equal((await t.sentry.metrics.memoryReleases.get()).values[0]?.value, 1);
+      assert.ok(!t.logs.some((l) => /malloc_trim is not available/.test(l.msg)), 'malloc_trim loaded on this Linux');
+    } finally {
+      await t.close();
+    }
   });
 });
