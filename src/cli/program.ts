@@ -241,6 +241,7 @@ function addSentryCommand(program: Command, io: Io, deps: CliDeps, run: Runner):
         .argParser(parseSignThreadsArg)
         .default(parseSignThreadsArg('auto'), 'auto'),
     )
+    .addOption(boolFlag('--release-memory [bool]', 'after a storm of connections has subsided, collect garbage and return freed memory to the system (glibc malloc_trim); --release-memory=false to keep it (Warden addition)', d.releaseMemory))
     .option('--max-connections <n>', 'gRPC connections one process holds at once; never more than the open-file limit allows (Warden addition)', parseConnectionCapArg, d.maxConnections)
     .option('--max-connections-per-peer <n>', 'gRPC connections one process holds from one client address (Warden addition)', parseConnectionCapArg, d.maxConnectionsPerPeer)
     .addOption(boolFlag('--auto-renew [bool]', 'renew the CA before it expires with the phased rotation of `warden mtls rotate` (Warden addition; docs/operations.md)', d.autoRenew))

@@ -40,6 +40,8 @@ export interface GrpcListenOptions {
 
 export interface GrpcListener {
   readonly port: number;
+  /** Connections admitted since start and open now (memory-release.ts tells storms by them). */
+  connections(): { admitted: number; open: number };
   /** Stops accepting calls, lets in-flight calls finish for up to `graceMs`, then cancels them. */
   shutdown(graceMs: number): Promise<void>;
 }
@@ -116,6 +118,10 @@ export async function listenGrpc(options: GrpcListenOptions): Promise<GrpcListen
   }
   return {
     port,
+    connections: () => {
+      const stats = unary.stats();
+      return { admitted: stats.admitted, open: stats.connections };
+    },
     shutdown: async (graceMs) => {
       unsubscribe();
       listener.close();

@@ -161,6 +161,16 @@ export class SentryMetrics {
     registers: [this.registry],
     aggregator: 'max',
   });
+  readonly memoryReleases = new Counter({
+    name: 'warden_sentry_memory_releases_total',
+    help: 'Times the process gave memory back after a storm of connections had subsided (garbage collection and malloc_trim).',
+    registers: [this.registry],
+  });
+  readonly memoryReleasedBytes = new Counter({
+    name: 'warden_sentry_memory_released_bytes_total',
+    help: 'Resident memory given back by those releases (RSS before minus after), in bytes.',
+    registers: [this.registry],
+  });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });

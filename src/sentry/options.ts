@@ -13,6 +13,7 @@ import type { Sleeper } from '../rotation-engine/backend.js';
 import { DEFAULT_RENEW_AT, DEFAULT_RENEW_BEFORE_MS } from '../core/auto-renew.js';
 import { DEFAULT_SERVER_LIMITS, type ServerLimits } from './grpc/limits.js';
 import type { OidcServerOptions } from './oidc/options.js';
+import type { MemoryReleasePolicy } from './memory-release.js';
 
 export type SentryMode = 'standalone' | 'kubernetes';
 
@@ -90,6 +91,13 @@ export interface SentryOptions {
    * TLS, HTTP/2 and gRPC (Warden addition; sign-threads.ts). 0 signs on the main thread.
    */
   signThreads: number;
+  /**
+   * `--release-memory`: after a storm of connections has subsided, run a V8 garbage collection and
+   * glibc's malloc_trim so the process gives the storm's memory back (Warden addition; memory-release.ts).
+   */
+  releaseMemory: boolean;
+  /** Tests: the memory release policy's thresholds. */
+  memoryReleasePolicy?: Partial<MemoryReleasePolicy> | undefined;
   /** Kubernetes mode: kubeconfig file (`--kubeconfig`; else $KUBECONFIG, ~/.kube/config, in-cluster). */
   kubeconfig?: string | undefined;
   /** Kubernetes mode: kubeconfig context (`--context`). */
@@ -207,6 +215,7 @@ export const DEFAULT_SENTRY_OPTIONS: Readonly<SentryOptions> = Object.freeze({
   jwtSigningAlgorithm: 'RS256',
   jwtKeyId: undefined,
   jwtTtlMs: 24 * HOUR_MS,
+  releaseMemory: true,
 });
 
 /** Where the JWT files are: Dapr uses `--jwt-key-filename` / `--jwks-filename` only when absolute (cmd/sentry/app). */

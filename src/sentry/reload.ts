@@ -12,7 +12,7 @@
  * what the store holds with what was last read: a change no event reported reloads all the same.
  */
 import { statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import { checkBundleTexts, type CheckPolicy, type CheckedBundle } from './bundle-check.js';
@@ -20,6 +20,7 @@ import type { CaStateHolder } from './ca-state.js';
 import type { SentryMetrics } from './metrics.js';
 import type { BundleStore } from './startup-bundle.js';
 import { RobustDirWatch } from './reload-watch.js';
+import { DATA_LINK_NAME } from '../stores/fs-layout.js';
 
 export interface ReloaderDeps {
   store: BundleStore;
@@ -64,12 +65,14 @@ export class BundleReloader {
     }
     const dirs = watchDirectories(this.deps.store.watchPaths());
     this.deps.logger.info({ dirs }, `Starting watch on filesystem directories: [${dirs.join(' ')}]`);
+    const files = this.deps.store.watchFiles?.();
     for (const dir of dirs) {
+      const isChange = files === undefined ? (name: string | null) => !isStoreBookkeeping(name) : credentialEventFilter(dir, files);
       const watcher = new RobustDirWatch({
         dir,
         logger: this.deps.logger,
         onEvent: (name) => {
-          if (!isStoreBookkeeping(name)) this.onEvent();
+          if (isChange(name)) this.onEvent();
         },
       });
       watcher.start();
@@ -208,6 +211,21 @@ export function isStoreBookkeeping(name: string | Buffer | null): boolean {
   if (name === null) return false;
   const file = name.toString();
   return file.startsWith('.warden-') || file.startsWith('..warden-') || file.endsWith('.warden-new') || file === '.backup' || file === '.rotation';
+}
+
+/**
+ * Which event names in `dir` are credential changes when the bundle is `files`: an unnamed event
+ * (the watch cannot tell), the directory's own entry (replaced, moved, re-pointed), the kubelet's
+ * and the versioned layout's `..data` link, and the bundle files of this directory. Everything
+ * else (scratch files a tool keeps next to the bundle, the `..<timestamp>` directories and
+ * `..data_tmp` link that precede the `..data` rename, Warden's own bookkeeping) is not: it
+ * would make the sentry re-read an unchanged bundle every debounce window.
+ */
+export function credentialEventFilter(dir: string, files: readonly string[]): (name: string | null) => boolean {
+  const names = new Set(files.filter((f) => dirname(f) === dir).map((f) => basename(f)));
+  names.add(basename(dir));
+  names.add(DATA_LINK_NAME);
+  return (name) => name === null || names.has(name);
 }
 
 /** The directories to watch: each path itself if it is a directory, else the directory holding it. */

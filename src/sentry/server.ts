@@ -36,6 +36,9 @@ import { ServingIdentity, type ServingCertificate } from './tls-identity.js';
 import type { AutoRenewer } from './auto-renew/renewer.js';
 import { startAutoRenewer } from './auto-renew/start.js';
 import type { IssuedJwts, JwtIssueOptions, JwtRequest } from './jwt-issuer.js';
+import { MemoryRelease } from './memory-release.js';
+import { loadMallocTrim } from './native/malloc-trim.js';
+import { fullGarbageCollection } from './native/v8-gc.js';
 
 export interface RunningSentry {
   /** Bound gRPC port (the real one when `port` was 0). */
@@ -322,6 +325,27 @@ async function serve(
     metrics.nextRenewalSeconds.set(0);
     metrics.autoRenewPossible.set(0);
   }
+  // Each process (a --workers worker too) gives back what a storm left in its own heaps.
+  const memoryRelease = options.releaseMemory
+    ? new MemoryRelease({
+      clock, logger,
+      record: ({ bytes, followUp }) => {
+        if (!followUp) metrics.memoryReleases.inc();
+        metrics.memoryReleasedBytes.inc(bytes);
+      },
+      rss: () => process.memoryUsage.rss(),
+      connections: () => grpc.connections(),
+      loadTrim: () => loadMallocTrim(),
+      // The signing threads' heaps too: after a storm they hold as much as the main thread's.
+      collectGarbage: async () => {
+        const pauseMs = await fullGarbageCollection();
+        await signThreads?.collectGarbage();
+        return pauseMs;
+      },
+      policy: options.memoryReleasePolicy,
+    })
+    : undefined;
+  memoryRelease?.start();
   ready = true;
 
   let closing: Promise<void> | undefined;
@@ -329,10 +353,12 @@ async function serve(
     closing ??= (async () => {
       ready = false;
       await renewer?.stop();
+      memoryRelease?.stop();
       reloader.stop();
       expiryWatch?.stop();
       identity.stop();
       await reloader.idle();
+      await memoryRelease?.idle();
       await backend.close();
       logger.info({ scope: LOG_SCOPE.server }, 'Shutting down gRPC server');
       try {

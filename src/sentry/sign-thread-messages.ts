@@ -6,8 +6,11 @@ import type { SignFailureReason } from './metrics.js';
 
 export type ToSignThread =
   | { type: 'ca'; texts: BundleTexts; workloadTtlMs: number; clockSkewMs: number; profile: ProfileVersion }
-  | { type: 'issue'; id: number; req: LeafRequest };
+  | { type: 'issue'; id: number; req: LeafRequest }
+  /** A full garbage collection of the thread's own heap (memory-release.ts), answered by `collected`. */
+  | { type: 'gc'; id: number };
 
 export type FromSignThread =
   | { type: 'issued'; id: number; leaf: IssuedLeaf }
-  | { type: 'failed'; id: number; status: number; message: string; reason: SignFailureReason; cause?: string };
+  | { type: 'failed'; id: number; status: number; message: string; reason: SignFailureReason; cause?: string }
+  | { type: 'collected'; id: number };

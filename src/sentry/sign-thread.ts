@@ -11,6 +11,7 @@ import type { Certificate } from '../core/certificate.js';
 import { systemClock } from '../core/clock.js';
 import { WorkloadSigner } from '../core/sign.js';
 import { issueLeaf, SignFailure } from './issue-leaf.js';
+import { fullGarbageCollection } from './native/v8-gc.js';
 import type { FromSignThread, ToSignThread } from './sign-thread-messages.js';
 
 const port = parentPort;
@@ -26,6 +27,11 @@ port.on('message', (message: ToSignThread) => {
       clock: systemClock, workloadTtlMs: message.workloadTtlMs, clockSkewMs: message.clockSkewMs, profile: message.profile,
     });
     ca = { signer, issuer: bundle.issuer };
+    return;
+  }
+  if (message.type === 'gc') {
+    // Each isolate has its own heap: the main thread's collection does not reach this one.
+    void fullGarbageCollection().then(() => answer({ type: 'collected', id: message.id }));
     return;
   }
   const current = ca;

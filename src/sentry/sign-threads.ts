@@ -22,6 +22,8 @@ interface SignThread {
   pending: Map<number, { resolve: (leaf: IssuedLeaf) => void; reject: (err: SignFailure) => void }>;
   /** Answered at least once: a thread that dies before that counts as a failed start. */
   answered: boolean;
+  /** Garbage collections asked of the thread and not yet answered. */
+  collecting: Map<number, () => void>;
 }
 
 /**
@@ -70,6 +72,19 @@ export class SignThreadPool implements LeafIssuer {
     });
   }
 
+  /**
+   * A full garbage collection in every thread (each isolate has its own heap; memory-release.ts).
+   * Resolves when all have answered or exited; a thread pauses only its own signing meanwhile.
+   */
+  async collectGarbage(): Promise<void> {
+    if (this.closed) return;
+    await Promise.all(this.threads.map((thread) => new Promise<void>((resolve) => {
+      const id = this.nextId++;
+      thread.collecting.set(id, resolve);
+      thread.worker.postMessage({ type: 'gc', id } satisfies ToSignThread);
+    })));
+  }
+
   /** Stops the threads; calls still in flight fail with INTERNAL. */
   async close(): Promise<void> {
     this.closed = true;
@@ -84,11 +99,16 @@ export class SignThreadPool implements LeafIssuer {
 
   private startThread(): SignThread {
     const worker = new Worker(THREAD_ENTRY);
-    const thread: SignThread = { worker, pending: new Map(), answered: false };
+    const thread: SignThread = { worker, pending: new Map(), answered: false, collecting: new Map() };
     worker.on('message', (message: FromSignThread) => {
       if (!thread.answered) {
         thread.answered = true;
         this.failedStarts = 0;
+      }
+      if (message.type === 'collected') {
+        thread.collecting.get(message.id)?.();
+        thread.collecting.delete(message.id);
+        return;
       }
       const pending = thread.pending.get(message.id);
       if (pending === undefined) return;
@@ -115,6 +135,8 @@ export class SignThreadPool implements LeafIssuer {
   private onExit(thread: SignThread, code: number): void {
     for (const pending of thread.pending.values()) pending.reject(internal(`the signing thread exited (${code})`));
     thread.pending.clear();
+    for (const done of thread.collecting.values()) done();
+    thread.collecting.clear();
     const at = this.threads.indexOf(thread);
     if (at >= 0) this.threads.splice(at, 1);
     if (this.closed) return;

@@ -25,6 +25,12 @@ export interface BundleStore {
   read(): Promise<StoreReadResult>;
   write(texts: BundleTexts, options?: { backup?: boolean }): Promise<unknown>;
   watchPaths(): string[];
+  /**
+   * The bundle's own files (file-system stores): only events naming one of these, the
+   * directory itself or the kubelet's `..data` link are credential changes; anything else
+   * written next to them (a tool's scratch files, logs) is not.
+   */
+  watchFiles?(): string[];
 }
 
 export interface StartupDeps {

@@ -68,6 +68,11 @@ export class FsTrustBundleStore implements TrustBundleStore {
     return listFileDirs(this.layout);
   }
 
+  /** The bundle files themselves (paths as configured; each may be a `..data/<name>` link). */
+  watchFiles(): string[] {
+    return BUNDLE_PARTS.map((p) => this.layout.files[p]);
+  }
+
   async read(): Promise<BundleReadResult> {
     for (let attempt = 0; attempt < MAX_READ_ATTEMPTS; attempt++) {
       await this.recover().catch(() => undefined); // tidying is a courtesy; the snapshot reports real faults

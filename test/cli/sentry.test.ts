@@ -167,6 +167,15 @@ describe('warden sentry flag mapping (in-process)', () => {
     }
   });
 
+  test('--release-memory (Warden addition): on by default, =false turns it off', async () => {
+    assert.equal((await startedWith([])).opts.releaseMemory, true);
+    assert.equal((await startedWith(['--release-memory=false'])).opts.releaseMemory, false);
+    assert.equal((await startedWith(['--release-memory'])).opts.releaseMemory, true);
+    const io = captureIo();
+    const deps = { openStore: () => { throw new Error(); }, startSentry: () => { throw new Error(); }, waitForShutdown: () => Promise.resolve('') };
+    assert.equal(await main(['sentry', '--release-memory=sometimes'], io, deps), 2);
+  });
+
   test('--enable-metrics accepts Go\'s boolean spellings', async () => {
     assert.equal((await startedWith(['--enable-metrics'])).opts.enableMetrics, true);
     assert.equal((await startedWith(['--enable-metrics=0'])).opts.enableMetrics, false);

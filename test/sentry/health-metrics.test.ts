@@ -61,6 +61,8 @@ describe('health and metrics', () => {
         warden_sentry_sign_duration_seconds: 'histogram',
         warden_sentry_sign_failures_total: 'counter',
         warden_sentry_reload_failures_total: 'counter',
+        warden_sentry_memory_releases_total: 'counter',
+        warden_sentry_memory_released_bytes_total: 'counter',
         process_cpu_user_seconds_total: 'counter',
       };
       for (const [name, type] of Object.entries(expectedTypes)) assert.equal(typeOf(text, name), type, name);

@@ -51,6 +51,13 @@ describe('SignThreadPool', () => {
     }
   });
 
+  it('collectGarbage: every thread collects its own heap and answers; signing goes on after it', async () => {
+    await Promise.all(Array.from({ length: 40 }, (_, n) => pool.issue(request(n))));
+    await pool.collectGarbage();
+    const leaf = await pool.issue(request(99));
+    assert.ok(isIssuedBy(parseCertificatesPem(leaf.chainPem)[0]!, holder.current.bundle.issuer));
+  });
+
   it('refusals come back as SignFailure with the same status and message as on the main thread', async () => {
     const err = await pool.issue({ ...request(1), csrPem: Buffer.from('not a pem') }).then(() => undefined, (e: unknown) => e);
     assert.ok(err instanceof SignFailure);

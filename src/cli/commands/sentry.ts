@@ -42,6 +42,8 @@ export interface SentryCommandOptions {
   workers: number;
   /** `--sign-threads`, already parsed (`auto` resolved). */
   signThreads: number;
+  /** `--release-memory`: give memory back after a connection storm (default true). */
+  releaseMemory: boolean;
   maxConnections: number;
   maxConnectionsPerPeer: number;
   autoRenew: boolean;
@@ -164,6 +166,7 @@ async function runSentry(opts: SentryCommandOptions, io: Io, deps: CliDeps, logg
     daprVersion: opts.daprVersion,
     workers: opts.workers,
     signThreads: opts.signThreads,
+    releaseMemory: opts.releaseMemory,
     maxConnections: opts.maxConnections,
     maxConnectionsPerPeer: opts.maxConnectionsPerPeer,
     oidc,

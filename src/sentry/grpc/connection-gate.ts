@@ -9,12 +9,18 @@ export type GateRefusal = 'connections' | 'connections_per_peer';
 
 export class ConnectionGate {
   private open = 0;
+  private admittedTotal = 0;
   private readonly perPeer = new Map<string, number>();
 
   constructor(private readonly limits: { maxConnections: number; maxConnectionsPerPeer: number }) {}
 
   get connections(): number {
     return this.open;
+  }
+
+  /** Connections admitted since start (for telling a storm from a quiet spell). */
+  get admitted(): number {
+    return this.admittedTotal;
   }
 
   /** Counts `socket` until it closes, or says why it is refused (the caller closes it). */
@@ -24,6 +30,7 @@ export class ConnectionGate {
     if (this.open >= this.limits.maxConnections) return 'connections';
     if (fromPeer >= this.limits.maxConnectionsPerPeer) return 'connections_per_peer';
     this.open++;
+    this.admittedTotal++;
     this.perPeer.set(peer, fromPeer + 1);
     socket.once('close', () => {
       this.open--;

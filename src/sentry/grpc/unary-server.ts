@@ -64,6 +64,8 @@ export interface UnaryServerOptions {
 export interface UnaryServerStats {
   /** TCP connections admitted and not yet closed (in handshake or serving). */
   connections: number;
+  /** TCP connections admitted since start. */
+  admitted: number;
   /** HTTP/2 sessions (connections past the TLS handshake). */
   sessions: number;
   streams: number;
@@ -174,7 +176,7 @@ export function createUnaryServer(options: UnaryServerOptions): UnaryServer {
       server.emit('connection', socket);
     },
     setTlsIdentity: (tls) => server.setSecureContext({ ...tls }),
-    stats: () => ({ connections: gate.connections, sessions: sessions.size, streams, bufferedBytes: buffers.bufferedBytes }),
+    stats: () => ({ connections: gate.connections, admitted: gate.admitted, sessions: sessions.size, streams, bufferedBytes: buffers.bufferedBytes }),
     close: (graceMs) => closeSessions(sessions, graceMs, () => (closing = true), (session) => tcpOfSession.get(session)?.destroy()),
   };
 }
