@@ -2,6 +2,7 @@
  * `warden fleet`'s text output: one row per target, then each target's finding with the command
  * that fixes it. On a terminal, statuses get a symbol and a colour; piped, the same text without
  * escape codes (what a script or `grep` wants). `wide` adds the dates, subjects and last read.
+ * JWT KEY is the JWT signing key's time left (due with the issuer), `-` when the bundle has none.
  */
 import type { FleetCertificate, FleetReport, FleetTarget, TargetStatus } from '../fleet/model.js';
 import { DAY_MS } from '../core/thresholds.js';
@@ -29,8 +30,8 @@ interface Cell {
 
 export function formatFleetTable(report: FleetReport, style: TableStyle): string {
   const now = new Date(report.generatedAt);
-  const headers = ['STATUS', 'TARGET', 'NAMESPACE', 'DAPR', 'ROOT', 'ISSUER', 'ROTATION', 'CONFIGMAP', 'SENTRY', 'APPS NOT CONVERGED'];
-  if (style.wide) headers.push('ROOT EXPIRES', 'ISSUER EXPIRES', 'KIND', 'ERROR');
+  const headers = ['STATUS', 'TARGET', 'NAMESPACE', 'DAPR', 'ROOT', 'ISSUER', 'JWT KEY', 'ROTATION', 'CONFIGMAP', 'SENTRY', 'APPS NOT CONVERGED'];
+  if (style.wide) headers.push('ROOT EXPIRES', 'ISSUER EXPIRES', 'JWT KEY DUE', 'KIND', 'ERROR');
   const rows = report.targets.map((t) => rowOf(t, now, style));
   const widths = headers.map((h, i) => Math.max(width(h), ...rows.map((r) => width(r[i]?.text ?? ''))));
   const line = (cells: readonly Cell[]): string =>
@@ -58,6 +59,7 @@ function rowOf(t: FleetTarget, now: Date, style: TableStyle): Cell[] {
     { text: t.daprVersion ?? '-' },
     cert('root'),
     cert('issuer'),
+    cert('jwt-key'),
     { text: t.rotation ? t.rotation.phase : '-' },
     yesNo(t.configMapInSync, 'in sync', 'DRIFT'),
     yesNo(t.sentryReady, 'ready', 'NOT READY'),
@@ -65,7 +67,7 @@ function rowOf(t: FleetTarget, now: Date, style: TableStyle): Cell[] {
   ];
   if (style.wide) {
     const date = (role: string) => t.certificates.find((x) => x.role === role)?.notAfter ?? '-';
-    cells.push({ text: date('root') }, { text: date('issuer') }, { text: t.kind }, { text: t.error?.code ?? '-' });
+    cells.push({ text: date('root') }, { text: date('issuer') }, { text: date('jwt-key') }, { text: t.kind }, { text: t.error?.code ?? '-' });
   }
   return cells;
 }

@@ -33,6 +33,14 @@ export function rotateJwtMaterial(current: JwtMaterial, opts: RotateJwtOptions):
   return materialForKey(opts.nextKey ?? keyLike(current.signingKey), current.algorithm, kept);
 }
 
+/**
+ * When the JWT signing key is due: the issuer's NotAfter (see above). The one definition `expiry`,
+ * `verify`, the fleet and the monitor share.
+ */
+export function jwtKeyDueAt(issuer: { readonly notAfter: Date }): Date {
+  return issuer.notAfter;
+}
+
 /** The `exp` (seconds) of a retired key, undefined for a key that is not retired. */
 export function retiredUntil(entry: JsonWebKey): number | undefined {
   const exp = (entry as { exp?: unknown }).exp;

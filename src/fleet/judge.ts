@@ -75,9 +75,12 @@ function candidates(facts: TargetFacts, fix: FixCommand, now: Date): FleetFindin
 const EXPIRY_CODES = new Set<FindingCode>(['ERR_ROOT_EXPIRED', 'ERR_ISSUER_EXPIRED', 'WARN_ROOT_EXPIRING', 'WARN_ISSUER_EXPIRING']);
 const isExpiry = (code: FindingCode): boolean => EXPIRY_CODES.has(code);
 
-/** Expired certificates first (critical), then expiring ones, soonest first, worded by urgency. */
+/**
+ * Expired certificates first (critical), then expiring ones, soonest first, worded by urgency. The
+ * JWT key is due with the issuer, whose finding (and fix: renewing the issuer renews the key) covers it.
+ */
 function expiryFindings(certs: readonly FleetCertificate[], checks: readonly Finding[], fix: FixCommand, now: Date): FleetFinding[] {
-  const dated = certs.filter((c) => c.notAfter !== null && (c.status === 'expired' || c.status === 'warning' || hasExpiryCheck(checks, c)));
+  const dated = certs.filter((c) => c.role !== 'jwt-key' && c.notAfter !== null && (c.status === 'expired' || c.status === 'warning' || hasExpiryCheck(checks, c)));
   dated.sort((a, b) => Date.parse(a.notAfter as string) - Date.parse(b.notAfter as string));
   return dated.map((c) => {
     const notAfter = new Date(c.notAfter as string);

@@ -15,7 +15,7 @@ export class FleetMetrics {
   readonly registry = new Registry();
 
   private readonly expiry = this.gauge('warden_fleet_certificate_expiry_timestamp_seconds',
-    'NotAfter of the certificate (role root or issuer; jwt-key when known), Unix seconds.', ['target', 'role']);
+    'NotAfter of the certificate (role root or issuer), or when the JWT signing key is due (role jwt-key: the issuer\'s NotAfter), Unix seconds.', ['target', 'role']);
   private readonly secondsLeft = this.gauge('warden_fleet_certificate_seconds_left',
     'Seconds from the last successful read to the certificate\'s NotAfter; negative once expired. For alerts prefer expiry_timestamp_seconds - time().', ['target', 'role']);
   private readonly notBefore = this.gauge('warden_fleet_certificate_not_before_timestamp_seconds',

@@ -137,16 +137,16 @@ describe('warden fleet (binary)', () => {
     assert.equal(r.code, 1, r.stderr);
     assert.doesNotMatch(r.stdout, /\u001b\[/);
     const lines = r.stdout.split('\n');
-    assert.match(lines[0]!, /^STATUS +TARGET +NAMESPACE +DAPR +ROOT +ISSUER +ROTATION +CONFIGMAP +SENTRY +APPS NOT CONVERGED$/);
-    assert.match(lines[1]!, /^healthy +healthy +dapr-system +1\.16\.2 +364d +364d +- +in sync +ready +0$/);
-    assert.match(lines[2]!, /^warning +expiring +dapr-system +1\.16\.2 +364d +19d +- +in sync +ready +0$/);
+    assert.match(lines[0]!, /^STATUS +TARGET +NAMESPACE +DAPR +ROOT +ISSUER +JWT KEY +ROTATION +CONFIGMAP +SENTRY +APPS NOT CONVERGED$/);
+    assert.match(lines[1]!, /^healthy +healthy +dapr-system +1\.16\.2 +364d +364d +- +- +in sync +ready +0$/);
+    assert.match(lines[2]!, /^warning +expiring +dapr-system +1\.16\.2 +364d +19d +- +- +in sync +ready +0$/);
     assert.match(lines[3]!, /^unreachable +forbidden( +-)+$/);
     assert.match(r.stdout, /\nexpiring: The issuer certificate .* expires in 19 days.*\(WARN_ISSUER_EXPIRING\)\n {4}fix: warden mtls rotate -k --kubeconfig \S+ --context expiring\n/);
     assert.match(r.stdout, /\nforbidden: cannot .*403 Forbidden.*\(ERR_KUBE_FORBIDDEN\)\n/);
     const wide = await run(['--kubeconfig', kubeconfig, '--contexts', 'healthy', '-o', 'wide']);
     assert.equal(wide.code, 0, wide.stderr);
-    assert.match(wide.stdout, /ROOT EXPIRES +ISSUER EXPIRES +KIND +ERROR\n/);
-    assert.match(wide.stdout, /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z +\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z +kubernetes +-\n/);
+    assert.match(wide.stdout, /ROOT EXPIRES +ISSUER EXPIRES +JWT KEY DUE +KIND +ERROR\n/);
+    assert.match(wide.stdout, /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z +\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z +- +kubernetes +-\n/);
   });
 
   test('--kubeconfig repeated or as a path list merges the files; an unknown --contexts name is a usage error', async () => {

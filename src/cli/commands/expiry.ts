@@ -4,7 +4,7 @@ import { WardenError } from '../../core/errors.js';
 import { goTimeString } from '../../core/thresholds.js';
 import { hasJwtTexts, type BundleTexts } from '../../core/bundle-texts.js';
 import { parseJwtMaterial } from '../../core/jwt-key.js';
-import { retiredUntil } from '../../core/jwt-rotation.js';
+import { jwtKeyDueAt, retiredUntil } from '../../core/jwt-rotation.js';
 import { inFile, printStorageWarnings, readBundleSource } from '../bundle-source.js';
 import type { CliDeps } from '../deps.js';
 import { EXIT } from '../exit-codes.js';
@@ -100,7 +100,8 @@ export interface JwtKeyExpiryEntry {
 
 function jwtKeyEntry(texts: BundleTexts, issuer: Certificate, now: Date): JwtKeyExpiryEntry | undefined {
   if (!hasJwtTexts(texts)) return undefined;
-  const due = { dueAt: issuer.notAfter.toISOString(), secondsLeft: Math.trunc((issuer.notAfter.getTime() - now.getTime()) / 1000) };
+  const dueAt = jwtKeyDueAt(issuer);
+  const due = { dueAt: dueAt.toISOString(), secondsLeft: Math.trunc((dueAt.getTime() - now.getTime()) / 1000) };
   try {
     const jwt = parseJwtMaterial(texts);
     const retiredKeys = jwt.jwks.keys.flatMap((k) => {

@@ -5,7 +5,7 @@
  * issuer's expiry findings cover it; this check says so, and names retired keys that are still
  * published although every token they signed has expired.
  */
-import { isExpiredRetired, retiredUntil } from '../jwt-rotation.js';
+import { isExpiredRetired, jwtKeyDueAt, retiredUntil } from '../jwt-rotation.js';
 import type { Check } from './types.js';
 
 export const checkJwtKey: Check = (bundle, now) => {
@@ -16,7 +16,7 @@ export const checkJwtKey: Check = (bundle, now) => {
     severity: 'info',
     subject: 'jwt.key',
     message: `JWT signing key ${jwt.keyId} (${jwt.algorithm}) is renewed with the issuer, so it is due when the issuer is ` +
-      `(${bundle.issuer.notAfter.toISOString()}); jwks.json publishes ${jwt.jwks.keys.length} key(s)`,
+      `(${jwtKeyDueAt(bundle.issuer).toISOString()}); jwks.json publishes ${jwt.jwks.keys.length} key(s)`,
   }];
   for (const key of jwt.jwks.keys) {
     if (!isExpiredRetired(key, now)) continue;
