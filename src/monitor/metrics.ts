@@ -30,6 +30,8 @@ export class FleetMetrics {
     '1 when Deployment dapr-sentry is rolled out and ready (kubectl rollout status rules), else 0; Kubernetes targets only.', ['target']);
   private readonly appsNotConverged = this.gauge('warden_fleet_apps_not_converged',
     'Dapr apps whose pods still trust only the anchors they started with; absent while not computed.', ['target']);
+  private readonly info = this.gauge('warden_fleet_target_info',
+    'Always 1: the target and its kind (kubernetes, self-hosted), for alerts to join on (target) and word the fix.', ['target', 'kind']);
   private readonly up = this.gauge('warden_fleet_target_up', '1 when the last read of the target succeeded, else 0.', ['target']);
   private readonly lastRead = this.gauge('warden_fleet_last_successful_read_timestamp_seconds',
     'When the target was last read without error, Unix seconds.', ['target']);
@@ -54,9 +56,10 @@ export class FleetMetrics {
   /** Replaces every gauge from `rows` (the current rows) and `lastGood` (each target's last successful row). */
   update(rows: readonly FleetTarget[], lastGood: ReadonlyMap<string, FleetTarget>): void {
     for (const g of [this.expiry, this.secondsLeft, this.notBefore, this.rotationPhase, this.rotationSince, this.configMapInSync,
-      this.sentryReady, this.appsNotConverged, this.up, this.lastRead, this.status]) g.reset();
+      this.sentryReady, this.appsNotConverged, this.info, this.up, this.lastRead, this.status]) g.reset();
     for (const row of rows) {
       const target = row.name;
+      this.info.set({ target, kind: row.kind }, 1);
       this.up.set({ target }, row.error === null ? 1 : 0);
       for (const s of TARGET_STATUSES) this.status.set({ target, status: s }, row.status === s ? 1 : 0);
       if (row.lastSuccessfulRead !== null) this.lastRead.set({ target }, seconds(row.lastSuccessfulRead));

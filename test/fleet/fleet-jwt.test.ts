@@ -93,5 +93,8 @@ describe('the JWT key row', () => {
     assert.match(body, new RegExp(`warden_fleet_certificate_expiry_timestamp_seconds\\{target="kube-jwt",role="jwt-key"\\} ${Date.parse(issuerNotAfter['kube-jwt']!) / 1000}\\n`));
     assert.match(body, /warden_fleet_certificate_seconds_left\{target="ok",role="jwt-key"\} \d+\n/);
     assert.doesNotMatch(body, /target="plain",role="jwt-key"/);
+    // Each target's kind, for the alert rules' fix lines (a relative directory is self-hosted too).
+    assert.match(body, /warden_fleet_target_info\{target="ok",kind="self-hosted"\} 1\n/);
+    assert.match(body, /warden_fleet_target_info\{target="kube-jwt",kind="kubernetes"\} 1\n/);
   });
 });

@@ -127,6 +127,7 @@ describe('warden monitor (in-process)', () => {
       assert.equal(sample(first, 'warden_fleet_rotation_phase_since_timestamp_seconds', { target: 'rot' }), Date.parse(report.targets[2]!.rotation!.since) / 1000);
       assert.equal(sample(first, 'warden_fleet_rotation_phase', { target: 'a', phase: 'propagation' }), undefined, 'no rotation: no series');
       for (const target of ['a', 'b', 'rot']) {
+        assert.equal(sample(first, 'warden_fleet_target_info', { target, kind: 'kubernetes' }), 1);
         assert.equal(sample(first, 'warden_fleet_target_up', { target }), 1);
         assert.equal(sample(first, 'warden_fleet_configmap_in_sync', { target }), 1);
         assert.equal(sample(first, 'warden_fleet_sentry_ready', { target }), 1);
@@ -152,6 +153,7 @@ describe('warden monitor (in-process)', () => {
       const second = (await get(listener, '/metrics')).body;
       assert.equal(sample(second, 'warden_fleet_read_errors_total', { target: 'b', code: 'ERR_KUBE_FORBIDDEN' }), 1);
       assert.equal(sample(second, 'warden_fleet_target_up', { target: 'b' }), 0);
+      assert.equal(sample(second, 'warden_fleet_target_info', { target: 'b', kind: 'kubernetes' }), 1, 'an unreadable target keeps its kind');
       assert.equal(sample(second, 'warden_fleet_last_successful_read_timestamp_seconds', { target: 'b' }), t0, 'unchanged');
       assert.equal(sample(second, 'warden_fleet_last_successful_read_timestamp_seconds', { target: 'a' }), t0 + 60);
       assert.equal(sample(second, 'warden_fleet_target_status', { target: 'b', status: 'unreachable' }), 1);

@@ -54,6 +54,7 @@ export const FLEET_METRICS = [
   'warden_fleet_configmap_in_sync',
   'warden_fleet_sentry_ready',
   'warden_fleet_apps_not_converged',
+  'warden_fleet_target_info',
   'warden_fleet_target_up',
   'warden_fleet_last_successful_read_timestamp_seconds',
   'warden_fleet_read_errors_total',

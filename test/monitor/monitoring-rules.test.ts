@@ -14,6 +14,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { parse } from 'yaml';
+import { FleetMetrics } from '../../src/monitor/metrics.js';
 import { SentryMetrics } from '../../src/sentry/metrics.js';
 import {
   DASHBOARD_FILE, FLEET_METRICS, MANIFEST_FILE, MONITORING_DIR, RULES_FILE,
@@ -111,6 +112,11 @@ describe('metric names in the rules and the dashboard', () => {
       ['warden_fleet_read_errors_total', 'up']);
     assert.deepEqual(metricNames('histogram_quantile(0.99, sum by (le) (rate(x_bucket[$__rate_interval])))'), ['x_bucket']);
     assert.deepEqual(metricNames('(time() - a) * on (target) group_left (phase) (b == 1) / 86400'), ['a', 'b']);
+  });
+
+  test('the fleet metrics list is exactly what warden monitor registers', async () => {
+    const names = (await new FleetMetrics({ processMetrics: false }).registry.getMetricsAsJSON()).map((m) => m.name).sort();
+    assert.deepEqual(names, [...FLEET_METRICS].sort());
   });
 
   test('the rules read only fleet metrics of the contract', () => {
