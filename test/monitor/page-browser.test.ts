@@ -5,8 +5,9 @@
  * phone's width, auto-refresh and a failing `/api/fleet`. Screenshots go to test-artifacts/monitor/.
  *
  * The page is served by test/monitor/page-server.ts with contract JSON built from real
- * certificates (fleet-fixture.ts); `startPageUnderTest` is the one function to switch to a real
- * `warden monitor`.
+ * certificates (fleet-fixture.ts), for what a real monitor cannot easily produce (a failing
+ * `/api/fleet`, a JWT key with no known expiry, fetch counts); page-real-monitor.test.ts runs the
+ * page of a real `warden monitor` watching real targets.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';

@@ -1,14 +1,10 @@
 /**
- * What the browser tests talk to: an HTTP server on an ephemeral loopback port that serves
- * `renderPage(...)` at `/` and contract JSON at `/api/fleet`, as `warden monitor` does
- * (FLEET-CONTRACT.md). `startPageUnderTest` is the one place that starts it, so the tests can be
- * pointed at a real `warden monitor` by changing only this function: with the monitor's HTTP side
- * (src/monitor/http.ts on h-fleet's branch) its body becomes
- *
- *   const listener = await listenMonitor('127.0.0.1', 0, { report: () => current, metrics: new FleetMetrics(), refreshSeconds, title });
- *
- * (`current` as below; `fetches` counted in `report`), or, end to end, a `warden monitor` process
- * over test targets whose `answer` rewrites a target's bundle.
+ * What the fixture-driven browser tests talk to: an HTTP server on an ephemeral loopback port that
+ * serves `renderPage(...)` at `/` and contract JSON at `/api/fleet`, as `warden monitor` does
+ * (FLEET-CONTRACT.md), but answering whatever the test sets: a failing `/api/fleet`, a
+ * counted fetch, data a real monitor cannot easily produce (a JWT key with no known expiry, dozens
+ * of targets). The page of a real `warden monitor` over real targets is tested in
+ * page-real-monitor.test.ts.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
