@@ -85,7 +85,7 @@ function expiryFindings(certs: readonly FleetCertificate[], checks: readonly Fin
   return dated.map((c) => {
     const notAfter = new Date(c.notAfter as string);
     const leftMs = notAfter.getTime() - now.getTime();
-    const what = `The ${c.role === 'jwt-key' ? 'JWT signing key' : `${c.role} certificate`} (${c.subject})`;
+    const what = `The ${c.role} certificate (${c.subject})`;
     const when = describeTime(notAfter);
     if (c.status === 'expired') {
       const code: FindingCode = c.role === 'root' ? 'ERR_ROOT_EXPIRED' : 'ERR_ISSUER_EXPIRED';
