@@ -19,11 +19,12 @@ export function startedBySettings(by: string, identity: string): Pick<RotationSe
   return { [STARTED_BY_KEY]: by, [STARTED_BY_IDENTITY_KEY]: identity };
 }
 
-/** "the sentry's auto-renew (replica host_12)" or "`warden mtls rotate` by ana@laptop"; undefined when the journal does not say (older journals). */
+/** "the sentry's --auto-renew (replica host_12)" or "ana@laptop (warden mtls rotate)"; undefined when the journal does not say (older journals). */
 export function describeStarter(settings: RotationSettings): string | undefined {
   const by = settings[STARTED_BY_KEY];
   const identity = typeof settings[STARTED_BY_IDENTITY_KEY] === 'string' && settings[STARTED_BY_IDENTITY_KEY] !== '' ? String(settings[STARTED_BY_IDENTITY_KEY]) : undefined;
   if (by === STARTED_BY_SENTRY) return `the sentry's --auto-renew${identity ? ` (replica ${identity})` : ''}`;
-  if (by === STARTED_BY_ROTATE) return `\`warden mtls rotate\`${identity ? ` by ${identity}` : ''}`;
+  // No backticks: printed commands in backticks are meant to be run as they stand.
+  if (by === STARTED_BY_ROTATE) return identity ? `${identity} (warden mtls rotate)` : 'a person (warden mtls rotate)';
   return undefined;
 }
