@@ -65,6 +65,20 @@ async function autoRenewingSentry(t: { after(fn: () => unknown): void }, server:
   return k;
 }
 
+describe('sentry --auto-renew in Kubernetes: the flags', () => {
+  it('--distribute-trust needs --mode kubernetes and --auto-renew; --auto-renew-restarts takes none, control-plane or apps', async () => {
+    const deps = { openStore: () => { throw new Error('not reached'); }, startSentry: () => { throw new Error('not reached'); }, waitForShutdown: () => Promise.resolve('') };
+    for (const argv of [['--distribute-trust'], ['--distribute-trust', '--auto-renew'], ['--distribute-trust', '--mode', 'kubernetes']]) {
+      const io = captureIo();
+      assert.notEqual(await main(['sentry', ...argv, '--log-file', '/dev/null'], io, deps), 0, argv.join(' '));
+      assert.match(io.stderrText() + io.stdoutText(), /--distribute-trust needs --mode kubernetes and --auto-renew/);
+    }
+    const io = captureIo();
+    assert.equal(await main(['sentry', '--auto-renew-restarts', 'everything'], io, deps), 2);
+    assert.match(io.stderrText(), /--auto-renew-restarts.*Allowed choices are none, control-plane, apps/);
+  });
+});
+
 describe('sentry --auto-renew in Kubernetes: the per-pod trust gate', () => {
   it('a stale pod no workload owns holds the issuer back: TrustNotConverged Event, warden_sentry_pods_not_converged 1 and a log line name it; --status and doctor say the sentry started the rotation; once the pod is replaced the issuer switches', { timeout: 180_000 }, async (t) => {
     const { server, old } = await dueCluster(t);
