@@ -14,13 +14,13 @@ import { killAllChildren } from './children.js';
 import { formatGrpcReport, GRPC_TIMING, runGrpcSuite, STORM_CLIENTS, STORM_PROCESSES, STORM_TRANSPORT, type GrpcSuiteResult, type LoadGenerator, type StormShape } from './grpc.js';
 import { formatIssueReport, runIssueSuite, type IssueMeasurement, type TimingOptions } from './issue.js';
 
-const SUITES = ['issue', 'grpc', 'kube-renew', 'kube-rotate', 'trust-convergence', 'pem', 'fleet', 'jwt'] as const;
+const SUITES = ['issue', 'grpc', 'kube-renew', 'kube-rotate', 'auto-renew', 'trust-convergence', 'pem', 'fleet', 'jwt'] as const;
 type SuiteName = (typeof SUITES)[number];
 
 const ISSUE_TIMING: TimingOptions = { runs: 3, runMs: 1000, warmupMs: 500 };
 
 function usage(): string {
-  return `usage: npm run bench [-- [${SUITES.join('|')}]… [--json FILE] [--runs N] [--seconds S] [--storm-clients N] [--storm-processes N] [--storm-transport http2|grpc-js] [--load h2load|node] [--sentry-workers N] [--settle-seconds S] [--target warden|dapr]]`;
+  return `usage: npm run bench [-- [${SUITES.join('|')}]… [--json FILE] [--runs N] [--seconds S] [--storm-clients N] [--storm-processes N] [--storm-transport http2|grpc-js] [--load h2load|node] [--sentry-workers N] [--settle-seconds S] [--target warden|dapr] [--apps N]]`;
 }
 
 interface CliOptions {
@@ -37,6 +37,8 @@ interface CliOptions {
   target: 'warden' | 'dapr';
   /** Whether --storm-clients was given (the dapr comparison has its own default). */
   stormClientsGiven: boolean;
+  /** auto-renew: Dapr apps to renew for (default 100, so the run stays short; issue 10's figure is 1,000). */
+  apps?: number;
 }
 
 function parseCli(argv: string[]): CliOptions {
@@ -47,6 +49,7 @@ function parseCli(argv: string[]): CliOptions {
       json: { type: 'string' }, runs: { type: 'string' }, seconds: { type: 'string' },
       'storm-clients': { type: 'string' }, 'storm-processes': { type: 'string' }, 'storm-transport': { type: 'string' },
       load: { type: 'string' }, 'sentry-workers': { type: 'string' }, 'settle-seconds': { type: 'string' }, target: { type: 'string' },
+      apps: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -72,7 +75,9 @@ function parseCli(argv: string[]): CliOptions {
   const runs = positive(values.runs, 'runs');
   const seconds = positive(values.seconds, 'seconds');
   const settleSeconds = positive(values['settle-seconds'], 'settle-seconds');
+  const apps = positive(values.apps, 'apps');
   return {
+    ...(apps ? { apps: Math.round(apps) } : {}),
     suites: positionals.length === 0 ? [...SUITES] : SUITES.filter((s) => positionals.includes(s)),
     ...(values.json ? { json: values.json } : {}),
     ...(runs ? { runs: Math.round(runs) } : {}),
@@ -145,6 +150,11 @@ async function main(): Promise<void> {
     // rotate -k through all phases against the Kubernetes API test server (bench/kube-rotate.ts).
     const { runKubeRotateBench, formatKubeRotateReport } = await import('./kube-rotate.js');
     reports.push(formatKubeRotateReport(await runKubeRotateBench({ log })));
+  }
+  if (cli.suites.includes('auto-renew')) {
+    // warden sentry --auto-renew renewing a due CA with N apps against the Kubernetes API test server (bench/auto-renew.ts).
+    const { runAutoRenewBench, formatAutoRenewReport } = await import('./auto-renew.js');
+    reports.push(formatAutoRenewReport(await runAutoRenewBench({ sizes: [cli.apps ?? 100], log })));
   }
   if (cli.suites.includes('jwt')) {
     // SignCertificate with and without --jwt-enabled, in the same run (bench/jwt.ts).

@@ -6,6 +6,7 @@ import { DAPR_VERSIONS } from '../core/profile.js';
 import { parseWorkerCount } from '../sentry/cluster/workers-option.js';
 import { DAPR_LOG_LEVELS } from '../sentry/logger.js';
 import { DEFAULT_SENTRY_OPTIONS } from '../sentry/options.js';
+import { TRUST_RESTART_POLICIES } from '../kube/trust-restart-policy.js';
 import { completionCommand, SHELLS } from './commands/completion.js';
 import { exportCommand, type ExportOptions } from './commands/export.js';
 import { expiryCommand, type ExpiryOptions } from './commands/expiry.js';
@@ -255,7 +256,12 @@ function addSentryCommand(program: Command, io: Io, deps: CliDeps, run: Runner):
       new Option('--auto-renew-lease-duration <duration>', 'kubernetes mode, with --auto-renew: leaseDurationSeconds of the Lease that elects the acting replica')
         .argParser(parseDurationArg).default(d.autoRenewLeaseDurationMs, '15s'),
     )
-    .addOption(new Option('--renew-propagation-delay <duration>', 'with --auto-renew: wait after each phase\'s write (default 10s self-hosted, 1m30s kubernetes)').argParser(parseDurationArg));
+    .addOption(new Option('--renew-propagation-delay <duration>', 'with --auto-renew: wait after each phase\'s write (default 10s self-hosted, 1m30s kubernetes)').argParser(parseDurationArg))
+    .addOption(
+      new Option('--auto-renew-restarts <policy>', 'kubernetes mode, with --auto-renew: what the rotation may restart so every running Dapr pod trusts the new root before the issuer switches: none, control-plane or apps (docs/operations.md)')
+        .choices(TRUST_RESTART_POLICIES).default(d.autoRenewRestarts),
+    )
+    .addOption(boolFlag('--distribute-trust [bool]', 'kubernetes mode: keep the trust anchors in a dapr-root-ca.crt ConfigMap in every namespace with Dapr apps, in sync (in automatic rotations, and every minute between them)', d.distributeTrust));
   addDaprLogOptions(cmd);
   addJwtOidcOptions(cmd);
   // Dapr's Sentry ignores positional arguments (e.g. the `false` of `--enable-metrics false`).

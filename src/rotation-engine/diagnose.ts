@@ -4,6 +4,7 @@
  * list of fixes. The CLI gathers the facts and turns fixes into exact command lines; the
  * Kubernetes half can feed the same function with its own facts and render `-k` commands.
  */
+import { describeStarter } from '../core/rotation-phases/started-by.js';
 import type { TrustBundle } from '../core/bundle.js';
 import type { BundleTexts } from '../core/bundle-texts.js';
 import type { Certificate } from '../core/certificate.js';
@@ -178,7 +179,8 @@ function diagnoseRotation(facts: DoctorFacts, add: Add): boolean {
   const record = r.record;
   if (record === undefined || record.status !== 'in-progress') return false;
   if (r.running !== undefined) {
-    add('rotation-running', 'warning', `Rotation ${record.id} is running now (${r.running}); let it finish before changing anything.`, { kind: 'wait-rotation', holder: r.running });
+    const by = describeStarter(record.settings);
+    add('rotation-running', 'warning', `Rotation ${record.id}${by ? ` (started by ${by})` : ''} is running now (${r.running}); let it finish before changing anything.`, { kind: 'wait-rotation', holder: r.running });
     return true;
   }
   if (r.storeMatches === false) {
@@ -190,8 +192,9 @@ function diagnoseRotation(facts: DoctorFacts, add: Add): boolean {
   }
   const step = nextStep(record, facts.now);
   const waiting = step.kind === 'wait' ? ` It may retire the old root from ${describeTime(step.until)}; --resume waits until then.` : '';
+  const starter = describeStarter(record.settings);
   add('rotation-unfinished', 'warning',
-    `Rotation ${record.id} stopped after ${record.phase} (unfinished). Resuming it is also the way out if the old root or issuer has expired since: ` +
+    `Rotation ${record.id}${starter ? ` (started by ${starter})` : ''} stopped after ${record.phase} (unfinished). Resuming it is also the way out if the old root or issuer has expired since: ` +
       `the rotation then goes straight to the new issuer.${waiting}`,
     { kind: 'resume' });
   return true;

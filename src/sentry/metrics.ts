@@ -154,6 +154,12 @@ export class SentryMetrics {
     registers: [this.registry],
     aggregator: 'max',
   });
+  readonly podsNotConverged = new Gauge({
+    name: 'warden_sentry_pods_not_converged',
+    help: 'Kubernetes, --auto-renew: running Dapr pods that do not trust the new root of the rotation in progress (the trust gate before switch-issuer); the issuer is not switched while it is above 0.',
+    registers: [this.registry],
+    aggregator: 'max',
+  });
   readonly autoRenewals = new Counter({
     name: 'warden_sentry_auto_renewals_total',
     help: 'Automatic rotations by result: started, completed, failed (each failure is retried), blocked (a manual rotation held the lock).',

@@ -2,6 +2,7 @@
  * `warden sentry` options. Names follow Sentry's flags (spec 3.1) in camelCase; defaults are
  * Sentry's except where noted. The CLI maps flags onto this object; tests build it directly.
  */
+import { DEFAULT_TRUST_RESTART_POLICY, type TrustRestartPolicy } from '../kube/trust-restart-policy.js';
 import { isAbsolute } from 'node:path';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
@@ -144,6 +145,12 @@ export interface SentryOptions {
   autoRenewSleeper?: Sleeper | undefined;
   /** Tests: this replica's Lease identity (default hostname + pid). */
   autoRenewIdentity?: string | undefined;
+  /** Kubernetes: `--auto-renew-restarts`, what an automatic rotation may restart for every pod to trust the new root (default `apps`). */
+  autoRenewRestarts: TrustRestartPolicy;
+  /** Kubernetes: `--distribute-trust`, keep `dapr-root-ca.crt` in every namespace with Dapr apps in sync (in and outside rotations). */
+  distributeTrust: boolean;
+  /** How often `--distribute-trust` re-syncs the ConfigMaps outside a rotation (default 1 min). */
+  distributeTrustIntervalMs: number;
   /** Tests with a simulated clock: how often the serving certificate's renewal re-reads the clock (default 1 min). */
   servingCheckIntervalMs?: number | undefined;
   /** Injected for tests; defaults to the system clock. */
@@ -208,6 +215,9 @@ export const DEFAULT_SENTRY_OPTIONS: Readonly<SentryOptions> = Object.freeze({
   autoRenewTimeoutMs: 10 * 60_000,
   autoRenewLeaseName: 'warden-sentry-auto-renew',
   autoRenewLeaseDurationMs: 15_000,
+  autoRenewRestarts: DEFAULT_TRUST_RESTART_POLICY,
+  distributeTrust: false,
+  distributeTrustIntervalMs: 60_000,
   jwtEnabled: false,
   jwtKeyFilename: 'jwt.key',
   jwksFilename: 'jwks.json',

@@ -58,7 +58,7 @@ describe('auto-renew renewability', () => {
 });
 
 describe('auto-renew observations (one table for logs, the phase gauge and Events)', () => {
-  it('maps every engine event kind; unknown kinds (h-converge\'s not-converged) become Warning Events naming the pods', () => {
+  it('maps every engine event kind; the trust gate\'s trust-not-converged becomes a TrustNotConverged Warning, the pods metric and a log line naming the pods', () => {
     const start = observeRotationEvent('r1', { kind: 'phase-start', phase: 'add-anchor', summary: 's' });
     assert.equal(start?.phase, 'add-anchor');
     assert.equal(start?.event?.reason, EVENT_REASON.phase);
@@ -67,9 +67,28 @@ describe('auto-renew observations (one table for logs, the phase gauge and Event
     const done = observeRotationEvent('r1', { kind: 'finished' });
     assert.equal(done?.phase, 'idle');
     assert.equal(done?.event?.reason, EVENT_REASON.finished);
-    const stale = observeRotationEvent('r1', { kind: 'not-converged', phase: 'add-anchor', pods: ['apps/a-1', 'apps/b-2'] } as never);
+    assert.equal(done?.podsNotConverged, 0);
+    const pod = (name: string) => ({ namespace: 'apps', name, state: 'not-converged' as const, reason: 'lacks the new root', owner: `Deployment/${name.slice(0, 1)}` });
+    const stale = observeRotationEvent('r1', { kind: 'trust-not-converged', phase: 'add-anchor', pods: [pod('a-1'), pod('b-2')], checked: 9, policy: 'control-plane', restarting: [] });
     assert.equal(stale?.event?.type, 'Warning');
-    assert.equal(stale?.event?.reason, EVENT_REASON.notConverged);
-    assert.match(stale?.log.msg ?? '', /apps\/a-1, apps\/b-2/);
+    assert.equal(stale?.event?.reason, 'TrustNotConverged');
+    assert.equal(stale?.podsNotConverged, 2);
+    assert.equal(stale?.log.level, 'warn');
+    assert.match(stale?.log.msg ?? '', /add-anchor: 2 of 9 running Dapr pod\(s\) do not trust the new root yet; the issuer is not switched until they do; waiting for them \(--auto-renew-restarts control-plane\): apps\/a-1, apps\/b-2$/);
+    assert.deepEqual(stale?.log.fields.pods, ['apps/a-1', 'apps/b-2']);
+    assert.match(stale?.event?.message ?? '', /apps\/a-1, apps\/b-2/);
+    const restarting = observeRotationEvent('r1', { kind: 'trust-not-converged', phase: 'add-anchor', pods: [pod('a-1')], checked: 9, policy: 'apps', restarting: ['apps/Deployment/a'] });
+    assert.match(restarting?.log.msg ?? '', /restarting apps\/Deployment\/a: apps\/a-1/);
+    const many = observeRotationEvent('r1', { kind: 'trust-not-converged', phase: 'add-anchor', pods: Array.from({ length: 25 }, (_, i) => pod(`p-${i}`)), checked: 30, policy: 'none', restarting: [] });
+    assert.match(many?.event?.message ?? '', /apps\/p-19 and 5 more$/, 'a long list is cut, the count kept');
+    assert.equal(many?.podsNotConverged, 25);
+    const converged = observeRotationEvent('r1', { kind: 'trust-converged', phase: 'add-anchor', checked: 9 });
+    assert.equal(converged?.event?.reason, 'TrustConverged');
+    assert.equal(converged?.podsNotConverged, 0);
+    const distributed = observeRotationEvent('r1', { kind: 'trust-distributed', phase: 'add-anchor', created: ['a'], updated: ['b'], namespaces: 2 });
+    assert.equal(distributed?.event?.reason, 'TrustDistributed');
+    assert.match(distributed?.log.msg ?? '', /dapr-root-ca\.crt written in a \(created\), b \(updated\)/);
+    const unknown = observeRotationEvent('r1', { kind: 'something-new', phase: 'add-anchor' } as never);
+    assert.equal(unknown?.event?.type, 'Warning', 'an event kind the sentry does not know yet is never silent');
   });
 });

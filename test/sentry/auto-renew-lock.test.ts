@@ -145,7 +145,7 @@ describe('sentry --auto-renew: one lock with the other rotators (self-hosted)', 
     assert.equal(person.code, 0, person.stdout + person.stderr);
     const manualRecord = await journalOf(certs);
     assert.equal(manualRecord?.status, 'in-progress');
-    assert.equal(manualRecord?.settings.startedBy, undefined);
+    assert.equal(manualRecord?.settings.startedBy, 'warden-mtls-rotate', 'a person\'s rotation says so (the sentry resumes only its own)');
     const blockedBefore = await counter(sentry, 'blocked');
     // A day later (the new CA would not be due yet anyway; the point is the journal): still the person's.
     for (let i = 0; i < 3; i++) {

@@ -2,6 +2,7 @@
  * What `warden mtls rotate` prints: the plan and its timeline (--dry-run and before a rotation
  * starts), progress while it runs, and where a rotation stands (--status, text or JSON).
  */
+import { describeStarter } from '../../core/rotation-phases/started-by.js';
 import type { Certificate } from '../../core/certificate.js';
 import { describeDuration, describeTime } from '../../core/checks/labels.js';
 import { formatGoDuration } from '../../core/duration.js';
@@ -133,6 +134,7 @@ export function statusJson(record: RotationRecord, now: Date, running: string | 
     rootKeyPath: record.material.rootKeyPath ?? null,
     policy: record.policy,
     settings: record.settings,
+    startedBy: describeStarter(record.settings) ?? null,
     backup: record.backup ?? null,
     retireAfter: retireAfterOf(record)?.toISOString() ?? null,
     phases: Object.fromEntries(WRITE_PHASES.map((p) => [p, { state: phaseState(record.phases[p]), ...record.phases[p] }])),
@@ -155,6 +157,8 @@ export function printRotationStatus(io: Io, record: RotationRecord, now: Date, r
       ? `Rotation ${record.id} is done (finished ${describeTime(new Date(record.updatedAt))})`
       : `Rotation ${record.id} was rolled back at ${describeTime(new Date(record.rolledBackAt ?? record.updatedAt))}`;
   printStatus(io, record.status === 'in-progress' ? 'pending' : 'info', headline);
+  const starter = describeStarter(record.settings);
+  if (starter !== undefined) printStatus(io, 'info', `Started by ${starter}`);
   const rows: string[][] = [['plan', 'complete', describeTime(new Date(record.createdAt)), '']];
   for (const phase of WRITE_PHASES) rows.push(phaseRow(record, phase));
   io.stdout(indent(formatTable(['PHASE', 'STATE', 'AT', 'NOTE'], rows)));

@@ -1,3 +1,5 @@
+import { hostname, userInfo } from 'node:os';
+import { STARTED_BY_ROTATE, startedBySettings } from '../../core/rotation-phases/started-by.js';
 import { countdownSleeper, isInteractive } from '../countdown.js';
 import { randomBytes, type KeyObject } from 'node:crypto';
 import { TrustBundle } from '../../core/bundle.js';
@@ -78,6 +80,19 @@ async function resumeRotation(opts: RotateOptions, io: Io, site: Site, runtime: 
   }
 }
 
+/** `user@host` of whoever runs `warden mtls rotate` (recorded in the journal; `--status` and `doctor` show it). */
+function personIdentity(io: Io): string {
+  let user = io.env.USER ?? io.env.LOGNAME ?? io.env.USERNAME;
+  if (user === undefined) {
+    try {
+      user = userInfo().username;
+    } catch {
+      user = 'unknown';
+    }
+  }
+  return `${user}@${hostname()}`;
+}
+
 async function newRotation(opts: RotateOptions, io: Io, site: Site, runtime: RotationRuntime, resume: string): Promise<number> {
   const renewOpts = toRenewOptions(opts);
   const source = selectRenewSource(renewOpts);
@@ -128,7 +143,8 @@ async function newRotation(opts: RotateOptions, io: Io, site: Site, runtime: Rot
     const rootKeyPath = await saveRootKey(material);
     const texts = material.bundle.toTexts();
     const record = createRotationRecord({
-      id: rotationId(now), now, store: site.store.description, policy, settings,
+      id: rotationId(now), now, store: site.store.description, policy,
+      settings: { ...settings, ...startedBySettings(STARTED_BY_ROTATE, personIdentity(io)) },
       original: { texts: original.texts, version: original.version },
       material: { source, anchorsPem: texts.ca, issuerCertPem: texts.issuerCert, issuerKeyPem: texts.issuerKey, ...(rootKeyPath ? { rootKeyPath } : {}) },
     });

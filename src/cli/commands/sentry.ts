@@ -1,3 +1,4 @@
+import type { TrustRestartPolicy } from '../../kube/trust-restart-policy.js';
 import cluster from 'node:cluster';
 import { resolve } from 'node:path';
 import { workerIndexOf } from '../../sentry/cluster/workers-option.js';
@@ -52,6 +53,8 @@ export interface SentryCommandOptions {
   autoRenewRootKey?: string;
   renewPropagationDelay?: number;
   autoRenewLeaseDuration: number;
+  autoRenewRestarts: TrustRestartPolicy;
+  distributeTrust: boolean;
   logLevel?: DaprLogLevel;
   logAsJson: boolean;
   logFile?: string;
@@ -114,7 +117,7 @@ export async function sentryCommand(opts: SentryCommandOptions, io: Io, deps: Cl
 }
 
 /** The --auto-renew flags; the rest of the renewer's settings keep their defaults. */
-function autoRenewOptions(opts: SentryCommandOptions, io: Io): Pick<SentryOptions, 'autoRenew' | 'renewAt' | 'renewBeforeMs' | 'autoRenewRootKey' | 'autoRenewPropagationDelayMs' | 'autoRenewCheckIntervalMs' | 'autoRenewRetryDelayMs' | 'autoRenewTimeoutMs' | 'autoRenewLeaseName' | 'autoRenewLeaseDurationMs'> {
+function autoRenewOptions(opts: SentryCommandOptions, io: Io): Pick<SentryOptions, 'autoRenew' | 'renewAt' | 'renewBeforeMs' | 'autoRenewRootKey' | 'autoRenewPropagationDelayMs' | 'autoRenewCheckIntervalMs' | 'autoRenewRetryDelayMs' | 'autoRenewTimeoutMs' | 'autoRenewLeaseName' | 'autoRenewLeaseDurationMs' | 'autoRenewRestarts' | 'distributeTrust' | 'distributeTrustIntervalMs'> {
   const d = DEFAULT_SENTRY_OPTIONS;
   return {
     autoRenew: opts.autoRenew,
@@ -127,6 +130,9 @@ function autoRenewOptions(opts: SentryCommandOptions, io: Io): Pick<SentryOption
     autoRenewTimeoutMs: d.autoRenewTimeoutMs,
     autoRenewLeaseName: d.autoRenewLeaseName,
     autoRenewLeaseDurationMs: opts.autoRenewLeaseDuration,
+    autoRenewRestarts: opts.autoRenewRestarts,
+    distributeTrust: opts.distributeTrust,
+    distributeTrustIntervalMs: d.distributeTrustIntervalMs,
   };
 }
 
@@ -137,6 +143,10 @@ async function runSentry(opts: SentryCommandOptions, io: Io, deps: CliDeps, logg
   const oidc = oidcOptionsOf(opts, io, logger);
   if (opts.ignoredArgs && opts.ignoredArgs.length > 0) {
     logger.warn({ args: opts.ignoredArgs }, `Ignoring positional arguments ${JSON.stringify(opts.ignoredArgs)}: Dapr's Sentry takes none (a bool flag takes its value as --flag=false)`);
+  }
+  if (opts.distributeTrust && (!opts.autoRenew || opts.mode !== 'kubernetes')) {
+    // The ConfigMaps are kept in sync by the replica that holds the auto-renew Lease.
+    throw new WardenError('ERR_USAGE', '--distribute-trust needs --mode kubernetes and --auto-renew (the replica holding the auto-renew Lease keeps dapr-root-ca.crt in sync); use `warden mtls rotate -k --distribute-trust` for a manual rotation');
   }
   const options: SentryOptions = {
     issuerCredentials: resolve(io.cwd, opts.issuerCredentials ?? defaultCredentialsDirFor(io)),

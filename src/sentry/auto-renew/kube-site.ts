@@ -17,7 +17,9 @@ import { KUBE_PROPAGATION_DELAY_MS, KubeRotationBackend } from '../../rotation-e
 import { KubeJournalStore } from '../../rotation-engine/kube-journal.js';
 import { KubeTrustBundleStore } from '../../stores/kube-store.js';
 import type { SentryOptions } from '../options.js';
-import { STARTED_BY_KEY, STARTED_BY_SENTRY, type BundleEvent, type RenewSite } from './site.js';
+import { STARTED_BY_SENTRY, startedBySettings } from '../../core/rotation-phases/started-by.js';
+import type { BundleEvent, RenewSite } from './site.js';
+import { runTrustSync } from './trust-sync.js';
 
 export interface KubeRenewSiteDeps {
   options: SentryOptions;
@@ -48,6 +50,10 @@ export async function openKubeRenewSite({ options, clock, sleeper, logger }: Kub
     },
   });
   elector.start();
+  const stopSync = new AbortController();
+  const sync = options.distributeTrust
+    ? runTrustSync({ clients, namespace, store, journal, leadership: elector, sleeper, logger, intervalMs: options.distributeTrustIntervalMs }, stopSync.signal)
+    : Promise.resolve();
   return {
     mode: 'kubernetes',
     store,
@@ -59,10 +65,17 @@ export async function openKubeRenewSite({ options, clock, sleeper, logger }: Kub
       force: false,
       mode: 'kubernetes',
       namespace,
-      [STARTED_BY_KEY]: STARTED_BY_SENTRY,
+      // What `rotate -k --restarts/--distribute-trust` records: a resume (by a person or another replica) keeps them.
+      restarts: options.autoRenewRestarts,
+      ...(options.distributeTrust ? { distributeTrust: true } : {}),
+      ...startedBySettings(STARTED_BY_SENTRY, identity),
     }),
     createBackend: () => new KubeRotationBackend({ clients, namespace, store, journal, clock, sleeper }),
     recordEvent: (event) => recordSecretEvent(clients, namespace, store.secretRef, event, clock, identity),
+    close: async () => {
+      stopSync.abort();
+      await sync;
+    },
   };
 }
 

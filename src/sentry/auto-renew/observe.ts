@@ -18,8 +18,12 @@ export const EVENT_REASON = {
   failed: 'AutoRenewFailed',
   notRenewable: 'AutoRenewNotPossible',
   blocked: 'AutoRenewBlocked',
-  /** h-converge's "pods not converged" event (the engine's `not-converged` event, when present). */
+  /** The trust gate before switch-issuer: running pods that do not trust the new root yet (named). */
   notConverged: 'TrustNotConverged',
+  /** Every running Dapr pod trusts the new root: switch-issuer may start. */
+  trustConverged: 'TrustConverged',
+  /** `--distribute-trust` wrote dapr-root-ca.crt. */
+  distributed: 'TrustDistributed',
 } as const;
 
 export interface RotationObservation {
@@ -28,7 +32,12 @@ export interface RotationObservation {
   phase?: RotationPhaseLabel;
   /** The Kubernetes Event to record, if any. */
   event?: BundleEvent;
+  /** `warden_sentry_pods_not_converged`, when the event says how many pods are behind. */
+  podsNotConverged?: number;
 }
+
+/** Pods named in a message or log line at most (the count is always given). */
+const NAMED_PODS = 20;
 
 /** The log line, gauge and Event for one engine event of rotation `id`. Pure. */
 export function observeRotationEvent(id: string, event: RotationEvent): RotationObservation | undefined {
@@ -67,10 +76,37 @@ export function observeRotationEvent(id: string, event: RotationEvent): Rotation
       };
     case 'stopped-after':
       return undefined;
+    case 'trust-not-converged': {
+      const names = event.pods.map((p) => `${p.namespace}/${p.name}`);
+      const shown = names.slice(0, NAMED_PODS).join(', ') + (names.length > NAMED_PODS ? ` and ${names.length - NAMED_PODS} more` : '');
+      const doing = event.restarting.length > 0
+        ? `restarting ${event.restarting.join(', ')}`
+        : `waiting for them (--auto-renew-restarts ${event.policy})`;
+      const what = `${event.pods.length} of ${event.checked} running Dapr pod(s) do not trust the new root yet; the issuer is not switched until they do; ${doing}: ${shown}`;
+      return {
+        log: { level: 'warn', msg: `Automatic rotation ${id}: ${event.phase}: ${what}`, fields: { ...fields, phase: event.phase, pods: names, policy: event.policy, restarting: event.restarting } },
+        event: { type: 'Warning', reason: EVENT_REASON.notConverged, message: `Rotation ${id}: ${what}` },
+        podsNotConverged: event.pods.length,
+      };
+    }
+    case 'trust-converged':
+      return {
+        log: { level: 'info', msg: `Automatic rotation ${id}: ${event.phase}: all ${event.checked} running Dapr pod(s) trust the new root`, fields: { ...fields, phase: event.phase, checked: event.checked } },
+        event: { type: 'Normal', reason: EVENT_REASON.trustConverged, message: `Rotation ${id}: all ${event.checked} running Dapr pod(s) trust the new root` },
+        podsNotConverged: 0,
+      };
+    case 'trust-distributed': {
+      const written = [...event.created.map((n) => `${n} (created)`), ...event.updated.map((n) => `${n} (updated)`)].join(', ');
+      return {
+        log: { level: 'info', msg: `Automatic rotation ${id}: ${event.phase}: dapr-root-ca.crt written in ${written} (${event.namespaces} namespace(s) with Dapr apps)`, fields: { ...fields, phase: event.phase, created: event.created, updated: event.updated } },
+        event: { type: 'Normal', reason: EVENT_REASON.distributed, message: `Rotation ${id}: dapr-root-ca.crt written in ${written}` },
+      };
+    }
     case 'finished':
       return {
         log: { level: 'info', msg: `Automatic rotation ${id} completed: the new root alone is trusted`, fields },
         phase: 'idle',
+        podsNotConverged: 0,
         event: { type: 'Normal', reason: EVENT_REASON.finished, message: `Rotation ${id} completed` },
       };
     default:
@@ -78,21 +114,12 @@ export function observeRotationEvent(id: string, event: RotationEvent): Rotation
   }
 }
 
-/**
- * HOOK for the per-pod trust-convergence gate (src/kube/trust-convergence.ts): the engine event it
- * reports for pods that do not trust the new root yet, `{ kind: NOT_CONVERGED_KIND, phase, pods }`,
- * becomes a warning log line naming the pods and a `TrustNotConverged` Warning Event. Any other
- * event kind the engine grows is logged as a warning with a Warning Event, so none is silent.
- */
-export const NOT_CONVERGED_KIND = 'not-converged';
-
-function observeOtherEvent(id: string, event: { kind: string; phase?: string; pods?: unknown; message?: string }): RotationObservation {
-  const pods = Array.isArray(event.pods) ? event.pods.map(String) : [];
-  const what = pods.length > 0 ? `pods not converged: ${pods.join(', ')}` : (event.message ?? event.kind);
-  const notConverged = event.kind === NOT_CONVERGED_KIND || pods.length > 0;
+/** An event kind the engine grows later: logged as a warning with a Warning Event, so none is silent. */
+function observeOtherEvent(id: string, event: { kind: string; phase?: string; message?: string }): RotationObservation {
+  const what = event.message ?? event.kind;
   return {
-    log: { level: 'warn', msg: `Automatic rotation ${id}: ${event.phase ?? ''} ${what}`.replace('  ', ' '), fields: { rotation: id, kind: event.kind, ...(pods.length > 0 ? { pods } : {}) } },
-    event: { type: 'Warning', reason: notConverged ? EVENT_REASON.notConverged : EVENT_REASON.phase, message: `Rotation ${id}: ${what}` },
+    log: { level: 'warn', msg: `Automatic rotation ${id}: ${event.phase ?? ''} ${what}`.replace('  ', ' '), fields: { rotation: id, kind: event.kind } },
+    event: { type: 'Warning', reason: EVENT_REASON.phase, message: `Rotation ${id}: ${what}` },
   };
 }
 
@@ -101,6 +128,7 @@ export function applyObservation(obs: RotationObservation | undefined, logger: L
   if (obs === undefined) return;
   logger[obs.log.level]({ scope: 'dapr.sentry.autorenew', ...obs.log.fields }, obs.log.msg);
   if (obs.phase !== undefined) metrics.setRotationPhase(obs.phase);
+  if (obs.podsNotConverged !== undefined) metrics.podsNotConverged.set(obs.podsNotConverged);
   if (obs.event !== undefined && record !== undefined) {
     record(obs.event).catch((err: unknown) => logger.warn({ err: (err as Error).message, reason: obs.event?.reason }, 'Could not record a Kubernetes Event for the rotation'));
   }

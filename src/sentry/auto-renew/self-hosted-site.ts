@@ -17,7 +17,9 @@ import { bareCommandLine, defaultJournalDir, FileJournalStore } from '../../rota
 import type { ProbeResult } from '../../rotation-engine/sentry-compare.js';
 import { FsTrustBundleStore } from '../../stores/fs-store.js';
 import type { CaStateHolder } from '../ca-state.js';
-import { STARTED_BY_KEY, STARTED_BY_SENTRY, type RenewSite } from './site.js';
+import { hostname } from 'node:os';
+import { STARTED_BY_SENTRY, startedBySettings } from '../../core/rotation-phases/started-by.js';
+import type { RenewSite } from './site.js';
 
 export interface SelfHostedSiteOptions {
   dir: string;
@@ -48,7 +50,7 @@ export function openSelfHostedSite(opts: SelfHostedSiteOptions): RenewSite {
       propagationDelayMs: opts.propagationDelayMs,
       timeoutMs: opts.timeoutMs,
       force: false,
-      [STARTED_BY_KEY]: STARTED_BY_SENTRY,
+      ...startedBySettings(STARTED_BY_SENTRY, `${hostname()}_${process.pid}`),
     }),
     createBackend: () => new SelfHostedBackend({
       store, journal, clock: opts.clock, sleeper: opts.sleeper,

@@ -43,5 +43,4 @@ export interface RenewSite {
 }
 
 /** Settings key that marks a rotation the sentry started (a manual one is never resumed by it). */
-export const STARTED_BY_KEY = 'startedBy';
-export const STARTED_BY_SENTRY = 'warden-sentry';
+export { STARTED_BY_KEY, STARTED_BY_SENTRY } from '../../core/rotation-phases/started-by.js';
