@@ -95,7 +95,7 @@ describe('sentry --mode kubernetes: start-up', () => {
     const latency = server.faults.addLatency(400, { verb: 'update', resource: 'secrets', name: 'dapr-trust-bundle' });
     const logs: LogRecord[] = [];
     const starting = sentry(server, {}, { logs });
-    await waitFor('our Secret update to be in flight', () => server.requests.count({ verb: 'update', resource: 'secrets' }) > 0, 10_000);
+    await waitFor('our Secret update to be in flight', () => server.requests.count({ verb: 'update', resource: 'secrets' }) > 0, 60_000);
     writeBundleObjects(server, theirs.texts);
     const k = await starting;
     latency.cancel();
