@@ -323,7 +323,7 @@ describe('unary gRPC server keepalive and idle close', () => {
       const t1 = performance.now();
       await new Promise<void>((resolve) => raw.once('close', () => resolve()));
       const dropped = performance.now() - t1;
-      assert.ok(dropped >= 300 && dropped < 3000, `dropped after ${dropped} ms`);
+      assert.ok(dropped >= 300 && dropped < 60_000, `dropped after ${dropped} ms (not before the 300 ms idle time; the upper bound is for a hang)`);
     } finally {
       listener.close();
       await unary.close(100);
