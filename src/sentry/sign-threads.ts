@@ -9,14 +9,14 @@
  * fewest in flight. A thread that dies fails its calls with INTERNAL and is replaced after 1 s
  * (doubling while replacements keep dying); while no thread is up, the main thread signs.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { status } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { CaState, CaStateHolder } from './ca-state.js';
 import type { SentryConfig } from './config.js';
 import { InThreadLeafIssuer, SignFailure, type IssuedLeaf, type LeafIssuer, type LeafRequest } from './issue-leaf.js';
 import type { FromSignThread, ToSignThread } from './sign-thread-messages.js';
-import { workerExecArgv } from './worker-exec-argv.js';
+import { startWorker } from './worker-exec-argv.js';
 
 interface SignThread {
   worker: Worker;
@@ -99,8 +99,8 @@ export class SignThreadPool implements LeafIssuer {
   }
 
   private startThread(): SignThread {
-    // Explicit, filtered options: the inherited ones may hold main-script-only flags (worker-exec-argv.ts).
-    const worker = new Worker(THREAD_ENTRY, { execArgv: workerExecArgv(process.execArgv) });
+    // Not plain `new Worker`: inherited main-script-only flags would kill the thread (worker-exec-argv.ts).
+    const worker = startWorker(THREAD_ENTRY);
     const thread: SignThread = { worker, pending: new Map(), answered: false, collecting: new Map() };
     worker.on('message', (message: FromSignThread) => {
       if (!thread.answered) {

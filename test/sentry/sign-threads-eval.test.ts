@@ -7,9 +7,13 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import { workerExecArgv } from '../../src/sentry/worker-exec-argv.js';
+import { loaderExecArgv, startWorker, workerExecArgv } from '../../src/sentry/worker-exec-argv.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const src = (path: string): string => JSON.stringify(fileURLToPath(new URL(`../../src/${path}`, import.meta.url)));
@@ -65,5 +69,21 @@ describe('signing threads under `node --input-type=module -e`', () => {
     );
     assert.deepEqual(workerExecArgv(['--input-type', 'module', '--eval', 'x', '--print=y', '-p', 'z', '--check', '-i']), []);
     assert.deepEqual(workerExecArgv(['--import=tsx', '--enable-source-maps']), ['--import=tsx', '--enable-source-maps']);
+    assert.deepEqual(loaderExecArgv(['--stack-trace-limit=10', '--import', 'tsx', '-r', 'x.cjs', '--conditions=dev', '--input-type=module']), ['--import', 'tsx', '-r', 'x.cjs', '--conditions=dev']);
+  });
+
+  it('startWorker: inherits when nothing is to drop; falls back to the loader options when Node refuses the filtered list', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'warden-worker-argv-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const entry = pathToFileURL(join(dir, 'echo.mjs'));
+    writeFileSync(entry, "import { parentPort } from 'node:worker_threads'; parentPort.postMessage(process.execArgv);\n");
+    const answer = (worker: ReturnType<typeof startWorker>): Promise<string[]> => new Promise((resolve, reject) => {
+      worker.once('message', (m: string[]) => { void worker.terminate(); resolve(m); });
+      worker.once('error', reject);
+    });
+    // The test runner's own per-process flags (--stack-trace-limit, ...) are refused in an explicit list.
+    assert.deepEqual(await answer(startWorker(entry, ['--stack-trace-limit=10', '--input-type=module', '-e', 'x', '--conditions=dev'])), ['--conditions=dev']);
+    assert.deepEqual(await answer(startWorker(entry, ['--input-type=module', '-e', 'x', '--conditions=dev'])), ['--conditions=dev']);
+    assert.ok(Array.isArray(await answer(startWorker(entry, []))));
   });
 });
