@@ -13,6 +13,7 @@
  */
 import { hostname } from 'node:os';
 import type { V1Secret } from '@kubernetes/client-node';
+import { systemClock, type Clock } from '../core/clock.js';
 import { WardenError } from '../core/errors.js';
 import type { RotationRecord } from '../core/rotation-phases/record.js';
 import { httpStatusOf, kubeError, kubeFind, type KubeClients } from '../kube/client.js';
@@ -39,6 +40,8 @@ export interface KubeJournalOptions {
   isAlive?: (pid: number) => boolean;
   /** Printed commands with the operator's cluster flags (default: `warden mtls <sub> -k`). */
   commandLine?: CommandLine;
+  /** Stamps lease renewals and judges staleness, so both use one clock (default: the system clock). */
+  clock?: Clock;
 }
 
 interface LockOwner {
@@ -58,6 +61,7 @@ export class KubeJournalStore implements JournalStore {
   /** The journal Secret's resourceVersion as this process last saw it (null: known absent). */
   private lastRv: string | null | undefined;
   private readonly commandLine: CommandLine;
+  private readonly clock: Clock;
 
   constructor(opts: KubeJournalOptions) {
     this.clients = opts.clients;
@@ -69,6 +73,7 @@ export class KubeJournalStore implements JournalStore {
     this.isAlive = opts.isAlive ?? pidAlive;
     this.description = `Secret ${this.namespace}/${this.secretName}`;
     this.commandLine = opts.commandLine ?? bareCommandLine(['-k']);
+    this.clock = opts.clock ?? systemClock;
   }
 
   async read(): Promise<RotationRecord | undefined> {
@@ -142,7 +147,7 @@ export class KubeJournalStore implements JournalStore {
 
   async lockHolder(): Promise<string | undefined> {
     const existing = await this.readSecret(this.lockName);
-    if (!existing || this.isStale(existing, new Date())) return undefined;
+    if (!existing || this.isStale(existing, this.clock.now())) return undefined;
     return holderText(existing, this.owner.hostname);
   }
 
@@ -200,7 +205,7 @@ export class KubeJournalStore implements JournalStore {
     const renew = async (): Promise<void> => {
       try {
         current = await this.clients.core.replaceNamespacedSecret({
-          namespace: this.namespace, name: this.lockName, body: this.lockBody(new Date(), resourceVersionOf(current)),
+          namespace: this.namespace, name: this.lockName, body: this.lockBody(this.clock.now(), resourceVersionOf(current)),
         });
       } catch {
         // A failed renewal is retried at the next tick; the lease is 3 ticks long.

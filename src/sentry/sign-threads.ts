@@ -9,13 +9,14 @@
  * fewest in flight. A thread that dies fails its calls with INTERNAL and is replaced after 1 s
  * (doubling while replacements keep dying); while no thread is up, the main thread signs.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { status } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { CaState, CaStateHolder } from './ca-state.js';
 import type { SentryConfig } from './config.js';
 import { InThreadLeafIssuer, SignFailure, type IssuedLeaf, type LeafIssuer, type LeafRequest } from './issue-leaf.js';
 import type { FromSignThread, ToSignThread } from './sign-thread-messages.js';
+import { startWorker } from './worker-exec-argv.js';
 
 interface SignThread {
   worker: Worker;
@@ -28,7 +29,7 @@ interface SignThread {
 
 /**
  * Under tsx (tests and the bench run `node --import tsx`) this module is a .ts file, and so is the
- * thread's entry. A worker inherits the process's execArgv, and since Node 22 the module hooks an
+ * thread's entry. A worker is given the process's execArgv (filtered: worker-exec-argv.ts), and since Node 22 the module hooks an
  * `--import` preload registers apply in workers too, so the .ts entry loads as is (measured: Node
  * 22.23.5 and 24.22.3 load it; Node 20 failed with "Unknown file extension .ts" and needed a
  * `tsx/esm/api` register shim here). The built package (dist/) starts the .js entry.
@@ -98,7 +99,8 @@ export class SignThreadPool implements LeafIssuer {
   }
 
   private startThread(): SignThread {
-    const worker = new Worker(THREAD_ENTRY);
+    // Not plain `new Worker`: inherited main-script-only flags would kill the thread (worker-exec-argv.ts).
+    const worker = startWorker(THREAD_ENTRY);
     const thread: SignThread = { worker, pending: new Map(), answered: false, collecting: new Map() };
     worker.on('message', (message: FromSignThread) => {
       if (!thread.answered) {

@@ -10,6 +10,7 @@ import type { CliDeps, SentryOptions } from '../../src/cli/deps.js';
 import { captureIo } from '../../src/cli/io.js';
 import { main } from '../../src/cli/main.js';
 import { buildBundle, withMismatchedKey } from '../support/bundles.js';
+import { waitUntil } from '../support/wait-until.js';
 import { assertBuilt, exists, REPO, runWarden, tempHome, writeBundle } from './helpers.js';
 
 before(assertBuilt);
@@ -53,15 +54,17 @@ describe('warden sentry (binary)', () => {
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     t.after(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
 
-    let status: number | undefined;
-    for (let i = 0; i < 100 && status !== 200; i++) {
-      status = await healthStatus(healthzPort);
-      if (status !== 200) await new Promise((r) => setTimeout(r, 100));
-    }
+    // Until /healthz answers 200 or the process exits; the bound is for a hang (a start took more than
+    // the old 10 s of polling at load 30), not a speed check.
+    const status = await waitUntil('/healthz 200 or an exit', async () => {
+      if (child.exitCode !== null) return `exited ${child.exitCode}`;
+      const s = await healthStatus(healthzPort);
+      return s === 200 ? s : undefined;
+    }, 120_000, 100).catch((err: Error) => `${err.message}`);
     assert.equal(status, 200, output);
     assert.ok(await exists(join(certs, 'ca.crt')), 'bundle generated in the default credentials directory');
     child.kill('SIGTERM');
-    const code = await Promise.race([exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 15_000).unref())]);
+    const code = await Promise.race([exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 60_000).unref())]);
     assert.equal(code, 0, output);
   });
 

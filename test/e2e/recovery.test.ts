@@ -42,7 +42,7 @@ function signStatus(address: string, anchorsPem: string): Promise<{ code: grpc.s
   };
   const request = { id: 'probe', namespace: 'default', certificate_signing_request: csrPem(generatePrivateKey('ed25519')), token_validator: 'UNKNOWN' };
   return new Promise((resolve) => {
-    client.SignCertificate(request, new grpc.Metadata(), { deadline: Date.now() + 30_000 }, (e) => {
+    client.SignCertificate(request, new grpc.Metadata(), { deadline: Date.now() + 120_000 }, (e) => {
       client.close();
       resolve(e === null ? { code: grpc.status.OK, details: '' } : { code: e.code, details: e.details });
     });

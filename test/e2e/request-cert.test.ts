@@ -134,12 +134,15 @@ describe('warden mtls request-cert against nothing', () => {
       const anchorsFile = join(dir, 'ca.crt');
       writeFileSync(anchorsFile, certificatesToPem(generateTrustBundle({ clock: systemClock, trustDomain: 'localhost', namespace: 'default' }).bundle.anchors));
       const port = await closedPort();
-      const [baseline, run] = [await warden(['--version']), await warden(['mtls', 'request-cert', '--sentry-address', `127.0.0.1:${port}`, '--trust-anchors', anchorsFile, '--id', 'myapp', '--out', join(dir, 'out')])];
+      const run = await warden(['mtls', 'request-cert', '--sentry-address', `127.0.0.1:${port}`, '--trust-anchors', anchorsFile, '--id', 'myapp', '--out', join(dir, 'out')]);
       assert.equal(run.code, 1);
+      // Every attempt was refused (not timed out): the refusal is what is reported.
       assert.match(run.stderr, /not reachable after 5 attempt\(s\).*ECONNREFUSED.*\(ERR_SENTRY_UNAVAILABLE\)\n$/);
-      // Refused connections are not waited on: no 3 s attempt deadline is spent (the in-process
-      // client test pins the tight bound; here process start-up dominates and varies with load).
-      assert.ok(run.ms - baseline.ms < 3000, `took ${Math.round(run.ms)} ms, \`warden --version\` ${Math.round(baseline.ms)} ms`);
+      // That refused connections are not waited on is proven by cause in the in-process client test
+      // (test/sidecar-client/sentry-client.test.ts, "fails fast ... when nothing listens": hour-long
+      // attempt deadlines, still done). A stopwatch here measured process start-up on a loaded
+      // machine (12 s against 6 s for `warden --version` at load 30), so this only bounds a hang.
+      assert.ok(run.ms < 120_000, `a hang bound: took ${Math.round(run.ms)} ms`);
       assert.equal(existsSync(join(dir, 'out')), false);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -1,6 +1,5 @@
 /**
- * Zero downtime, measured. A real `warden sentry` process (workload TTL 12 s, skew 1 s; short, yet leaving a
- * few seconds between a renewal at half-life and expiry on a busy two-core machine) and four
+ * Zero downtime, measured. A real `warden sentry` process (workload TTL 40 s, skew 1 s: see LEAF_TTL_S) and four
  * workloads as separate processes, each serving mTLS and calling the other three continuously,
  * trust anchors from the watched ca.crt. `warden mtls rotate` (the built binary) runs through all
  * phases with short waits: not a single call may fail, calls happen in every phase, and at the end
@@ -25,6 +24,14 @@ import {
 const APPS = ['alpha', 'beta', 'gamma', 'delta'];
 // A call that takes this long counts as failed: only a hang does, however loaded the machine.
 const CALL_TIMEOUT_MS = 15_000;
+// A workload renews at half-life and keeps presenting its old leaf until the renewal returns, so a
+// call started just before that carries a leaf with (TTL - skew)/2 minus the renewal's own time
+// left. If its handshake outlasts that, the peer refuses an expired certificate and the caller sees
+// "ECONNRESET socket hang up": with a 12 s TTL (5.5 s margin) that failed 1-66 calls per run at load
+// 20-35 (handshakes of up to 10 s), before the rotation as much as during it, so no rotation gap.
+// 40 s leaves 19.5 s: more than CALL_TIMEOUT_MS plus a slow renewal, so a leaf can only run out
+// under a call that would have counted as failed (a hang) anyway. The cost: retire waits TTL+skew.
+const LEAF_TTL_S = 40;
 
 interface Journal {
   createdAt: string;
@@ -34,14 +41,21 @@ interface Journal {
 /** A failed call with the leaves both sides held then (from their `renewed` events) and renewal failures around it. */
 function explainFailure(apps: RunningApp[], call: AppEvent): Record<string, unknown> {
   const at = Date.parse(call.t);
+  const startedAt = at - Number(call.latencyMs);
+  // The leaf an app held when the call started (the caller took its TLS options then).
   const leafAt = (name: string): unknown => {
     const app = apps.find((a) => a.name === name);
-    const renewed = app?.events.filter((e) => e.event === 'renewed' && Date.parse(e.t) <= at).at(-1);
+    const renewed = app?.events.filter((e) => e.event === 'renewed' && Date.parse(e.t) <= startedAt).at(-1);
     return renewed === undefined ? 'initial' : { notAfter: renewed.notAfter, renewedAt: renewed.t };
   };
   const callee = String(call.peer).split('/').at(-1) as string;
-  const renewalFailures = apps.flatMap((a) => a.events.filter((e) => e.event === 'renewalFailed' && Math.abs(Date.parse(e.t) - at) < 10_000));
-  return { at: call.t, caller: call.app, callee, error: call.error, latencyMs: call.latencyMs, callerLeaf: leafAt(call.app), calleeLeaf: leafAt(callee), renewalFailures: renewalFailures.map((e) => `${e.app}: ${String(e.error)}`) };
+  const near = (e: AppEvent, ms: number): boolean => Math.abs(Date.parse(e.t) - at) < ms;
+  const renewalFailures = apps.flatMap((a) => a.events.filter((e) => e.event === 'renewalFailed' && near(e, 10_000)));
+  const calleeTlsErrors = apps.find((a) => a.name === callee)?.events.filter((e) => e.event === 'tlsClientError' && near(e, 2_000)) ?? [];
+  return {
+    at: call.t, caller: call.app, callee, error: call.error, latencyMs: call.latencyMs, callerLeaf: leafAt(call.app), calleeLeaf: leafAt(callee),
+    renewalFailures: renewalFailures.map((e) => `${e.app}: ${String(e.error)}`), calleeTlsErrors: calleeTlsErrors.map((e) => `${e.t} ${String(e.error)}`),
+  };
 }
 
 /** Every app has made a successful call to every other app since `since` (epoch ms). */
@@ -63,7 +77,7 @@ describe('zero-downtime root rotation (real processes)', () => {
     dir = mkdtempSync(join(tmpdir(), 'warden-e2e-rotate-'));
     certs = join(dir, 'certs');
     config = join(dir, 'config.yaml');
-    writeFileSync(config, 'kind: Configuration\nspec:\n  mtls:\n    workloadCertTTL: 12s\n    allowedClockSkew: 1s\n');
+    writeFileSync(config, `kind: Configuration\nspec:\n  mtls:\n    workloadCertTTL: ${LEAF_TTL_S}s\n    allowedClockSkew: 1s\n`);
     sentry = await startSentryProcess(['--issuer-credentials', certs, '--config', config]);
     apps = await startMesh(APPS, {
       SENTRY_ADDRESS: `127.0.0.1:${sentry.port}`,
@@ -115,7 +129,7 @@ describe('zero-downtime root rotation (real processes)', () => {
       statsBetween('rotation total', calls, run.startedAt, run.endedAt),
     ];
     for (const line of formatStats(rows)) t.diagnostic(line);
-    t.diagnostic(`rotation wall time ${((run.endedAt - run.startedAt) / 1000).toFixed(1)} s; retire waited ${((at(p['retire-old-root'].startedAt) - at(p['switch-issuer'].completedAt)) / 1000).toFixed(1)} s (TTL 12 s + skew 1 s)`);
+    t.diagnostic(`rotation wall time ${((run.endedAt - run.startedAt) / 1000).toFixed(1)} s; retire waited ${((at(p['retire-old-root'].startedAt) - at(p['switch-issuer'].completedAt)) / 1000).toFixed(1)} s (TTL ${LEAF_TTL_S} s + skew 1 s)`);
 
     const failed = calls.filter((c) => c.ok !== true && Date.parse(c.t) <= end);
     assert.deepEqual(failed.slice(0, 5).map((c) => explainFailure(apps, c)), [], `${failed.length} failed calls`);

@@ -16,6 +16,7 @@ import { httpStatusOf, loadKubeClients, type KubeClients } from '../../src/kube/
 import { LeaseElector } from '../../src/kube/lease.js';
 import { startKubeApiServer, type KubeApiServer } from '../support/kube-api/index.js';
 import { kubectl } from './http.js';
+import { waitUntil } from '../support/wait-until.js';
 
 const NS = 'dapr-system';
 
@@ -112,18 +113,19 @@ describe('Leases and Events in the Kubernetes API test server', () => {
       waits.push(w);
       signal.addEventListener('abort', () => resolve(), { once: true });
     });
-    const tick = async (ms: number): Promise<void> => {
+    // `sleepers`: the electors still running, each of which goes back to sleep after its round trip.
+    const tick = async (ms: number, sleepers = 2): Promise<void> => {
       clock.advance(ms);
       for (const w of waits.splice(0).filter((x) => { const due = x.at <= clock.now().getTime(); if (!due) waits.push(x); return due; })) w.resolve();
-      // Let the electors finish their API round trips (bounded).
-      for (let i = 0; i < 200 && waits.length < 2; i++) await new Promise((r) => setTimeout(r, 2));
+      // Let the electors finish their API round trips: until each sleeps again (the bound is for a
+      // hang; 200 polls of 2 ms were not enough for a round trip on a loaded machine).
+      await waitUntil('the electors to sleep again', () => waits.length >= sleepers, 60_000, 2);
     };
     const make = (identity: string) => new LeaseElector({ clients, namespace: NS, name: 'sentry-lease', identity, clock, leaseDurationMs: 15_000, retryPeriodMs: 5_000, sleep });
     const a = make('replica-a');
     const b = make('replica-b');
     a.start();
-    for (let i = 0; i < 200 && !a.isLeader(); i++) await new Promise((r) => setTimeout(r, 2));
-    assert.ok(a.isLeader());
+    await waitUntil('a to lead', () => a.isLeader(), 60_000, 2);
     b.start();
     await tick(5_000);
     await tick(5_000);
@@ -133,11 +135,11 @@ describe('Leases and Events in the Kubernetes API test server', () => {
     // "Kill" a: it stops renewing (its loop never runs again) without releasing.
     const aLost = a.lost;
     (a as unknown as { stopController: AbortController }).stopController.abort();
-    await tick(5_000);
+    await tick(5_000, 1);
     assert.ok(!b.isLeader(), 'b waits while a\'s lease is still valid');
-    await tick(5_000);
-    await tick(5_000);
-    await tick(5_000);
+    await tick(5_000, 1);
+    await tick(5_000, 1);
+    await tick(5_000, 1);
     assert.ok(b.isLeader(), 'b took over after the lease expired');
     const after = server.api.get('leases', NS, 'sentry-lease') as unknown as V1Lease;
     assert.equal(after.spec?.holderIdentity, 'replica-b');

@@ -17,9 +17,12 @@ import * as grpc from '@grpc/grpc-js';
 import { loadCaClientConstructor } from '../../src/wire/sentry-proto.js';
 import { callError, x509Chain, type SignRequestInput } from '../support/sentry-client.js';
 
-// Counted from just before the sentry starts (the cluster is set up first): enough for the sentry to
-// start and sign once on a machine running two suites at once, short enough to wait for.
-const VALID_MS = 15_000;
+// The bundle's validity, counted from just before the sentry starts: it must cover the sentry's
+// start and one call, which a loaded machine can stretch past any fixed figure (at load 30 the
+// sentry once started after a 15 s bundle had expired). So the window starts short (the test stays
+// quick) and, only when it ran out before the first call came back, the set-up is redone with the
+// next one. A refusal that came back while the bundle was still valid fails the test at once.
+const VALID_WINDOWS_MS = [15_000, 45_000, 120_000];
 
 describe('recovery from an expired root in Kubernetes', () => {
   let server: KubeApiServer | undefined;
@@ -30,17 +33,6 @@ describe('recovery from an expired root in Kubernetes', () => {
   });
 
   it('sentry refuses once expired; renew-certificate -k --restart --restart-apps brings signing back; time to recovery', async () => {
-    server = await startCluster({ workloadCertTTL: '1h' });
-    server.rollout.delayMs = 50;
-    seedDaprApps(server, { count: 3 });
-    const now = new Date();
-    const end = new Date(now.getTime() + VALID_MS);
-    const { texts } = await buildBundle({ now, trustDomain: TD, namespace: NS }, withValidity('root', { notAfter: end }), withValidity('issuer', { notAfter: end }));
-    const expiresAt = Date.parse(new X509Certificate(texts.ca).validTo);
-    writeBundleObjects(server, texts);
-    k = await startKubeSentry(server);
-    const token = podToken(server, { pod: 'orders-1', annotations: { 'dapr.io/app-id': 'orders' } });
-
     // One call = what a freshly injected daprd does: trust the current ca.crt, ask for a certificate.
     const call = async (): Promise<boolean> => {
       const ca = secretTexts(server!).ca;
@@ -56,7 +48,39 @@ describe('recovery from an expired root in Kubernetes', () => {
         client.close();
       }
     };
-    assert.equal(await call(), true, 'signs while the bundle is valid');
+    let expiresAt = 0;
+    let token = '';
+    for (const [attempt, validMs] of VALID_WINDOWS_MS.entries()) {
+      await k?.close();
+      await server?.close();
+      k = undefined;
+      server = await startCluster({ workloadCertTTL: '1h' });
+      server.rollout.delayMs = 50;
+      seedDaprApps(server, { count: 3 });
+      const now = new Date();
+      const end = new Date(now.getTime() + validMs);
+      const { texts } = await buildBundle({ now, trustDomain: TD, namespace: NS }, withValidity('root', { notAfter: end }), withValidity('issuer', { notAfter: end }));
+      expiresAt = Date.parse(new X509Certificate(texts.ca).validTo);
+      writeBundleObjects(server, texts);
+      const last = attempt === VALID_WINDOWS_MS.length - 1;
+      try {
+        k = await startKubeSentry(server);
+      } catch (err) {
+        // Refusing to start on an expired bundle is right; the window was too short for this machine.
+        if (!last && Date.now() >= expiresAt) {
+          console.log(`the ${validMs} ms validity ran out before the sentry started (a loaded machine): set up again with a longer one`);
+          continue;
+        }
+        throw err;
+      }
+      token = podToken(server, { pod: 'orders-1', annotations: { 'dapr.io/app-id': 'orders' } });
+      const ok = await call();
+      const answeredAt = Date.now();
+      if (ok) break;
+      // A refusal while the bundle was still valid is the defect this checks; after expiry it is the window.
+      assert.ok(!last && answeredAt >= expiresAt - 1000, `signs while the bundle is valid (refused ${expiresAt - answeredAt} ms before expiry, window ${validMs} ms)`);
+      console.log(`the ${validMs} ms validity ran out before the first call came back (a loaded machine): set up again with a longer one`);
+    }
     let failed = 0;
     let firstFailure = 0;
     await waitFor('calls to fail after expiry', async () => {
@@ -64,29 +88,29 @@ describe('recovery from an expired root in Kubernetes', () => {
       if (!ok && firstFailure === 0) firstFailure = Date.now();
       if (!ok) failed += 1;
       return !ok;
-    }, VALID_MS + 60_000); // a safety bound for a hang; failures are expected right at expiry
+    }, Math.max(0, expiresAt - Date.now()) + 60_000); // a safety bound for a hang; failures are expected right at expiry
     assert.ok(firstFailure >= expiresAt - 1000, 'failures start at expiry, not before');
     assert.equal(await call(), false, 'still refusing: nothing recovers by itself');
     // daprd's TLS already fails on the sentry's expired serving chain; past TLS, the sentry itself refuses to sign.
-    const refusal = await refusalPastTls(k.address, kubeRequest('orders', token));
+    const refusal = await refusalPastTls(k!.address, kubeRequest('orders', token));
     assert.equal(refusal.code, grpc.status.FAILED_PRECONDITION, refusal.details);
     assert.match(refusal.details, /cannot sign: the issuer certificate expired at/);
     console.log(`refusal after expiry: ${refusal.code} ${refusal.details}`);
 
     const renewStart = Date.now();
     const io = captureIo({ env: { HOME: '/nonexistent' } });
-    const code = await main(['mtls', 'renew-certificate', '-k', '--kubeconfig', server.kubeconfigPath, '--restart', '--restart-apps'], io);
+    const code = await main(['mtls', 'renew-certificate', '-k', '--kubeconfig', server!.kubeconfigPath, '--restart', '--restart-apps'], io);
     const renewDone = Date.now();
     assert.equal(code, 0, io.stderrText() + io.stdoutText());
     assert.match(io.stdoutText(), /All control plane services have restarted successfully!/);
     assert.match(io.stdoutText(), /All 3 Dapr apps have restarted successfully/);
     assert.match(io.stdoutText() + io.stderrText(), /expired/i, 'says plainly that the current bundle had expired');
-    const events = server.rollout.events.filter((e) => e.type === 'restarted').map((e) => e.name);
+    const events = server!.rollout.events.filter((e) => e.type === 'restarted').map((e) => e.name);
     assert.equal(events[0], 'dapr-sentry');
 
     const reload = await waitFor('the sentry to sign with the new bundle', call, 60_000);
     const recovered = Date.now();
-    assert.ok(k.logs.some((l) => /reloading/i.test(l.msg)), 'the sentry reloaded in place from its Secret watch');
+    assert.ok(k!.logs.some((l) => /reloading/i.test(l.msg)), 'the sentry reloaded in place from its Secret watch');
     const ttr = recovered - firstFailure;
     console.log(`recovery (kubernetes): first failed call ${firstFailure - expiresAt} ms after expiry; ${failed} failed call(s) before renew; ` +
       `renew-certificate -k --restart --restart-apps took ${renewDone - renewStart} ms; sentry signing again ${recovered - renewDone} ms after it returned ` +

@@ -54,7 +54,7 @@ function startReplica(server: KubeApiServer, home: string): Replica {
     `const { main } = await import(${JSON.stringify(MAIN)}); process.exitCode = await main(process.argv.slice(1));`,
     'sentry', '--mode', 'kubernetes', '--kubeconfig', server.kubeconfigPath, '--trust-domain', TD,
     '--port', '0', '--listen-address', '127.0.0.1', '--healthz-port', '0', '--healthz-listen-address', '127.0.0.1', '--enable-metrics=false',
-    // Worker threads would inherit `--input-type` from this `-e` launcher; sign on the main thread.
+    // Sign on the main thread: fewer threads on a loaded machine (threads under `-e`: sign-threads-eval.test.ts).
     '--sign-threads', '0',
     '--auto-renew', '--auto-renew-lease-duration', '3s', '--renew-propagation-delay', '1s',
   ], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -194,7 +194,7 @@ describe('Dapr\'s Helm chart for Sentry, per version: argv, env, credentials mou
         const asked = dns.queries.slice(queriesBefore);
         if (version === '1.16') assert.deepEqual(asked, []);
         else assert.ok(asked.includes('kubernetes.default.svc.cluster.local'), asked.join(' '));
-        await waitFor('the ConfigMap holding the generated ca.crt', () => configMapCa(pod.server) !== undefined, 10_000);
+        await waitFor('the ConfigMap holding the generated ca.crt', () => configMapCa(pod.server) !== undefined, 60_000);
         assert.equal(configMapCa(pod.server), secretTexts(pod.server).ca);
         // The kubelet-style mount shows what the sentry stored.
         assert.equal(readFileSync(join(pod.mount, 'ca.crt'), 'utf8'), secretTexts(pod.server).ca);

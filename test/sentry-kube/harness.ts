@@ -65,7 +65,7 @@ export async function startKubeSentry(
   };
   if (waitReady) {
     try {
-      await waitFor('the sentry to be healthy', async () => (await get('/healthz')).status === 200, 10_000);
+      await waitFor('the sentry to be healthy', async () => (await get('/healthz')).status === 200, 60_000);
     } catch (err) {
       await sentry.close();
       throw err;
@@ -157,6 +157,7 @@ export function leafUris(chainPem: Buffer | string): string[] {
 }
 
 /** Polls `cond` every 25 ms; returns the time it took. */
+/** Polls `cond` until it holds; `timeoutMs` only bounds a hang (keep it generous: CI is a loaded 2-core machine). */
 export async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs: number): Promise<number> {
   const start = Date.now();
   while (!(await cond())) {

@@ -29,7 +29,7 @@ describe('sentry --mode kubernetes: health and validator readiness', () => {
   });
 
   it('503 with the reason, and PermissionDenied "validator not ready", while the API cannot be read', async () => {
-    await waitFor('a failed probe', () => outage.hits > 0, 5_000);
+    await waitFor('a failed probe', () => outage.hits > 0, 60_000);
     const health = await k.get('/healthz');
     assert.equal(health.status, 503);
     assert.equal(health.body, 'KUBERNETES validator not ready (waiting for the Kubernetes API)\n');
@@ -43,7 +43,7 @@ describe('sentry --mode kubernetes: health and validator readiness', () => {
 
   it('once the API answers: 200, and the same request is signed', async () => {
     outage.cancel();
-    await waitFor('healthy', async () => (await k.get('/healthz')).status === 200, 8_000);
+    await waitFor('healthy', async () => (await k.get('/healthz')).status === 200, 60_000);
     const token = podToken(server, { pod: 'early-app', create: false });
     const res = await k.client().sign(kubeRequest('early-app', token));
     assert.deepEqual(leafUris(res.workload_certificate), ['spiffe://public/ns/default/early-app']);

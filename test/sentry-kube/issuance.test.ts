@@ -12,6 +12,7 @@ import { buildBundle } from '../support/bundles.js';
 import type { KubeApiServer } from '../support/kube-api/index.js';
 import { callError, x509Chain } from '../support/sentry-client.js';
 import { NS, POD_RESOLV_CONF, TD, kubeRequest, leafUris, podToken, secretTexts, startCluster, startKubeSentry, type KubeSentry } from './harness.js';
+import { assertTimeInWindow } from '../support/time-window.js';
 
 describe('sentry --mode kubernetes: issuance', () => {
   let server: KubeApiServer;
@@ -113,11 +114,10 @@ describe('sentry --mode kubernetes: issuance', () => {
     const token = podToken(server, { pod: 'ttl-check' });
     const before = Date.now();
     const res = await k.client().sign(kubeRequest('ttl-check', token));
+    const after = Date.now();
     const leaf = x509Chain(res.workload_certificate)[0]!;
-    const notBefore = Date.parse(leaf.validFrom);
-    const notAfter = Date.parse(leaf.validTo);
-    assert.ok(Math.abs(notAfter - (before + 2 * 3600_000)) < 5_000, `NotAfter ${leaf.validTo}`);
-    assert.ok(Math.abs(notBefore - (before - 5 * 60_000)) < 5_000, `NotBefore ${leaf.validFrom}`);
+    assertTimeInWindow('NotAfter', leaf.validTo, before, after, 2 * 3600_000);
+    assertTimeInWindow('NotBefore', leaf.validFrom, before, after, -5 * 60_000);
   });
 
   it('INSECURE is not enabled in Kubernetes mode', async () => {

@@ -89,7 +89,7 @@ describe('watchNamedObject: one Secret', () => {
           c.data = { n: String(i) };
         });
       }
-      await until(() => calls >= 1, 5000);
+      await until(() => calls >= 1, 60_000);
       slow.cancel();
       touch(ns, 'after the gap');
       await until(() => calls >= 2);

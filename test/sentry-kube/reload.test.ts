@@ -80,7 +80,7 @@ describe('sentry --mode kubernetes: reload', () => {
     const bad = await buildBundle({ now: new Date(), trustDomain: TD, namespace: NS }, withMismatchedKey());
     const configMapBefore = configMapCa(server);
     writeBundleObjects(server, bad.texts, { configMap: false });
-    await waitFor('the refusal', async () => (await counter(k, 'reloadFailures')) === failuresBefore + 1, 8_000);
+    await waitFor('the refusal', async () => (await counter(k, 'reloadFailures')) === failuresBefore + 1, 60_000);
     const refusal = k.logs.find((l) => l.msg.startsWith('Refusing to reload the trust bundle; still signing with the previous CA: the trust bundle in Secret dapr-system/dapr-trust-bundle is not usable'));
     assert.ok(refusal, 'logged with the finding');
     assert.equal(refusal.code, 'ERR_BUNDLE_KEY_MISMATCH');
@@ -89,7 +89,7 @@ describe('sentry --mode kubernetes: reload', () => {
     assert.equal(configMapCa(server), configMapBefore, 'ConfigMap untouched');
 
     writeBundleObjects(server, { ca: a.texts.ca, issuerCert: a.texts.issuerCert }, { configMap: false });
-    await waitFor('the partial bundle refused', async () => (await counter(k, 'reloadFailures')) === failuresBefore + 2, 8_000);
+    await waitFor('the partial bundle refused', async () => (await counter(k, 'reloadFailures')) === failuresBefore + 2, 60_000);
     assert.ok(k.logs.some((l) => l.code === 'ERR_BUNDLE_PARTIAL' && /is incomplete \(found .*issuer\.key missing\)/.test(l.msg)));
     const health = await k.get('/healthz');
     assert.equal(health.status, 200, 'still healthy: the old CA is fine');
@@ -98,8 +98,8 @@ describe('sentry --mode kubernetes: reload', () => {
   it('a good bundle written to the Secret alone is installed, and the ConfigMap is re-synced to it', async () => {
     const c = await buildBundle({ now: new Date(), trustDomain: TD, namespace: NS });
     writeBundleObjects(server, c.texts, { configMap: false });
-    await waitFor('the new issuer installed', () => k.sentry.currentCa().bundle.issuer.der.equals(x509Chain(c.texts.issuerCert)[0]!.raw), 8_000);
-    await waitFor('the ConfigMap re-synced', () => configMapCa(server) === c.texts.ca, 5_000);
+    await waitFor('the new issuer installed', () => k.sentry.currentCa().bundle.issuer.der.equals(x509Chain(c.texts.issuerCert)[0]!.raw), 60_000);
+    await waitFor('the ConfigMap re-synced', () => configMapCa(server) === c.texts.ca, 60_000);
     assert.deepEqual(secretTexts(server), c.texts);
     a = c;
   });
@@ -108,7 +108,7 @@ describe('sentry --mode kubernetes: reload', () => {
     const changedBefore = await counter(k, 'issuerCertChanged');
     const stale = (await buildBundle({ now: new Date(), trustDomain: TD, namespace: NS })).texts.ca;
     server.api.mutate('configmaps', NS, 'dapr-trust-bundle', (cm) => { (cm as { data?: Record<string, string> }).data = { 'ca.crt': stale }; });
-    await waitFor('the ConfigMap re-synced', () => configMapCa(server) === a.texts.ca, 5_000);
+    await waitFor('the ConfigMap re-synced', () => configMapCa(server) === a.texts.ca, 60_000);
     assert.ok(k.logs.some((l) => l.level === 40 && l.msg.includes('had a different ca.crt than Secret dapr-system/dapr-trust-bundle: re-synced it from the Secret and kept the CA')));
     assert.equal(await counter(k, 'issuerCertChanged'), changedBefore, 'not a CA change');
     assert.deepEqual(secretTexts(server), a.texts);
@@ -120,8 +120,8 @@ describe('sentry --mode kubernetes: reload', () => {
     assert.equal(server.requests.count({ resource: 'secrets', verb: 'watch' }), 0);
     assert.equal(server.requests.count({ resource: 'secrets', verb: 'list' }), 0);
     writeBundleObjects(server, d.texts);
-    await waitFor('the new issuer installed', () => k.sentry.currentCa().bundle.issuer.der.equals(x509Chain(d.texts.issuerCert)[0]!.raw), 8_000);
-    await waitFor('the serving certificate re-issued', () => x509Chain(k.sentry.servingCertificate()!.chainPem)[1]?.fingerprint256 === issuerOf(d), 5_000);
+    await waitFor('the new issuer installed', () => k.sentry.currentCa().bundle.issuer.der.equals(x509Chain(d.texts.issuerCert)[0]!.raw), 60_000);
+    await waitFor('the serving certificate re-issued', () => x509Chain(k.sentry.servingCertificate()!.chainPem)[1]?.fingerprint256 === issuerOf(d), 60_000);
     const res = await k.client(d.texts.ca).sign(kubeRequest('loop-app', token));
     assert.equal(x509Chain(res.workload_certificate)[1]!.fingerprint256, issuerOf(d));
   });

@@ -69,7 +69,11 @@ describe('faults', () => {
 
   it('a burst of 2,000 concurrent calls all succeed', async () => {
     const before = (await t.sentry.metrics.signSuccess.get()).values[0]?.value ?? 0;
-    const results = await Promise.allSettled(Array.from({ length: 2000 }, (_, i) => client.sign({ ...request, id: `app-${i}` }, 30_000)));
+    // The claim is that no call FAILS (none dropped, refused or lost), not that the burst is fast:
+    // that is bench/'s business. On a loaded 2-core machine 2,000 signatures queued behind
+    // one another outlasted a 30 s deadline (829 DEADLINE_EXCEEDED at load 30), so each call gets a
+    // deadline that only catches a hang.
+    const results = await Promise.allSettled(Array.from({ length: 2000 }, (_, i) => client.sign({ ...request, id: `app-${i}` }, 300_000)));
     const failed = results.filter((r) => r.status === 'rejected');
     assert.equal(failed.length, 0, String((failed[0] as PromiseRejectedResult | undefined)?.reason));
     // Each caller got its own leaf (spot-check a few; parsing all 2,000 would dominate the test).

@@ -95,8 +95,8 @@ describe('serving identity', () => {
         anchorsPem: x509Chain(readFileSync(join(t.dir, 'issuer.crt')))[0]?.toString() ?? '',
       });
       try {
-        assert.equal((await callError(wrongId.sign(request, 3000))).code, grpc.status.UNAVAILABLE);
-        assert.equal((await callError(wrongAnchors.sign(request, 3000))).code, grpc.status.UNAVAILABLE);
+        assert.equal((await callError(wrongId.sign(request, 60_000))).code, grpc.status.UNAVAILABLE);
+        assert.equal((await callError(wrongAnchors.sign(request, 60_000))).code, grpc.status.UNAVAILABLE);
       } finally {
         wrongId.close();
         wrongAnchors.close();

@@ -77,7 +77,7 @@ describe('unary gRPC server on node:http2', () => {
     return new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createSsl(ca), { 'grpc.use_local_subchannel_pool': 1 });
   }
 
-  function grpcCall(client: grpc.Client, path: string, text: string, deadlineMs = 5000): Promise<string> {
+  function grpcCall(client: grpc.Client, path: string, text: string, deadlineMs = 60_000): Promise<string> {
     return new Promise((resolve, reject) => {
       client.makeUnaryRequest(path, (s: string) => Buffer.from(s), (b: Buffer) => b.toString('utf8'), text, new grpc.Metadata(),
         { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(err) : resolve(res!)));
@@ -212,7 +212,7 @@ describe('unary gRPC server on node:http2', () => {
     assert.equal(await grpcCall(fresh, ECHO, '2'), 'echo:2');
     assert.equal(await grpcCall(old, ECHO, '3'), 'echo:3');
     const stale = grpcClient(tlsA.cert);
-    assert.equal((await grpcError(grpcCall(stale, ECHO, '4', 2000))).code, grpc.status.UNAVAILABLE);
+    assert.equal((await grpcError(grpcCall(stale, ECHO, '4', 60_000))).code, grpc.status.UNAVAILABLE);
     unary.setTlsIdentity(tlsA);
     for (const c of [old, fresh, stale]) c.close();
   });
@@ -323,7 +323,7 @@ describe('unary gRPC server keepalive and idle close', () => {
       const t1 = performance.now();
       await new Promise<void>((resolve) => raw.once('close', () => resolve()));
       const dropped = performance.now() - t1;
-      assert.ok(dropped >= 300 && dropped < 3000, `dropped after ${dropped} ms`);
+      assert.ok(dropped >= 300 && dropped < 60_000, `dropped after ${dropped} ms (not before the 300 ms idle time; the upper bound is for a hang)`);
     } finally {
       listener.close();
       await unary.close(100);

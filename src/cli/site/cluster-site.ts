@@ -7,6 +7,7 @@
  */
 import { basename } from 'node:path';
 import { describeTime } from '../../core/checks/labels.js';
+import type { Clock } from '../../core/clock.js';
 import { parseGoDuration } from '../../core/duration.js';
 import { WardenError } from '../../core/errors.js';
 import type { WritePhase } from '../../core/rotation-phases/phases.js';
@@ -55,7 +56,7 @@ export async function openClusterSite(opts: SiteOptions, io: Io, runtime: Rotati
     throw new WardenError('ERR_USAGE', '--issuer-credentials names a self-hosted bundle directory; with -k the bundle is the Secret and ConfigMap dapr-trust-bundle in Dapr\'s namespace (--namespace)');
   }
   const session = await openKubeSession({ ...opts, ...(opts.backupDir !== undefined ? { backupDir: opts.backupDir } : {}) }, io);
-  return new ClusterSite(session.clients, session.namespace, session.store, opts, runtime);
+  return new ClusterSite(session.clients, session.namespace, session.store, opts, runtime, io.clock);
 }
 
 export class ClusterSite implements Site {
@@ -67,9 +68,9 @@ export class ClusterSite implements Site {
   readonly noBackups: string;
   private readonly flags: string[];
 
-  constructor(readonly clients: KubeClients, readonly namespace: string, readonly store: KubeTrustBundleStore, private readonly opts: SiteOptions, runtime: RotationRuntime) {
+  constructor(readonly clients: KubeClients, readonly namespace: string, readonly store: KubeTrustBundleStore, private readonly opts: SiteOptions, runtime: RotationRuntime, clock?: Clock) {
     this.flags = clusterArgs(opts);
-    this.journal = new KubeJournalStore({ clients, namespace, commandLine: (sub, args) => this.commandLine(sub, args) });
+    this.journal = new KubeJournalStore({ clients, namespace, commandLine: (sub, args) => this.commandLine(sub, args), ...(clock ? { clock } : {}) });
     this.sleeper = runtime.sleeper ?? systemTimers;
     this.journalWhere = this.journal.description;
     this.jsonWhere = { namespace, secret: store.secretName };

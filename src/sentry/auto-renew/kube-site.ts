@@ -39,7 +39,7 @@ export async function openKubeRenewSite({ options, clock, sleeper, logger }: Kub
   const identity = options.autoRenewIdentity ?? `${hostname()}_${process.pid}`;
   // The journal's lock names this process (pid + host): a replica that died on this host is seen
   // dead at once, one on another host once the lock's lease (2 min) runs out.
-  const journal = new KubeJournalStore({ clients, namespace });
+  const journal = new KubeJournalStore({ clients, namespace, clock });
   const elector = new LeaseElector({
     clients, namespace, name: options.autoRenewLeaseName, identity, clock,
     leaseDurationMs: options.autoRenewLeaseDurationMs,

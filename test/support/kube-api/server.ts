@@ -247,6 +247,13 @@ export async function startKubeApiServer(opts: KubeApiServerOptions = {}): Promi
       send(res, 500, status.status);
     });
   });
+  // Idle keep-alive connections are left for the client to close, as kube-apiserver does (Go's
+  // server sends no Keep-Alive header; its idle timeout is 90 s). Node's default, a 5 s server-side
+  // timeout announced as `Keep-Alive: timeout=5`, races the client on a loaded machine: undici
+  // reuses a socket its late timers still think alive just as the server closes it, and the call
+  // fails with ECONNRESET / "fetch failed" (rotate -k exited 1 in the kill tests at load 30).
+  // 0 = no server-side idle timeout and no Keep-Alive header; close() destroys every socket anyway.
+  server.keepAliveTimeout = 0;
   // Raw TCP sockets, so close() also ends connections still in their TLS handshake (which
   // closeAllConnections() does not see) and never waits on a client that reconnects while closing.
   const sockets = new Set<Socket>();
