@@ -360,16 +360,16 @@ describe("JWT-SVIDs and OIDC discovery: Dapr's sentry and warden sentry with --j
       for (const line of differences) t.diagnostic(`warden ≠ dapr: ${line}`);
       assert.deepEqual(differences, [], `the tokens differ:\n${differences.join('\n')}`);
       // The values the shapes share, spelled out: Dapr's audiences, use, and 2 h / 10 min offsets.
-      assert.deepEqual(dShape['aud'], ['localhost', ...audiences]);
+      assert.deepEqual(dShape['aud'], ['public', ...audiences]); // the request's trust domain is empty: Dapr's default `public`
       assert.equal(dShape['use'], 'sig');
       assert.deepEqual([dShape['nbfOffset'], dShape['expOffset']], [-600, 7200]);
-      assert.deepEqual(Object.keys(fromDapr.per_audience_jwts).sort(), ['localhost', ...audiences].sort());
+      assert.deepEqual(Object.keys(fromDapr.per_audience_jwts).sort(), ['public', ...audiences].sort());
 
       // Each token verifies against the one jwks.json both serve (jose as the consumer).
       const jwks = createLocalJWKSet(JSON.parse(readFileSync(join(creds, 'jwks.json'), 'utf8')) as JSONWebKeySet);
       for (const token of [fromWarden.jwt.value, fromDapr.jwt.value, ...Object.values(fromWarden.per_audience_jwts).map((v) => v.value)]) {
         const { payload } = await jwtVerify(token, jwks, { issuer: 'https://oidc.example.org' });
-        assert.equal(payload.sub, 'spiffe://localhost/ns/default/myapp');
+        assert.equal(payload.sub, 'spiffe://public/ns/default/myapp');
       }
     });
   }
