@@ -374,21 +374,43 @@ describe("JWT-SVIDs and OIDC discovery: Dapr's sentry and warden sentry with --j
     });
   }
 
-  it('both serve the same OIDC discovery document and JWKS over TLS (loopback, the same certificate files)', async (t) => {
+  /** The discovery document and JWKS of both OIDC servers, compared (host-derived URLs name each server's own port). */
+  async function compareOidc(ports: { warden: number; dapr: number }, prefix: string, t: { diagnostic(m: string): void }): Promise<string[]> {
     const differences: string[] = [];
-    for (const path of ['/.well-known/openid-configuration', '/jwks.json']) {
-      const [w, d] = await Promise.all([httpsGet(oidcPorts.warden, path, tlsCa), httpsGet(oidcPorts.dapr, path, tlsCa)]);
+    for (const path of [`${prefix}/.well-known/openid-configuration`, `${prefix}/jwks.json`]) {
+      const [w, d] = await Promise.all([httpsGet(ports.warden, path, tlsCa), httpsGet(ports.dapr, path, tlsCa)]);
       t.diagnostic(`Dapr ${path}: ${d.status} ${d.contentType} ${d.body.trim()}`);
       assert.equal(d.status, 200, `Dapr's sentry: ${d.body}`);
-      // Host-derived URLs name each server's own port; the rest must be equal.
       const normalise = (body: string, port: number): unknown => JSON.parse(body.replaceAll(`127.0.0.1:${port}`, '127.0.0.1:PORT')) as unknown;
       const diff = [
         ...diffOutcomes({ status: w.status, contentType: w.contentType }, { status: d.status, contentType: d.contentType }),
-        ...diffOutcomes(normalise(w.body, oidcPorts.warden), normalise(d.body, oidcPorts.dapr)),
+        ...diffOutcomes(normalise(w.body, ports.warden), normalise(d.body, ports.dapr)),
       ];
       for (const line of diff) t.diagnostic(`${path}: warden ≠ dapr: ${line}`);
       differences.push(...diff.map((l) => `${path}: ${l}`));
     }
+    return differences;
+  }
+
+  it('both serve the same OIDC discovery document and JWKS over TLS (--jwt-issuer set; loopback, the same certificate files)', async (t) => {
+    const differences = await compareOidc(oidcPorts, '', t);
     assert.deepEqual(differences, [], `the OIDC documents differ:\n${differences.join('\n')}`);
+  });
+
+  it('without --jwt-issuer and with --oidc-path-prefix: the same documents, issuer and jwks_uri taken from the request', async (t) => {
+    const [wp, dp] = (await freePorts(2)) as [number, number];
+    const config = join(dir, 'sentry-config.yaml');
+    const flags = (port: number): string[] => ['--config', config, '--trust-domain', 'localhost', '--jwt-enabled', '--oidc-enabled',
+      '--oidc-server-listen-address', '127.0.0.1', '--oidc-server-listen-port', String(port), '--oidc-path-prefix', '/dapr',
+      '--oidc-server-tls-cert-file', join(dir, 'oidc-tls.crt'), '--oidc-server-tls-key-file', join(dir, 'oidc-tls.key')];
+    const [ws, ds] = await Promise.all([startWardenSentry(creds, flags(wp)), startDaprSentry(creds, flags(dp))]);
+    try {
+      const differences = await compareOidc({ warden: wp, dapr: dp }, '/dapr', t);
+      assert.deepEqual(differences, [], `the OIDC documents differ:\n${differences.join('\n')}`);
+      const doc = JSON.parse((await httpsGet(dp, '/dapr/.well-known/openid-configuration', tlsCa)).body) as { issuer: string; jwks_uri: string };
+      t.diagnostic(`Dapr without --jwt-issuer: issuer ${doc.issuer}, jwks_uri ${doc.jwks_uri}`);
+    } finally {
+      await Promise.all([ws.proc.stop(), ds.proc.stop()]);
+    }
   });
 });
