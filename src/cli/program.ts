@@ -233,7 +233,7 @@ function addSentryCommand(program: Command, io: Io, deps: CliDeps, run: Runner):
         .choices(['ed25519', 'ecdsa-p256']),
     )
     .addOption(
-      new Option('--dapr-version <version>', 'the Dapr Sentry to emulate: leaf profile (1.18: digitalSignature only; 1.16, 1.17: + keyEncipherment), generated key algorithm, scheduler cluster domain (Warden addition)')
+      new Option('--dapr-version <version>', 'the Dapr Sentry to emulate: leaf profile (1.18: digitalSignature only; 1.16, 1.17: + keyEncipherment), generated key algorithm and serving key (1.18 ed25519; 1.16, 1.17 ecdsa-p256), scheduler cluster domain (Warden addition)')
         .choices(DAPR_VERSIONS).default(d.daprVersion).env('WARDEN_DAPR_VERSION'),
     )
     .option('--workers <n|auto>', 'processes serving gRPC on the one port: a number, or auto (one per core); self-hosted mode only (Warden addition)', parseWorkersArg, d.workers)

@@ -106,6 +106,8 @@ export interface GenerateBundleOptions {
   rootKey?: KeyObject;
   /** Normally generated; injected by golden tests. */
   issuerKey?: KeyObject;
+  /** false: the issuer without AKI, as Dapr's sentry generates it (buildIssuerCertificate). Default true. */
+  issuerAuthorityKeyId?: boolean;
   serials?: SerialSource;
 }
 
@@ -126,6 +128,7 @@ export function generateTrustBundle(opts: GenerateBundleOptions): { bundle: Trus
   const issuerKey = opts.issuerKey ?? generatePrivateKey(keyAlgorithm);
   const issuer = parseCertificate(buildIssuerCertificate({
     issuerKey, root, rootKey, trustDomain: opts.trustDomain, namespace: opts.namespace, serial: serials(), validity, profile,
+    authorityKeyId: opts.issuerAuthorityKeyId ?? true,
   }));
   return { bundle: new TrustBundle([root], [issuer], issuerKey), rootKey };
 }

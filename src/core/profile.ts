@@ -39,6 +39,14 @@ export function keyAlgorithmForDaprVersion(version: DaprVersion): 'ed25519' | 'e
   return version === '1.18' ? 'ed25519' : 'ecdsa-p256';
 }
 
+/**
+ * The key of Sentry's own serving SVID in that Dapr version: dapr/kit's crypto/spiffe generates it,
+ * ECDSA P-256 in kit v0.16.1/v0.17.0 (Dapr 1.16/1.17), Ed25519 in kit v0.18 (Dapr 1.18).
+ */
+export function servingKeyAlgorithmForDaprVersion(version: DaprVersion): 'ed25519' | 'ecdsa-p256' {
+  return version === '1.18' ? 'ed25519' : 'ecdsa-p256';
+}
+
 /** The profile a generated bundle uses for a key algorithm (spec 2.8). */
 export function profileForKeyAlgorithm(algorithm: KeyAlgorithm): ProfileVersion {
   return algorithm === 'ed25519' ? 'v1.18' : 'v1.17';
@@ -128,15 +136,20 @@ export function buildRootCertificate(opts: { key: KeyObject; trustDomain: string
 /**
  * Spec 2.2: `O=spiffe://<td>/ns/<ns>/dapr-sentry`, CA:TRUE, SKI, AKI = root SKI. Warden's improvement:
  * the issuer never outlives the root that signs it (NotAfter clamped to the root's).
+ *
+ * `authorityKeyId: false` is the issuer Dapr's sentry generates (1.16–1.18): `bundle.GenerateX509`
+ * signs it with the root's template, which has no SubjectKeyId, so Go writes no AKI. Only for a
+ * bundle with one fresh root: where anchors share the subject `O=<td>` (a rotation), OpenSSL picks
+ * the anchor by AKI and fails on the wrong one without it, so every other path keeps the AKI.
  */
 export function buildIssuerCertificate(opts: {
   issuerKey: KeyObject; root: Certificate; rootKey: KeyObject; trustDomain: string; namespace: string;
-  serial: Buffer; validity: ValidityWindow; profile: ProfileVersion;
+  serial: Buffer; validity: ValidityWindow; profile: ProfileVersion; authorityKeyId?: boolean;
 }): Buffer {
   const spkiDer = spkiOf(opts.issuerKey);
   const notAfter = new Date(Math.min(opts.validity.notAfter.getTime(), opts.root.notAfter.getTime()));
   const extensions = [keyUsageExtension(keyUsagesFor(opts.profile, 'issuer')), caBasicConstraintsExtension(), subjectKeyIdExtension(subjectKeyIdFor(spkiDer))];
-  if (opts.root.subjectKeyId) extensions.push(authorityKeyIdExtension(opts.root.subjectKeyId));
+  if (opts.authorityKeyId !== false && opts.root.subjectKeyId) extensions.push(authorityKeyIdExtension(opts.root.subjectKeyId));
   return signCertificateSync({
     serial: opts.serial,
     issuer: opts.root.subject,

@@ -11,7 +11,7 @@ import { LOG_SCOPE } from './log-scopes.js';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../core/clock.js';
 import { WardenError } from '../core/errors.js';
-import { profileForDaprVersion } from '../core/profile.js';
+import { profileForDaprVersion, servingKeyAlgorithmForDaprVersion } from '../core/profile.js';
 import { sentryClusterDomain } from './kube-cluster-domain.js';
 import { expiryStatus } from '../core/expiry-window.js';
 import { openStandaloneBackend, type BackendStartupDeps, type SentryBackend } from './backend.js';
@@ -247,6 +247,7 @@ async function serve(
 
   const identity = new ServingIdentity({
     caState, clock, logger, metrics, trustDomain: options.trustDomain, namespace: options.namespace,
+    keyAlgorithm: servingKeyAlgorithmForDaprVersion(options.daprVersion),
     ...(options.servingCheckIntervalMs !== undefined ? { checkIntervalMs: options.servingCheckIntervalMs } : {}),
   });
   await identity.renew();

@@ -120,6 +120,8 @@ export function generateSelfSignedBundle(
     namespace: deps.namespace,
     keyAlgorithm: deps.keyAlgorithm,
     clockSkewMs: deps.clockSkewMs,
+    // Dapr's sentry generates its issuer without an authorityKeyIdentifier (one fresh root).
+    issuerAuthorityKeyId: false,
     ...(deps.serials !== undefined ? { serials: deps.serials } : {}),
   });
   deps.logger.info({ scope: LOG_SCOPE.ca }, 'Generating self-signed CA certs and persisting to store');

@@ -29,6 +29,12 @@ export interface ServingIdentityDeps {
   metrics: SentryMetrics;
   trustDomain: string;
   namespace: string;
+  /**
+   * The serving key's algorithm: what the emulated Dapr's sentry generates for its own SVID
+   * (dapr/kit crypto/spiffe: ECDSA P-256 in kit v0.16/v0.17 = Dapr 1.16/1.17, Ed25519 in kit
+   * v0.18 = Dapr 1.18). Default ECDSA P-256.
+   */
+  keyAlgorithm?: 'ed25519' | 'ecdsa-p256';
   /** Longest sleep between renewal checks (kit uses 1 minute), so clock jumps are noticed. */
   checkIntervalMs?: number;
   /** Wait after a failed renewal before trying again (kit: 10 s). */
@@ -87,7 +93,7 @@ export class ServingIdentity implements TlsIdentitySource {
    */
   async renew(): Promise<ServingCertificate> {
     const state = this.deps.caState.current;
-    const key = generatePrivateKey('ecdsa-p256');
+    const key = generatePrivateKey(this.deps.keyAlgorithm ?? 'ecdsa-p256');
     let signed;
     try {
       signed = await state.signer.sign({ publicKey: createPublicKey(key), spiffeId: this.spiffeId, dnsNames: [] });

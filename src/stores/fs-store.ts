@@ -26,7 +26,7 @@ import { hasJwtTexts, type BundleTexts } from '../core/bundle-texts.js';
 import { computeBundleVersion } from './bundle-version.js';
 import { createBackup, findBackupDebris, listBackups, readBackup, removeBackupDebris } from './fs-backup.js';
 import { ensurePrivateDir } from './fs-io.js';
-import { BUNDLE_PARTS, type FsLayout, type LayoutOptions, listFileDirs, resolveLayout } from './fs-layout.js';
+import { BUNDLE_PARTS, STORE_PARTS, type FsLayout, type LayoutOptions, listFileDirs, resolveLayout } from './fs-layout.js';
 import { acquireLock, findLockDebris, type HeldLock, inspectLock, removeLockDebris, tryAcquireLock } from './fs-lock.js';
 import { type FileSnapshot, readSnapshotOnce } from './fs-snapshot.js';
 import { findDebris, removeDebris, replaceBundleFiles, rollForwardCommitted } from './fs-txn.js';
@@ -68,9 +68,12 @@ export class FsTrustBundleStore implements TrustBundleStore {
     return listFileDirs(this.layout);
   }
 
-  /** The bundle files themselves (paths as configured; each may be a `..data/<name>` link). */
+  /**
+   * The bundle files themselves (paths as configured; each may be a `..data/<name>` link), the
+   * JWT pair included: a change to `jwt.key` or `jwks.json` alone is a credential change too.
+   */
   watchFiles(): string[] {
-    return BUNDLE_PARTS.map((p) => this.layout.files[p]);
+    return STORE_PARTS.map((p) => this.layout.files[p]);
   }
 
   async read(): Promise<BundleReadResult> {

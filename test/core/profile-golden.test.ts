@@ -206,3 +206,36 @@ describe('leaf keyUsage follows the emulated Dapr version, not the issuer key', 
     }
   }
 });
+
+/**
+ * The issuer Dapr's sentry generates (bundle.GenerateX509, v1.16–v1.18) has no authorityKeyIdentifier:
+ * Go signs it with the root's template, which has no SubjectKeyId. `warden sentry` generates it the
+ * same way (interop: test/interop/dapr-sentry-bundles.test.ts compares it with Dapr's); every other
+ * generated issuer keeps the AKI, which OpenSSL needs to pick between roots of the same subject.
+ */
+describe("the issuer as Dapr's sentry generates it (issuerAuthorityKeyId: false)", () => {
+  for (const alg of ['ed25519', 'p256'] as const) {
+    it(`${alg}: the golden issuer minus the AKI, and openssl verify still chains a leaf to the root`, async () => {
+      const clock = new FixedClock(NOW);
+      const { bundle } = generateTrustBundle({
+        clock, serials: sequentialSerials(1), trustDomain: 'cluster.local', namespace: 'dapr-system',
+        keyAlgorithm: alg === 'ed25519' ? 'ed25519' : 'ecdsa-p256',
+        rootKey: fixedKey(`root-${alg}`), issuerKey: fixedKey(`issuer-${alg}`), issuerAuthorityKeyId: false,
+      });
+      const golden = JSON.parse(readFileSync(new URL(`../golden/profile-${alg}.json`, import.meta.url), 'utf8')) as {
+        issuer: { extensions: { oid: string }[] };
+      };
+      const actual = describe_(bundle.issuer);
+      assert.deepEqual(actual.extensions, golden.issuer.extensions.filter((e) => e.oid !== OID.authorityKeyIdentifier));
+      assert.equal(bundle.issuer.authorityKeyId, undefined);
+      assert.doesNotMatch(opensslText(certificateToPem(bundle.issuer)), /Authority Key Identifier/);
+      const signer = new WorkloadSigner(bundle, { clock, serials: sequentialSerials(100), workloadTtlMs: DAY, clockSkewMs: 15 * 60 * 1000, profile: 'v1.18' });
+      const leaf = await signer.sign({ publicKey: createPublicKey(fixedKey(`leaf-${alg}`)), spiffeId: 'spiffe://public/ns/default/myapp' });
+      const verified = opensslVerify({
+        anchorsPem: certificateToPem(bundle.root), untrustedPem: certificateToPem(bundle.issuer),
+        leafPem: certificateToPem(parseCertificate(leaf.leafDer)), attime: NOW,
+      });
+      assert.ok(verified.ok, verified.output);
+    });
+  }
+});

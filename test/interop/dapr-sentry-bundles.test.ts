@@ -7,17 +7,21 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import { parseCertificate, parseCertificatesPem, type Certificate } from '../../src/core/certificate.js';
 import { createCsr } from '../../src/core/csr.js';
 import { encodePem } from '../../src/core/pem.js';
 import { warden } from '../e2e/fixtures/mesh.js';
+import { selfSignedTlsFiles } from '../support/jwt-tokens.js';
 import { opensslVerify, openssl } from '../support/openssl.js';
 import { connectSentry, type SentryTestClient, type SignRequestInput } from '../support/sentry-client.js';
 import { skipUnless } from './support/binaries.js';
 import { diffOutcomes, outcomeOf, type Outcome } from './support/leaf-profile.js';
+import { freePorts } from './support/processes.js';
 import { startDaprSentry, startWardenSentry, writeSentryConfig, type RunningSentry } from './support/sentries.js';
 
 const skip = skipUnless('DAPR_SENTRY');
@@ -215,10 +219,8 @@ describe("Dapr's sentry and warden sentry read each other's trust bundles and is
     t.diagnostic(`Dapr's serving certificate: ${JSON.stringify(d)}`);
     const diff = diffOutcomes(w, d);
     for (const line of diff) t.diagnostic(`warden ≠ dapr: ${line}`);
-    // The one difference: Dapr 1.18 generates every workload key as Ed25519 (dapr/kit spiffe's
-    // default), its own serving key included; Warden's serving key is ECDSA P-256. daprd accepts
-    // both. Pinned so a change on either side is seen.
-    assert.deepEqual(diff, ['keyType: "ec" ≠ "ed25519"', 'curve: "prime256v1" ≠ undefined']);
+    // Dapr 1.18 serves with an Ed25519 key (dapr/kit crypto/spiffe); so does warden sentry --dapr-version 1.18 (the default).
+    assert.deepEqual(diff, [], `the serving certificates differ:\n${diff.join('\n')}`);
   });
 
   it("warden reads a bundle Dapr's sentry generated: verify and expiry pass, and warden sentry serves it", async () => {
@@ -265,10 +267,150 @@ describe("Dapr's sentry and warden sentry read each other's trust bundles and is
       for (const line of diff) t.diagnostic(`${f}: warden ≠ dapr: ${line}`);
       differences.push(...diff.map((l) => `${f}: ${l}`));
     }
-    // The one difference: Dapr's generated issuer has no authorityKeyIdentifier (its bundle code
-    // signs the issuer with the root's template, which has no subjectKeyId; Go then omits the AKI),
-    // Warden's has one (RFC 5280 4.2.1.1: required in every certificate but a self-signed root).
-    // Both chain the same way; pinned so a change on either side is seen.
-    assert.deepEqual(differences, ['issuer.crt: extensionOids[3]: "2.5.29.35" ≠ undefined']);
+    // Dapr's generated issuer has no authorityKeyIdentifier (bundle.GenerateX509 signs it with the
+    // root's template, which has no subjectKeyId); warden sentry generates it the same way.
+    assert.deepEqual(differences, [], `the generated bundles differ:\n${differences.join('\n')}`);
+  });
+});
+
+/** The decoded parts of a compact JWS (no verification). */
+function decodeJwt(token: string): { header: Record<string, unknown>; claims: Record<string, unknown> } {
+  const [h, p] = token.split('.');
+  return { header: JSON.parse(Buffer.from(h!, 'base64url').toString('utf8')) as Record<string, unknown>, claims: JSON.parse(Buffer.from(p!, 'base64url').toString('utf8')) as Record<string, unknown> };
+}
+
+/** A token as a comparable shape: header, claim names and JSON types, the fixed values, and the time offsets from `iat`. */
+function tokenShape(token: string): Record<string, unknown> {
+  const { header, claims } = decodeJwt(token);
+  const iat = claims['iat'] as number;
+  return {
+    headerKeys: Object.keys(header).sort(), alg: header['alg'], typ: header['typ'], kid: header['kid'],
+    claimTypes: Object.fromEntries(Object.keys(claims).sort().map((k) => [k, Array.isArray(claims[k]) ? 'array' : typeof claims[k]])),
+    aud: claims['aud'], sub: claims['sub'], iss: claims['iss'], use: claims['use'],
+    nbfOffset: (claims['nbf'] as number) - iat, expOffset: (claims['exp'] as number) - iat,
+    jtiForm: /^[0-9a-f]{32}$/.test(String(claims['jti'])) ? '32 hex' : String(claims['jti']),
+    iatIsWholeSeconds: Number.isInteger(iat),
+  };
+}
+
+/** GET over TLS pinned to `caPem` (the OIDC servers' self-signed loopback certificate). */
+function httpsGet(port: number, path: string, caPem: string): Promise<{ status: number; body: string; contentType: string | undefined }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest({ host: '127.0.0.1', port, path, ca: caPem, servername: 'localhost', timeout: 10_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, contentType: res.headers['content-type'] }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET https://127.0.0.1:${port}${path} timed out`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe("JWT-SVIDs and OIDC discovery: Dapr's sentry and warden sentry with --jwt-enabled on the same bundle", { skip }, () => {
+  let dir: string;
+  let creds: string;
+  let tlsCa: string;
+  let wardenSentry: RunningSentry | undefined;
+  let daprSentry: RunningSentry | undefined;
+  let oidcPorts: { warden: number; dapr: number };
+  const clients: SentryTestClient[] = [];
+  const JWT_FLAGS = ['--jwt-enabled', '--jwt-issuer', 'https://oidc.example.org', '--jwt-ttl', '2h'];
+
+  before(async () => {
+    makeKeys();
+    dir = mkdtempSync(join(tmpdir(), 'warden-interop-jwt-'));
+    creds = join(dir, 'certs');
+    const config = writeSentryConfig(dir, { workloadCertTTL: '24h', allowedClockSkew: '10m' });
+    const tls = selfSignedTlsFiles(dir, 'oidc-tls');
+    tlsCa = tls.certPem;
+    const [wardenOidc, daprOidc] = (await freePorts(2)) as [number, number];
+    oidcPorts = { warden: wardenOidc, dapr: daprOidc };
+    const oidc = (port: number): string[] => ['--oidc-enabled', '--oidc-server-listen-address', '127.0.0.1', '--oidc-server-listen-port', String(port),
+      '--oidc-server-tls-cert-file', tls.certFile, '--oidc-server-tls-key-file', tls.keyFile];
+    // Warden generates the bundle with its JWT key (jwt.key, jwks.json); Dapr's sentry starts on it.
+    wardenSentry = await startWardenSentry(creds, ['--config', config, '--trust-domain', 'localhost', ...JWT_FLAGS, ...oidc(wardenOidc)]);
+    daprSentry = await startDaprSentry(creds, ['--config', config, '--trust-domain', 'localhost', ...JWT_FLAGS, ...oidc(daprOidc)]);
+  });
+
+  after(async () => {
+    for (const c of clients) c.close();
+    await Promise.all([wardenSentry?.proc.stop(), daprSentry?.proc.stop()]);
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  for (const audiences of [[], ['extra-audience', 'spiffe://localhost/ns/default/other']]) {
+    it(`the same request (jwt_audiences ${JSON.stringify(audiences)}) gets tokens of the same shape: header, claims and types, aud, use, kid, per_audience_jwts keys, nbf/exp offsets`, async (t) => {
+      const anchorsPem = readFileSync(join(creds, 'ca.crt'), 'utf8');
+      const w = client(wardenSentry!, anchorsPem);
+      const d = client(daprSentry!, anchorsPem);
+      clients.push(w, d);
+      const req = { ...base, id: 'myapp', jwt_audiences: audiences, certificate_signing_request: csr(keys.p256) };
+      const [fromWarden, fromDapr] = await Promise.all([w.sign(req), d.sign(req)]);
+      assert.ok(fromWarden.jwt?.value && fromDapr.jwt?.value, 'both answer with a jwt');
+      const dShape = tokenShape(fromDapr.jwt.value);
+      t.diagnostic(`Dapr's jwt: ${JSON.stringify(dShape)}`);
+      const differences = diffOutcomes(tokenShape(fromWarden.jwt.value), dShape).map((l) => `jwt: ${l}`);
+      differences.push(...diffOutcomes(Object.keys(fromWarden.per_audience_jwts).sort(), Object.keys(fromDapr.per_audience_jwts).sort()).map((l) => `per_audience_jwts keys: ${l}`));
+      for (const [aud, token] of Object.entries(fromDapr.per_audience_jwts)) {
+        const mine = fromWarden.per_audience_jwts[aud];
+        if (mine) differences.push(...diffOutcomes(tokenShape(mine.value), tokenShape(token.value)).map((l) => `per_audience_jwts[${aud}]: ${l}`));
+      }
+      for (const line of differences) t.diagnostic(`warden ≠ dapr: ${line}`);
+      assert.deepEqual(differences, [], `the tokens differ:\n${differences.join('\n')}`);
+      // The values the shapes share, spelled out: Dapr's audiences, use, and 2 h / 10 min offsets.
+      assert.deepEqual(dShape['aud'], ['public', ...audiences]); // the request's trust domain is empty: Dapr's default `public`
+      assert.equal(dShape['use'], 'sig');
+      assert.deepEqual([dShape['nbfOffset'], dShape['expOffset']], [-600, 7200]);
+      assert.deepEqual(Object.keys(fromDapr.per_audience_jwts).sort(), ['public', ...audiences].sort());
+
+      // Each token verifies against the one jwks.json both serve (jose as the consumer).
+      const jwks = createLocalJWKSet(JSON.parse(readFileSync(join(creds, 'jwks.json'), 'utf8')) as JSONWebKeySet);
+      for (const token of [fromWarden.jwt.value, fromDapr.jwt.value, ...Object.values(fromWarden.per_audience_jwts).map((v) => v.value)]) {
+        const { payload } = await jwtVerify(token, jwks, { issuer: 'https://oidc.example.org' });
+        assert.equal(payload.sub, 'spiffe://public/ns/default/myapp');
+      }
+    });
+  }
+
+  /** The discovery document and JWKS of both OIDC servers, compared (host-derived URLs name each server's own port). */
+  async function compareOidc(ports: { warden: number; dapr: number }, prefix: string, t: { diagnostic(m: string): void }): Promise<string[]> {
+    const differences: string[] = [];
+    for (const path of [`${prefix}/.well-known/openid-configuration`, `${prefix}/jwks.json`]) {
+      const [w, d] = await Promise.all([httpsGet(ports.warden, path, tlsCa), httpsGet(ports.dapr, path, tlsCa)]);
+      t.diagnostic(`Dapr ${path}: ${d.status} ${d.contentType} ${d.body.trim()}`);
+      assert.equal(d.status, 200, `Dapr's sentry: ${d.body}`);
+      const normalise = (body: string, port: number): unknown => JSON.parse(body.replaceAll(`127.0.0.1:${port}`, '127.0.0.1:PORT')) as unknown;
+      const diff = [
+        ...diffOutcomes({ status: w.status, contentType: w.contentType }, { status: d.status, contentType: d.contentType }),
+        ...diffOutcomes(normalise(w.body, ports.warden), normalise(d.body, ports.dapr)),
+      ];
+      for (const line of diff) t.diagnostic(`${path}: warden ≠ dapr: ${line}`);
+      differences.push(...diff.map((l) => `${path}: ${l}`));
+    }
+    return differences;
+  }
+
+  it('both serve the same OIDC discovery document and JWKS over TLS (--jwt-issuer set; loopback, the same certificate files)', async (t) => {
+    const differences = await compareOidc(oidcPorts, '', t);
+    assert.deepEqual(differences, [], `the OIDC documents differ:\n${differences.join('\n')}`);
+  });
+
+  it('without --jwt-issuer and with --oidc-path-prefix: the same documents, issuer and jwks_uri taken from the request', async (t) => {
+    const [wp, dp] = (await freePorts(2)) as [number, number];
+    const config = join(dir, 'sentry-config.yaml');
+    const flags = (port: number): string[] => ['--config', config, '--trust-domain', 'localhost', '--jwt-enabled', '--oidc-enabled',
+      '--oidc-server-listen-address', '127.0.0.1', '--oidc-server-listen-port', String(port), '--oidc-path-prefix', '/dapr',
+      '--oidc-server-tls-cert-file', join(dir, 'oidc-tls.crt'), '--oidc-server-tls-key-file', join(dir, 'oidc-tls.key')];
+    const [ws, ds] = await Promise.all([startWardenSentry(creds, flags(wp)), startDaprSentry(creds, flags(dp))]);
+    try {
+      const differences = await compareOidc({ warden: wp, dapr: dp }, '/dapr', t);
+      assert.deepEqual(differences, [], `the OIDC documents differ:\n${differences.join('\n')}`);
+      const doc = JSON.parse((await httpsGet(dp, '/dapr/.well-known/openid-configuration', tlsCa)).body) as { issuer: string; jwks_uri: string };
+      t.diagnostic(`Dapr without --jwt-issuer: issuer ${doc.issuer}, jwks_uri ${doc.jwks_uri}`);
+    } finally {
+      await Promise.all([ws.proc.stop(), ds.proc.stop()]);
+    }
   });
 });

@@ -110,7 +110,7 @@ describe('real daprd keeps invoking through a warden mtls rotate (self-hosted)',
         '--ca-root-certificate', join(next, 'ca.crt'), '--issuer-public-certificate', join(next, 'issuer.crt'),
         '--issuer-private-key', join(next, 'issuer.key'),
         '--propagation-delay', '1s', '--sentry-address', sentry!.address, '--timeout', '120s']);
-      assert.equal(rotate.code, 0, `${rotate.stdout}${rotate.stderr}`);
+      assert.equal(rotate.code, 0, `${rotate.stdout}${rotate.stderr}\nwarden sentry:\n${sentry!.proc.tail()}`);
       const rotated = Date.now();
       assert.equal((rotate.stdout.match(/Complete; convergence confirmed after/g) ?? []).length, 3, rotate.stdout);
       assert.equal(readFileSync(join(certs, 'ca.crt'), 'utf8'), readFileSync(join(next, 'ca.crt'), 'utf8'), 'ca.crt is the new root only');

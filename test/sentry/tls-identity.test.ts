@@ -6,7 +6,7 @@
 import * as grpc from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tls from 'node:tls';
@@ -132,4 +132,22 @@ describe('serving identity', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+  // dapr/kit crypto/spiffe generates the sentry's own key: ECDSA P-256 in kit v0.16/v0.17 (Dapr
+  // 1.16/1.17), Ed25519 in Dapr 1.18 (test/interop/dapr-sentry-bundles.test.ts compares with Dapr 1.18's).
+  for (const [daprVersion, keyType] of [['1.18', 'ed25519'], ['1.17', 'ec'], ['1.16', 'ec']] as const) {
+    it(`--dapr-version ${daprVersion}: the serving key is ${keyType === 'ec' ? 'ECDSA P-256' : 'Ed25519'}, as that Dapr's sentry serves`, async () => {
+      const t = await startTestSentry({ options: { daprVersion } });
+      try {
+        const client = t.client();
+        await client.sign(request);
+        const peer = client.peerCertificates[0];
+        assert.ok(peer);
+        const key = new X509Certificate(peer.raw).publicKey;
+        assert.equal(key.asymmetricKeyType, keyType);
+        if (keyType === 'ec') assert.equal(key.asymmetricKeyDetails?.namedCurve, 'prime256v1');
+      } finally {
+        await t.close();
+      }
+    });
+  }
 });

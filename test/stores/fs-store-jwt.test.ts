@@ -88,6 +88,8 @@ test('absolute JWT file names elsewhere use the transaction; files 0600', async 
   assert.equal(await readFile(join(other, 'signing.key'), 'utf8'), JWT_A.jwtKey);
   assert.equal(await modeOf(join(other, 'signing.key')), 0o600);
   assert.deepEqual(store.watchPaths().sort(), [dir, other].sort());
+  // The reloader reacts only to these names: the JWT pair must be among them (a jwks.json change alone is a credential change).
+  assert.deepEqual(store.watchFiles(), [...['ca.crt', 'issuer.crt', 'issuer.key'].map((f) => join(dir, f)), join(other, 'signing.key'), join(other, 'keys.json')]);
   const read = await store.read();
   assert.deepEqual(read.state === 'complete' ? read.texts : undefined, { ...A, ...JWT_A });
 });
