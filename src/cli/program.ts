@@ -266,7 +266,8 @@ function addSentryCommand(program: Command, io: Io, deps: CliDeps, run: Runner):
   addJwtOidcOptions(cmd);
   // Dapr's Sentry ignores positional arguments (e.g. the `false` of `--enable-metrics false`).
   addCredentialOptions(cmd).allowExcessArguments(true).action(function (this: Command) {
-    return run(() => sentryCommand({ ...this.opts<SentryCommandOptions>(), ignoredArgs: this.args }, io, deps))();
+    const setByUser = Object.keys(this.opts()).filter((name) => ['cli', 'env'].includes(this.getOptionValueSource(name) ?? ''));
+    return run(() => sentryCommand({ ...this.opts<SentryCommandOptions>(), ignoredArgs: this.args, setByUser }, io, deps))();
   });
 }
 

@@ -79,6 +79,30 @@ describe('sentry --auto-renew in Kubernetes: the flags', () => {
   });
 });
 
+describe('sentry --auto-renew-restarts outside Kubernetes auto-renewal', () => {
+  it('given on the command line or as WARDEN_AUTO_RENEW_RESTARTS without --mode kubernetes --auto-renew, it is a usage error that says so; defaulted, it is not', async () => {
+    let started = 0;
+    const deps = { openStore: () => { throw new Error('not reached'); }, startSentry: () => { started++; throw new Error('stop here'); }, waitForShutdown: () => Promise.resolve('') };
+    for (const argv of [['--auto-renew-restarts', 'apps', '--auto-renew'], ['--auto-renew-restarts', 'none', '--mode', 'kubernetes'], ['--auto-renew-restarts=control-plane']]) {
+      const io = captureIo();
+      assert.equal(await main(['sentry', ...argv, '--log-file', '/dev/null'], io, deps), 2, argv.join(' '));
+      assert.match(io.stderrText(), /--auto-renew-restarts \S+ needs --mode kubernetes and --auto-renew/, argv.join(' '));
+    }
+    process.env['WARDEN_AUTO_RENEW_RESTARTS'] = 'apps';
+    try {
+      const io = captureIo();
+      assert.equal(await main(['sentry', '--auto-renew', '--log-file', '/dev/null'], io, deps), 2);
+      assert.match(io.stderrText(), /--auto-renew-restarts apps needs --mode kubernetes and --auto-renew/);
+    } finally {
+      delete process.env['WARDEN_AUTO_RENEW_RESTARTS'];
+    }
+    assert.equal(started, 0);
+    // Defaulted (apps), self-hosted --auto-renew starts.
+    await main(['sentry', '--auto-renew', '--log-file', '/dev/null'], captureIo(), deps);
+    assert.equal(started, 1);
+  });
+});
+
 describe('sentry --auto-renew in Kubernetes: the per-pod trust gate', () => {
   it('a stale pod no workload owns holds the issuer back: TrustNotConverged Event, warden_sentry_pods_not_converged 1 and a log line name it; --status and doctor say the sentry started the rotation; once the pod is replaced the issuer switches', { timeout: 180_000 }, async (t) => {
     const { server, old } = await dueCluster(t);

@@ -77,6 +77,8 @@ export interface SentryCommandOptions {
   oidcJwksUri?: string;
   oidcPathPrefix?: string;
   oidcAllowedHosts?: string[];
+  /** Option names (camelCase) given on the command line or through their environment variable, not defaulted. */
+  setByUser?: readonly string[];
   /** Positional arguments, which Dapr's Sentry ignores (pflag leaves `false` of `--enable-metrics false` there). */
   ignoredArgs?: readonly string[];
 }
@@ -143,6 +145,10 @@ async function runSentry(opts: SentryCommandOptions, io: Io, deps: CliDeps, logg
   const oidc = oidcOptionsOf(opts, io, logger);
   if (opts.ignoredArgs && opts.ignoredArgs.length > 0) {
     logger.warn({ args: opts.ignoredArgs }, `Ignoring positional arguments ${JSON.stringify(opts.ignoredArgs)}: Dapr's Sentry takes none (a bool flag takes its value as --flag=false)`);
+  }
+  if (opts.setByUser?.includes('autoRenewRestarts') && (!opts.autoRenew || opts.mode !== 'kubernetes')) {
+    // Only the Kubernetes renewer restarts anything (self-hosted, the sentry cannot restart daprd processes).
+    throw new WardenError('ERR_USAGE', `--auto-renew-restarts ${opts.autoRenewRestarts} needs --mode kubernetes and --auto-renew (it says what an automatic rotation in Kubernetes may restart); self-hosted, restart daprd yourself between add-anchor and switch-issuer (give it time with --renew-propagation-delay), or drop the flag`);
   }
   if (opts.distributeTrust && (!opts.autoRenew || opts.mode !== 'kubernetes')) {
     // The ConfigMaps are kept in sync by the replica that holds the auto-renew Lease.
