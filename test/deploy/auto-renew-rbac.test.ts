@@ -130,7 +130,7 @@ describe('auto-renew through the chart\'s extraEnvVars', () => {
     });
     assert.deepEqual({ a: seen?.autoRenew, r: seen?.autoRenewRestarts, d: seen?.distributeTrust }, { a: true, r: 'control-plane', d: true });
 
-    seen = undefined;
+    seen = undefined as typeof seen;
     await withEnv({ WARDEN_AUTO_RENEW: 'true' }, async () => {
       await main(['sentry', '--mode', 'kubernetes', '--auto-renew=false', '--log-file', '/dev/null'], captureIo({ env: { HOME: '/nonexistent' } }), deps as never);
     });
