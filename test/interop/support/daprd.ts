@@ -121,3 +121,21 @@ export async function startDaprd(o: DaprdOptions): Promise<RunningDaprd> {
   await waitForHttp(proc, o.ports.http, '/v1.0/healthz', 204);
   return { appId: o.appId, proc, ports: o.ports, app: o.app };
 }
+
+/**
+ * The two-app mesh the interop tests call through: app-a and app-b, each behind its daprd, each
+ * daprd resolving the other. Pushes into `apps` and `daprds` as they start, so the caller's
+ * `after` stops whatever did start even when the other half failed.
+ */
+export async function startAppPair(
+  o: { sentryAddress: string; trustAnchorsPem: string; dir: string },
+  apps: TinyApp[], daprds: RunningDaprd[],
+): Promise<void> {
+  const [a, b] = await Promise.all([startTinyApp('app-a'), startTinyApp('app-b')]);
+  apps.push(a, b);
+  const [portsA, portsB] = await Promise.all([allocateDaprdPorts(), allocateDaprdPorts()]);
+  daprds.push(...await Promise.all([
+    startDaprd({ ...o, appId: 'app-a', app: a, ports: portsA, configFile: writeDaprdConfig(o.dir, 'app-a', portsB.internalGrpc) }),
+    startDaprd({ ...o, appId: 'app-b', app: b, ports: portsB, configFile: writeDaprdConfig(o.dir, 'app-b', portsA.internalGrpc) }),
+  ]));
+}
