@@ -147,8 +147,9 @@ async function runSentry(opts: SentryCommandOptions, io: Io, deps: CliDeps, logg
     logger.warn({ args: opts.ignoredArgs }, `Ignoring positional arguments ${JSON.stringify(opts.ignoredArgs)}: Dapr's Sentry takes none (a bool flag takes its value as --flag=false)`);
   }
   if (opts.setByUser?.includes('autoRenewRestarts') && (!opts.autoRenew || opts.mode !== 'kubernetes')) {
-    // Only the Kubernetes renewer restarts anything (self-hosted, the sentry cannot restart daprd processes).
-    throw new WardenError('ERR_USAGE', `--auto-renew-restarts ${opts.autoRenewRestarts} needs --mode kubernetes and --auto-renew (it says what an automatic rotation in Kubernetes may restart); self-hosted, restart daprd yourself between add-anchor and switch-issuer (give it time with --renew-propagation-delay), or drop the flag`);
+    // Harmless, so a warning rather than a refusal (every value --help shows is accepted back as input):
+    // only the Kubernetes renewer restarts anything; self-hosted, the sentry cannot restart daprd processes.
+    logger.warn({ flag: '--auto-renew-restarts' }, `Ignoring --auto-renew-restarts ${opts.autoRenewRestarts}: it applies only with --mode kubernetes and --auto-renew (what an automatic rotation in Kubernetes may restart). Self-hosted, restart daprd yourself between add-anchor and switch-issuer (give it time with --renew-propagation-delay)`);
   }
   if (opts.distributeTrust && (!opts.autoRenew || opts.mode !== 'kubernetes')) {
     // The ConfigMaps are kept in sync by the replica that holds the auto-renew Lease.
