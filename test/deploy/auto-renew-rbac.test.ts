@@ -15,13 +15,12 @@ import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { main } from '../../src/cli/main.js';
 import { captureIo } from '../../src/cli/io.js';
-import { generateTrustBundle } from '../../src/core/bundle.js';
 import type { RotationRecord } from '../../src/core/rotation-phases/record.js';
-import { DAY_MS } from '../../src/core/thresholds.js';
 import type { LogRecord } from '../support/sentry-harness.js';
-import { ROOT_CA_CONFIGMAP, seedDaprApps, seedDaprControlPlane, seedDaprSentryRbac, simulateDaprPods, startKubeApiServer, type KubeApiServer } from '../support/kube-api/index.js';
+import { ROOT_CA_CONFIGMAP, seedDaprSentryRbac, type KubeApiServer } from '../support/kube-api/index.js';
 import type { JsonObject } from '../support/kube-api/objects.js';
-import { NS, TD, secretTexts, startKubeSentry, waitFor } from '../sentry-kube/harness.js';
+import { dueCluster } from '../sentry-kube/due-cluster.js';
+import { NS, secretTexts, startKubeSentry, waitFor } from '../sentry-kube/harness.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const MANIFEST = join(REPO, 'deploy', 'kubernetes', 'sentry-auto-renew-rbac.yaml');
@@ -47,14 +46,7 @@ function journal(server: KubeApiServer): RotationRecord | undefined {
 
 /** A cluster whose CA is due (a 30-day CA born 21 days ago), two Dapr apps whose pods read DAPR_TRUST_ANCHORS; a kubeconfig with the sentry's token. */
 async function dueClusterAsSentry(t: { after(fn: () => unknown): void }, withManifest: boolean) {
-  const server = await startKubeApiServer({ rolloutDelayMs: 30 });
-  t.after(() => server.close());
-  const born = { now: () => new Date(Date.now() - 21 * DAY_MS) };
-  const old = generateTrustBundle({ clock: born, trustDomain: TD, namespace: NS, validityMs: 30 * DAY_MS, clockSkewMs: 60_000 }).bundle;
-  seedDaprControlPlane(server, { namespace: NS, trustDomain: TD, trustBundle: old.toTexts(), workloadCertTTL: '4s', allowedClockSkew: '1s', withPods: false });
-  seedDaprApps(server, { namespaces: ['team-a'], count: 2 });
-  const sim = simulateDaprPods(server, { anchors: 'env' });
-  t.after(() => sim.stop());
+  const { server, old } = await dueCluster(t);
   const { token } = seedDaprSentryRbac(server, { namespace: NS });
   if (withManifest) applyManifest(server);
   const dir = mkdtempSync(join(tmpdir(), 'warden-rbac-'));

@@ -9,15 +9,17 @@
  * Real time with short settings; every wait polls the API server's state, bounded.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { main } from '../../src/cli/main.js';
 import { captureIo } from '../../src/cli/io.js';
-import { generateTrustBundle } from '../../src/core/bundle.js';
 import type { RotationRecord } from '../../src/core/rotation-phases/record.js';
-import { DAY_MS } from '../../src/core/thresholds.js';
 import type { TrustRestartPolicy } from '../../src/kube/trust-restart-policy.js';
-import { ROOT_CA_CONFIGMAP, seedDaprApps, seedDaprControlPlane, simulateDaprPods, startKubeApiServer, type KubeApiServer } from '../support/kube-api/index.js';
-import { NS, TD, secretTexts, startKubeSentry, waitFor, type KubeSentry } from './harness.js';
+import { ROOT_CA_CONFIGMAP, seedDaprApps, type KubeApiServer } from '../support/kube-api/index.js';
+import { dueCluster } from './due-cluster.js';
+import { NS, secretTexts, startKubeSentry, waitFor, type KubeSentry } from './harness.js';
 
 const LONG = 120_000;
 
@@ -41,19 +43,6 @@ async function warden(server: KubeApiServer, sub: string, args: string[]): Promi
   const io = captureIo({ env: { HOME: '/nonexistent', USER: 'ana' } });
   const code = await main(['mtls', sub, '-k', '--kubeconfig', server.kubeconfigPath, ...args], io);
   return { code, stdout: io.stdoutText() };
-}
-
-/** A cluster whose CA is due now (a 30-day CA born 21 days ago), two Dapr apps in team-a with simulated pods. */
-async function dueCluster(t: { after(fn: () => unknown): void }, anchors: 'env' | 'file' = 'env'): Promise<{ server: KubeApiServer; old: ReturnType<typeof generateTrustBundle>['bundle'] }> {
-  const server = await startKubeApiServer({ rolloutDelayMs: 30 });
-  t.after(() => server.close());
-  const born = { now: () => new Date(Date.now() - 21 * DAY_MS) };
-  const old = generateTrustBundle({ clock: born, trustDomain: TD, namespace: NS, validityMs: 30 * DAY_MS, clockSkewMs: 60_000 }).bundle;
-  seedDaprControlPlane(server, { namespace: NS, trustDomain: TD, trustBundle: old.toTexts(), workloadCertTTL: '4s', allowedClockSkew: '1s', withPods: false });
-  seedDaprApps(server, { namespaces: ['team-a'], count: 2 });
-  const sim = simulateDaprPods(server, { anchors });
-  t.after(() => sim.stop());
-  return { server, old };
 }
 
 async function autoRenewingSentry(t: { after(fn: () => unknown): void }, server: KubeApiServer, restarts: TrustRestartPolicy, extra: Record<string, unknown> = {}): Promise<KubeSentry> {
@@ -80,26 +69,32 @@ describe('sentry --auto-renew in Kubernetes: the flags', () => {
 });
 
 describe('sentry --auto-renew-restarts outside Kubernetes auto-renewal', () => {
-  it('given on the command line or as WARDEN_AUTO_RENEW_RESTARTS without --mode kubernetes --auto-renew, it is a usage error that says so; defaulted, it is not', async () => {
-    let started = 0;
-    const deps = { openStore: () => { throw new Error('not reached'); }, startSentry: () => { started++; throw new Error('stop here'); }, waitForShutdown: () => Promise.resolve('') };
+  it('given on the command line or as WARDEN_AUTO_RENEW_RESTARTS without --mode kubernetes --auto-renew, it is not silently ignored: a warning says it has no effect; defaulted, no warning', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'warden-restarts-flag-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const deps = {
+      openStore: () => { throw new Error('not reached'); },
+      startSentry: () => Promise.resolve({ close: () => Promise.resolve() }),
+      waitForShutdown: () => Promise.resolve('SIGTERM'),
+    };
+    let n = 0;
+    const run = async (argv: string[]): Promise<string> => {
+      const log = join(dir, `sentry-${n++}.log`);
+      const io = captureIo({ env: { HOME: dir } });
+      assert.equal(await main(['sentry', ...argv, '--issuer-credentials', dir, '--log-file', log], io, deps as never), 0, io.stderrText());
+      return readFileSync(log, 'utf8');
+    };
+    const warning = /Ignoring --auto-renew-restarts (\S+): it applies only with --mode kubernetes and --auto-renew/;
     for (const argv of [['--auto-renew-restarts', 'apps', '--auto-renew'], ['--auto-renew-restarts', 'none', '--mode', 'kubernetes'], ['--auto-renew-restarts=control-plane']]) {
-      const io = captureIo();
-      assert.equal(await main(['sentry', ...argv, '--log-file', '/dev/null'], io, deps), 2, argv.join(' '));
-      assert.match(io.stderrText(), /--auto-renew-restarts \S+ needs --mode kubernetes and --auto-renew/, argv.join(' '));
+      assert.match(await run(argv), warning, argv.join(' '));
     }
-    process.env['WARDEN_AUTO_RENEW_RESTARTS'] = 'apps';
+    process.env['WARDEN_AUTO_RENEW_RESTARTS'] = 'none';
     try {
-      const io = captureIo();
-      assert.equal(await main(['sentry', '--auto-renew', '--log-file', '/dev/null'], io, deps), 2);
-      assert.match(io.stderrText(), /--auto-renew-restarts apps needs --mode kubernetes and --auto-renew/);
+      assert.equal(warning.exec(await run(['--auto-renew']))?.[1], 'none');
     } finally {
       delete process.env['WARDEN_AUTO_RENEW_RESTARTS'];
     }
-    assert.equal(started, 0);
-    // Defaulted (apps), self-hosted --auto-renew starts.
-    await main(['sentry', '--auto-renew', '--log-file', '/dev/null'], captureIo(), deps);
-    assert.equal(started, 1);
+    assert.doesNotMatch(await run(['--auto-renew']), warning, 'defaulted: no warning');
   });
 });
 
