@@ -7,14 +7,14 @@
  * saying so, without it).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseCertificatesPem } from '../../src/core/certificate.js';
 import { opensslVerify, openssl } from '../support/openssl.js';
 import { skipUnless } from './support/binaries.js';
-import { startAppPair, type RunningDaprd, type TinyApp } from './support/daprd.js';
+import { startAppPair, stopAppPair, type RunningDaprd, type TinyApp } from './support/daprd.js';
 import { connectWithoutClientCertificate, readPeerChain } from './support/peer-chain.js';
 import { httpGet, readCounter } from './support/processes.js';
 import { startDaprSentry, startWardenSentry, writeSentryConfig, type RunningSentry } from './support/sentries.js';
@@ -50,12 +50,7 @@ describe(`two real daprd get their identity from ${name} and invoke each other o
     await startAppPair({ sentryAddress: sentry.address, trustAnchorsPem: anchors, dir }, apps, daprds);
   });
 
-  after(async () => {
-    await Promise.all(daprds.map((d) => d.proc.stop()));
-    await sentry?.proc.stop();
-    await Promise.all(apps.map((a) => a.close()));
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => stopAppPair({ daprds, sentry, apps, dir }));
 
   it('service invocation app-a → app-b and app-b → app-a succeeds through both sidecars', async () => {
     const [a, b] = daprds as [RunningDaprd, RunningDaprd];
