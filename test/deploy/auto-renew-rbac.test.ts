@@ -75,7 +75,7 @@ describe('deploy/kubernetes/sentry-auto-renew-rbac.yaml', () => {
     assert.ok(server.api.list('events', { namespace: NS }).items.some((e) => e.reason === 'AutoRenewStarted'));
     assert.ok(server.rollout.restarts.some((r) => r.name.startsWith('app-')), 'apps restarted by the sentry');
     await waitFor('dapr-root-ca.crt in team-a', () => (server.api.find('configmaps', 'team-a', ROOT_CA_CONFIGMAP)?.data as Record<string, string> | undefined)?.['ca.crt'] === secretTexts(server).ca, LONG);
-    const forbidden = logs.filter((l) => /forbidden|403/i.test(JSON.stringify(l)));
+    const forbidden = logs.filter((l) => /forbidden|HTTP-Code: 403/i.test(JSON.stringify(l)));
     assert.deepEqual(forbidden, [], 'no request was refused');
   });
 
