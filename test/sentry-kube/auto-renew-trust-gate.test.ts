@@ -149,6 +149,8 @@ describe('sentry --auto-renew in Kubernetes: the per-pod trust gate', () => {
     const { server, old } = await dueCluster(t);
     const k = await autoRenewingSentry(t, server, 'none');
     await waitFor('warden_sentry_pods_not_converged 2', async () => (await metric(k, 'warden_sentry_pods_not_converged')) === 2, LONG);
+    // The Event is written after the metric is set: wait for it too.
+    await waitFor('the TrustNotConverged Event', () => secretEvents(server).some((e) => e.reason === 'TrustNotConverged'), LONG);
     const event = secretEvents(server).find((e) => e.reason === 'TrustNotConverged');
     assert.match(String(event?.message), /waiting for them \(--auto-renew-restarts none\): team-a\/app-0-\S+, team-a\/app-1-\S+/);
     assert.equal(server.rollout.restarts.length, 0, 'policy none restarts nothing, not even the control plane');
