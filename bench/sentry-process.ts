@@ -6,9 +6,9 @@
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { get } from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePorts } from '../test/support/free-ports.js';
 import { spawnChild, stopChild } from './children.js';
 import { sleep } from './measure.js';
 
@@ -44,17 +44,7 @@ export function sentryUnavailable(): { reason?: string; help: string } {
   return { help: text };
 }
 
-/** Free TCP ports on 127.0.0.1 (held together so they differ, then released). */
-export async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(Array.from({ length: count }, () => new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve(server));
-  })));
-  const ports = servers.map((s) => (s.address() as AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
-  return ports;
-}
+export { freePorts };
 
 function healthz(port: number): Promise<number> {
   return new Promise((resolve) => {
@@ -83,6 +73,17 @@ export async function startSentryProcess(credentialsDir: string, help: string, o
   const child = spawnChild(process.execPath, ['--import', ORPHAN_GUARD, ...args], {
     cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NAMESPACE: 'default' },
   });
+  return superviseSentryChild(child, { name: 'warden sentry', port, healthzPort, metricsPort, workers, readyTimeoutMs });
+}
+
+/**
+ * A sentry child process (Warden's or Dapr's) as a SentryProcess: keeps its last 40 lines of
+ * output for error messages and resolves once its /healthz says 200; a process that exits or stays
+ * unhealthy past `readyTimeoutMs` is an error with that output (and is stopped).
+ */
+export async function superviseSentryChild(child: ChildProcess, o: {
+  name: string; port: number; healthzPort: number; metricsPort: number; workers: number; readyTimeoutMs: number;
+}): Promise<SentryProcess> {
   const tail: string[] = [];
   const keep = (chunk: Buffer): void => {
     tail.push(...chunk.toString('utf8').split('\n').filter((l) => l !== ''));
@@ -90,18 +91,19 @@ export async function startSentryProcess(credentialsDir: string, help: string, o
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
+  const exited = (): boolean => child.exitCode !== null || child.signalCode !== null;
   const sentry: SentryProcess = {
-    child, pid: child.pid ?? -1, port, metricsPort, workers, outputTail: () => tail.join('\n'), stop: () => stopChild(child, 5000),
+    child, pid: child.pid ?? -1, port: o.port, metricsPort: o.metricsPort, workers: o.workers, outputTail: () => tail.join('\n'), stop: () => stopChild(child, 5000),
     assertRunning: (phase) => {
-      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`warden sentry exited (${child.exitCode ?? child.signalCode}) during ${phase}`);
+      if (exited()) throw new Error(`${o.name} exited (${child.exitCode ?? child.signalCode}) during ${phase}:\n${tail.join('\n')}`);
     },
   };
-  const deadline = performance.now() + readyTimeoutMs;
-  while ((await healthz(healthzPort)) !== 200) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`warden sentry exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${sentry.outputTail()}`);
+  const deadline = performance.now() + o.readyTimeoutMs;
+  while ((await healthz(o.healthzPort)) !== 200) {
+    if (exited()) throw new Error(`${o.name} exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${sentry.outputTail()}`);
     if (performance.now() > deadline) {
       await sentry.stop();
-      throw new Error(`warden sentry was not healthy within ${readyTimeoutMs} ms:\n${sentry.outputTail()}`);
+      throw new Error(`${o.name} was not healthy within ${o.readyTimeoutMs} ms:\n${sentry.outputTail()}`);
     }
     await sleep(100);
   }

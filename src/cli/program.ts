@@ -245,7 +245,7 @@ function addSentryCommand(program: Command, io: Io, deps: CliDeps, run: Runner):
     .addOption(boolFlag('--release-memory [bool]', 'after a storm of connections has subsided, collect garbage and return freed memory to the system (glibc malloc_trim); --release-memory=false to keep it (Warden addition)', d.releaseMemory))
     .option('--max-connections <n>', 'gRPC connections one process holds at once; never more than the open-file limit allows (Warden addition)', parseConnectionCapArg, d.maxConnections)
     .option('--max-connections-per-peer <n>', 'gRPC connections one process holds from one client address (Warden addition)', parseConnectionCapArg, d.maxConnectionsPerPeer)
-    .addOption(boolFlag('--auto-renew [bool]', 'renew the CA before it expires with the phased rotation of `warden mtls rotate` (Warden addition; docs/operations.md)', d.autoRenew))
+    .addOption(boolFlag('--auto-renew [bool]', 'renew the CA before it expires with the phased rotation of `warden mtls rotate` (Warden addition; docs/operations.md)', d.autoRenew).env('WARDEN_AUTO_RENEW'))
     .addOption(new Option('--renew-at <fraction>', 'with --auto-renew: renew once this fraction of the root\'s or issuer\'s lifetime has passed').argParser(parseFractionArg).default(d.renewAt, '0.667'))
     .addOption(
       new Option('--renew-before <duration>', 'with --auto-renew: renew at the latest this long before the root or issuer expires (whichever of the two rules comes first)')
@@ -259,14 +259,15 @@ function addSentryCommand(program: Command, io: Io, deps: CliDeps, run: Runner):
     .addOption(new Option('--renew-propagation-delay <duration>', 'with --auto-renew: wait after each phase\'s write (default 10s self-hosted, 1m30s kubernetes)').argParser(parseDurationArg))
     .addOption(
       new Option('--auto-renew-restarts <policy>', 'kubernetes mode, with --auto-renew: what the rotation may restart so every running Dapr pod trusts the new root before the issuer switches: none, control-plane or apps (docs/operations.md)')
-        .choices(TRUST_RESTART_POLICIES).default(d.autoRenewRestarts),
+        .choices(TRUST_RESTART_POLICIES).default(d.autoRenewRestarts).env('WARDEN_AUTO_RENEW_RESTARTS'),
     )
-    .addOption(boolFlag('--distribute-trust [bool]', 'kubernetes mode: keep the trust anchors in a dapr-root-ca.crt ConfigMap in every namespace with Dapr apps, in sync (in automatic rotations, and every minute between them)', d.distributeTrust));
+    .addOption(boolFlag('--distribute-trust [bool]', 'kubernetes mode: keep the trust anchors in a dapr-root-ca.crt ConfigMap in every namespace with Dapr apps, in sync (in automatic rotations, and every minute between them)', d.distributeTrust).env('WARDEN_DISTRIBUTE_TRUST'));
   addDaprLogOptions(cmd);
   addJwtOidcOptions(cmd);
   // Dapr's Sentry ignores positional arguments (e.g. the `false` of `--enable-metrics false`).
   addCredentialOptions(cmd).allowExcessArguments(true).action(function (this: Command) {
-    return run(() => sentryCommand({ ...this.opts<SentryCommandOptions>(), ignoredArgs: this.args }, io, deps))();
+    const setByUser = Object.keys(this.opts()).filter((name) => ['cli', 'env'].includes(this.getOptionValueSource(name) ?? ''));
+    return run(() => sentryCommand({ ...this.opts<SentryCommandOptions>(), ignoredArgs: this.args, setByUser }, io, deps))();
   });
 }
 

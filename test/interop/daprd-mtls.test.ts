@@ -7,14 +7,14 @@
  * saying so, without it).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseCertificatesPem } from '../../src/core/certificate.js';
 import { opensslVerify, openssl } from '../support/openssl.js';
 import { skipUnless } from './support/binaries.js';
-import { allocateDaprdPorts, startDaprd, startTinyApp, writeDaprdConfig, type RunningDaprd, type TinyApp } from './support/daprd.js';
+import { startAppPair, stopAppPair, type RunningDaprd, type TinyApp } from './support/daprd.js';
 import { connectWithoutClientCertificate, readPeerChain } from './support/peer-chain.js';
 import { httpGet, readCounter } from './support/processes.js';
 import { startDaprSentry, startWardenSentry, writeSentryConfig, type RunningSentry } from './support/sentries.js';
@@ -47,22 +47,10 @@ describe(`two real daprd get their identity from ${name} and invoke each other o
     certs = join(dir, 'certs');
     sentry = await start(certs, dir);
     const anchors = readFileSync(join(certs, 'ca.crt'), 'utf8');
-    const [a, b] = await Promise.all([startTinyApp('app-a'), startTinyApp('app-b')]);
-    apps.push(a!, b!);
-    const [portsA, portsB] = await Promise.all([allocateDaprdPorts(), allocateDaprdPorts()]);
-    const common = { sentryAddress: sentry.address, trustAnchorsPem: anchors, dir };
-    daprds.push(...await Promise.all([
-      startDaprd({ ...common, appId: 'app-a', app: a!, ports: portsA!, configFile: writeDaprdConfig(dir, 'app-a', portsB!.internalGrpc) }),
-      startDaprd({ ...common, appId: 'app-b', app: b!, ports: portsB!, configFile: writeDaprdConfig(dir, 'app-b', portsA!.internalGrpc) }),
-    ]));
+    await startAppPair({ sentryAddress: sentry.address, trustAnchorsPem: anchors, dir }, apps, daprds);
   });
 
-  after(async () => {
-    await Promise.all(daprds.map((d) => d.proc.stop()));
-    await sentry?.proc.stop();
-    await Promise.all(apps.map((a) => a.close()));
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => stopAppPair({ daprds, sentry, apps, dir }));
 
   it('service invocation app-a → app-b and app-b → app-a succeeds through both sidecars', async () => {
     const [a, b] = daprds as [RunningDaprd, RunningDaprd];

@@ -11,7 +11,7 @@
  * the new issuer during the rotation's TTL + skew wait.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -20,7 +20,7 @@ import { warden } from '../e2e/fixtures/mesh.js';
 import { opensslVerify } from '../support/openssl.js';
 import { HANG_MS, until } from '../support/wait.js';
 import { skipUnless } from './support/binaries.js';
-import { allocateDaprdPorts, startDaprd, startTinyApp, writeDaprdConfig, type RunningDaprd, type TinyApp } from './support/daprd.js';
+import { startAppPair, stopAppPair, type RunningDaprd, type TinyApp } from './support/daprd.js';
 import { readPeerChain } from './support/peer-chain.js';
 import { httpGet } from './support/processes.js';
 import { startWardenSentry, type RunningSentry } from './support/sentries.js';
@@ -78,22 +78,10 @@ describe('real daprd keeps invoking through a warden mtls rotate (self-hosted)',
     const made = await warden(['mtls', 'renew-certificate', '--issuer-credentials', next, '--trust-domain', 'localhost']);
     assert.equal(made.code, 0, `${made.stdout}${made.stderr}`);
     const anchors = readFileSync(join(certs, 'ca.crt'), 'utf8') + readFileSync(join(next, 'ca.crt'), 'utf8');
-    const [a, b] = await Promise.all([startTinyApp('app-a'), startTinyApp('app-b')]);
-    apps.push(a!, b!);
-    const [portsA, portsB] = await Promise.all([allocateDaprdPorts(), allocateDaprdPorts()]);
-    const common = { sentryAddress: sentry.address, trustAnchorsPem: anchors, dir };
-    daprds.push(...await Promise.all([
-      startDaprd({ ...common, appId: 'app-a', app: a!, ports: portsA!, configFile: writeDaprdConfig(dir, 'app-a', portsB!.internalGrpc) }),
-      startDaprd({ ...common, appId: 'app-b', app: b!, ports: portsB!, configFile: writeDaprdConfig(dir, 'app-b', portsA!.internalGrpc) }),
-    ]));
+    await startAppPair({ sentryAddress: sentry.address, trustAnchorsPem: anchors, dir }, apps, daprds);
   });
 
-  after(async () => {
-    await Promise.all(daprds.map((d) => d.proc.stop()));
-    await sentry?.proc.stop();
-    await Promise.all(apps.map((a) => a.close()));
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => stopAppPair({ daprds, sentry, apps, dir }));
 
   it('zero failed invocations across add-anchor, switch-issuer and retire-old-root; both daprd end on the new issuer', async (t) => {
     const oldIssuer = parseCertificatesPem(readFileSync(join(certs, 'issuer.crt')))[0]!.subject.text;

@@ -216,6 +216,46 @@ describe('monitor page in a real browser', { skip: missing === null ? false : `s
     }
   });
 
+  test('long fix commands (kubeconfig paths, EKS context names) keep the table within 1280 px: the Copy buttons stay on screen and copy the whole command', async () => {
+    const longFix = (context: string) => `warden mtls rotate -k --kubeconfig /home/operator/.kube/clusters/${context}-eks-admin-kubeconfig.yaml --context arn:aws:eks:eu-central-1:123456789012:cluster/${context}-platform-cluster --namespace dapr-system --resume`;
+    const long: Fleet = {
+      ...fleet,
+      targets: fleet.targets.map((t) => (t.finding?.fix ? { ...t, finding: { ...t.finding, fix: longFix(t.name) } } : t)),
+    };
+    const live = await startPageUnderTest({ fleet: long, refreshSeconds: 3600 });
+    try {
+      const { page, errors, close } = await open({ permissions: ['clipboard-read', 'clipboard-write'] }, live.url);
+      try {
+        const table = await page.evaluate<{ scroll: number; client: number }>(
+          "({ scroll: document.querySelector('.table-wrap').scrollWidth, client: document.querySelector('.table-wrap').clientWidth })");
+        assert.ok(table.scroll <= table.client, `the table is wider than the screen: ${JSON.stringify(table)}`);
+        const withFix = long.targets.filter((t) => t.finding?.fix);
+        assert.ok(withFix.length >= 3);
+        for (const t of withFix) {
+          const cell = page.locator(`tr[data-target="${t.name}"] td[data-label="Fix"]`);
+          const button = cell.getByRole('button', { name: `Copy the fix command for ${t.name}` });
+          const box = (await button.boundingBox())!;
+          assert.ok(box.x >= 0 && box.x + box.width <= 1280, `${t.name}'s Copy button is off-screen: ${JSON.stringify(box)}`);
+          const cellBox = (await cell.boundingBox())!;
+          assert.ok(cellBox.width <= 400, `${t.name}'s fix column is bounded: ${cellBox.width} px`);
+          const code = cell.locator('code');
+          assert.ok((await code.boundingBox())!.height <= 80, `${t.name}'s command is clamped to a few lines`);
+          assert.equal(await cell.locator('code').getAttribute('title'), t.finding!.fix, 'the full command as the title');
+        }
+        const staging = page.locator('tr[data-target="staging"] td[data-label="Fix"]');
+        await staging.getByRole('button', { name: 'Copy the fix command for staging' }).click();
+        await staging.getByRole('button', { name: 'Copy the fix command for staging' }).filter({ hasText: 'Copied' }).waitFor();
+        assert.equal(await page.evaluate<string>('navigator.clipboard.readText()'), longFix('staging'));
+        await page.screenshot({ path: artifactPath('desktop-long-fix.png'), fullPage: true });
+        assert.deepEqual(errors, []);
+      } finally {
+        await close();
+      }
+    } finally {
+      await live.close();
+    }
+  });
+
   test('dark mode: light text on a dark page, status colours still apart', async () => {
     for (const colorScheme of ['light', 'dark'] as const) {
       const { page, close } = await open({ colorScheme });

@@ -9,15 +9,17 @@
  * Real time with short settings; every wait polls the API server's state, bounded.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { main } from '../../src/cli/main.js';
 import { captureIo } from '../../src/cli/io.js';
-import { generateTrustBundle } from '../../src/core/bundle.js';
 import type { RotationRecord } from '../../src/core/rotation-phases/record.js';
-import { DAY_MS } from '../../src/core/thresholds.js';
 import type { TrustRestartPolicy } from '../../src/kube/trust-restart-policy.js';
-import { ROOT_CA_CONFIGMAP, seedDaprApps, seedDaprControlPlane, simulateDaprPods, startKubeApiServer, type KubeApiServer } from '../support/kube-api/index.js';
-import { NS, TD, secretTexts, startKubeSentry, waitFor, type KubeSentry } from './harness.js';
+import { ROOT_CA_CONFIGMAP, seedDaprApps, type KubeApiServer } from '../support/kube-api/index.js';
+import { dueCluster } from './due-cluster.js';
+import { NS, secretTexts, startKubeSentry, waitFor, type KubeSentry } from './harness.js';
 
 const LONG = 120_000;
 
@@ -43,19 +45,6 @@ async function warden(server: KubeApiServer, sub: string, args: string[]): Promi
   return { code, stdout: io.stdoutText() };
 }
 
-/** A cluster whose CA is due now (a 30-day CA born 21 days ago), two Dapr apps in team-a with simulated pods. */
-async function dueCluster(t: { after(fn: () => unknown): void }, anchors: 'env' | 'file' = 'env'): Promise<{ server: KubeApiServer; old: ReturnType<typeof generateTrustBundle>['bundle'] }> {
-  const server = await startKubeApiServer({ rolloutDelayMs: 30 });
-  t.after(() => server.close());
-  const born = { now: () => new Date(Date.now() - 21 * DAY_MS) };
-  const old = generateTrustBundle({ clock: born, trustDomain: TD, namespace: NS, validityMs: 30 * DAY_MS, clockSkewMs: 60_000 }).bundle;
-  seedDaprControlPlane(server, { namespace: NS, trustDomain: TD, trustBundle: old.toTexts(), workloadCertTTL: '4s', allowedClockSkew: '1s', withPods: false });
-  seedDaprApps(server, { namespaces: ['team-a'], count: 2 });
-  const sim = simulateDaprPods(server, { anchors });
-  t.after(() => sim.stop());
-  return { server, old };
-}
-
 async function autoRenewingSentry(t: { after(fn: () => unknown): void }, server: KubeApiServer, restarts: TrustRestartPolicy, extra: Record<string, unknown> = {}): Promise<KubeSentry> {
   const k = await startKubeSentry(server, {
     autoRenew: true, autoRenewLeaseDurationMs: 3_000, autoRenewPropagationDelayMs: 300, autoRenewRetryDelayMs: 500,
@@ -76,6 +65,36 @@ describe('sentry --auto-renew in Kubernetes: the flags', () => {
     const io = captureIo();
     assert.equal(await main(['sentry', '--auto-renew-restarts', 'everything'], io, deps), 2);
     assert.match(io.stderrText(), /--auto-renew-restarts.*Allowed choices are none, control-plane, apps/);
+  });
+});
+
+describe('sentry --auto-renew-restarts outside Kubernetes auto-renewal', () => {
+  it('given on the command line or as WARDEN_AUTO_RENEW_RESTARTS without --mode kubernetes --auto-renew, it is not silently ignored: a warning says it has no effect; defaulted, no warning', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'warden-restarts-flag-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const deps = {
+      openStore: () => { throw new Error('not reached'); },
+      startSentry: () => Promise.resolve({ close: () => Promise.resolve() }),
+      waitForShutdown: () => Promise.resolve('SIGTERM'),
+    };
+    let n = 0;
+    const run = async (argv: string[]): Promise<string> => {
+      const log = join(dir, `sentry-${n++}.log`);
+      const io = captureIo({ env: { HOME: dir } });
+      assert.equal(await main(['sentry', ...argv, '--issuer-credentials', dir, '--log-file', log], io, deps as never), 0, io.stderrText());
+      return readFileSync(log, 'utf8');
+    };
+    const warning = /Ignoring --auto-renew-restarts (\S+): it applies only with --mode kubernetes and --auto-renew/;
+    for (const argv of [['--auto-renew-restarts', 'apps', '--auto-renew'], ['--auto-renew-restarts', 'none', '--mode', 'kubernetes'], ['--auto-renew-restarts=control-plane']]) {
+      assert.match(await run(argv), warning, argv.join(' '));
+    }
+    process.env['WARDEN_AUTO_RENEW_RESTARTS'] = 'none';
+    try {
+      assert.equal(warning.exec(await run(['--auto-renew']))?.[1], 'none');
+    } finally {
+      delete process.env['WARDEN_AUTO_RENEW_RESTARTS'];
+    }
+    assert.doesNotMatch(await run(['--auto-renew']), warning, 'defaulted: no warning');
   });
 });
 
@@ -130,6 +149,8 @@ describe('sentry --auto-renew in Kubernetes: the per-pod trust gate', () => {
     const { server, old } = await dueCluster(t);
     const k = await autoRenewingSentry(t, server, 'none');
     await waitFor('warden_sentry_pods_not_converged 2', async () => (await metric(k, 'warden_sentry_pods_not_converged')) === 2, LONG);
+    // The Event is written after the metric is set: wait for it too.
+    await waitFor('the TrustNotConverged Event', () => secretEvents(server).some((e) => e.reason === 'TrustNotConverged'), LONG);
     const event = secretEvents(server).find((e) => e.reason === 'TrustNotConverged');
     assert.match(String(event?.message), /waiting for them \(--auto-renew-restarts none\): team-a\/app-0-\S+, team-a\/app-1-\S+/);
     assert.equal(server.rollout.restarts.length, 0, 'policy none restarts nothing, not even the control plane');

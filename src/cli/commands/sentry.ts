@@ -77,6 +77,8 @@ export interface SentryCommandOptions {
   oidcJwksUri?: string;
   oidcPathPrefix?: string;
   oidcAllowedHosts?: string[];
+  /** Option names (camelCase) given on the command line or through their environment variable, not defaulted. */
+  setByUser?: readonly string[];
   /** Positional arguments, which Dapr's Sentry ignores (pflag leaves `false` of `--enable-metrics false` there). */
   ignoredArgs?: readonly string[];
 }
@@ -143,6 +145,11 @@ async function runSentry(opts: SentryCommandOptions, io: Io, deps: CliDeps, logg
   const oidc = oidcOptionsOf(opts, io, logger);
   if (opts.ignoredArgs && opts.ignoredArgs.length > 0) {
     logger.warn({ args: opts.ignoredArgs }, `Ignoring positional arguments ${JSON.stringify(opts.ignoredArgs)}: Dapr's Sentry takes none (a bool flag takes its value as --flag=false)`);
+  }
+  if (opts.setByUser?.includes('autoRenewRestarts') && (!opts.autoRenew || opts.mode !== 'kubernetes')) {
+    // Harmless, so a warning rather than a refusal (every value --help shows is accepted back as input):
+    // only the Kubernetes renewer restarts anything; self-hosted, the sentry cannot restart daprd processes.
+    logger.warn({ flag: '--auto-renew-restarts' }, `Ignoring --auto-renew-restarts ${opts.autoRenewRestarts}: it applies only with --mode kubernetes and --auto-renew (what an automatic rotation in Kubernetes may restart). Self-hosted, restart daprd yourself between add-anchor and switch-issuer (give it time with --renew-propagation-delay)`);
   }
   if (opts.distributeTrust && (!opts.autoRenew || opts.mode !== 'kubernetes')) {
     // The ConfigMaps are kept in sync by the replica that holds the auto-renew Lease.

@@ -193,7 +193,8 @@ export const PAGE_SCRIPT = String.raw`
     if (!fix) return [el('span', { class: 'muted', text: '—' })];
     var button = el('button', { type: 'button', class: 'copy', 'aria-label': 'Copy the fix command for ' + t.name, text: 'Copy' });
     button.addEventListener('click', function () { copy(fix, button); });
-    return [el('div', { class: 'fix' }, [el('code', { text: fix }), button])];
+    // Long commands (kubeconfig paths, EKS context ARNs) are clamped to a few lines; the title and Copy have it whole.
+    return [el('div', { class: 'fix' }, [el('code', { text: fix, title: fix }), button])];
   }
 
   function copy(text, button) {

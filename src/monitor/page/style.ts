@@ -81,7 +81,10 @@ td code { overflow-wrap: anywhere; }
 td[data-label="Finding"] { min-width: 9rem; }
 tbody th strong { overflow-wrap: anywhere; }
 .fix { display: flex; gap: 0.4rem; align-items: flex-start; }
-.fix code { min-width: 9rem; }
+/* The fix column stays bounded with real commands (kubeconfig paths): at most three lines, then an
+   ellipsis; the whole command is the title and what Copy copies. */
+td[data-label="Fix"] { max-width: 22rem; }
+.fix code { min-width: 9rem; display: -webkit-box; -webkit-box-orient: vertical; -webkit-line-clamp: 3; line-clamp: 3; overflow: hidden; }
 .copy { font: inherit; font-size: 0.8rem; border: 1px solid var(--line); background: var(--panel); color: var(--fg);
   border-radius: 4px; padding: 0.1rem 0.45rem; cursor: pointer; white-space: nowrap; }
 

@@ -8,7 +8,7 @@
  * (grpc-go's passthrough resolver ignores the authority, which carries the app ID). So a daprd must
  * be built with `nameformat` registered (see README, "Checking against real Dapr").
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -120,4 +120,30 @@ export async function startDaprd(o: DaprdOptions): Promise<RunningDaprd> {
   });
   await waitForHttp(proc, o.ports.http, '/v1.0/healthz', 204);
   return { appId: o.appId, proc, ports: o.ports, app: o.app };
+}
+
+/**
+ * The two-app mesh the interop tests call through: app-a and app-b, each behind its daprd, each
+ * daprd resolving the other. Pushes into `apps` and `daprds` as they start, so the caller's
+ * `after` stops whatever did start even when the other half failed.
+ */
+export async function startAppPair(
+  o: { sentryAddress: string; trustAnchorsPem: string; dir: string },
+  apps: TinyApp[], daprds: RunningDaprd[],
+): Promise<void> {
+  const [a, b] = await Promise.all([startTinyApp('app-a'), startTinyApp('app-b')]);
+  apps.push(a, b);
+  const [portsA, portsB] = await Promise.all([allocateDaprdPorts(), allocateDaprdPorts()]);
+  daprds.push(...await Promise.all([
+    startDaprd({ ...o, appId: 'app-a', app: a, ports: portsA, configFile: writeDaprdConfig(o.dir, 'app-a', portsB.internalGrpc) }),
+    startDaprd({ ...o, appId: 'app-b', app: b, ports: portsB, configFile: writeDaprdConfig(o.dir, 'app-b', portsA.internalGrpc) }),
+  ]));
+}
+
+/** Stops what `startAppPair` and the test started, daprds first, and removes `dir`. */
+export async function stopAppPair(o: { daprds: RunningDaprd[]; sentry: { proc: { stop(): Promise<void> } } | undefined; apps: TinyApp[]; dir: string | undefined }): Promise<void> {
+  await Promise.all(o.daprds.map((d) => d.proc.stop()));
+  await o.sentry?.proc.stop();
+  await Promise.all(o.apps.map((a) => a.close()));
+  if (o.dir) rmSync(o.dir, { recursive: true, force: true });
 }

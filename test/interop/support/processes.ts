@@ -5,7 +5,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { get } from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
@@ -78,20 +77,7 @@ export function startProc(name: string, command: string, args: string[], env: Re
   };
 }
 
-/**
- * Free TCP ports on 127.0.0.1, for programs that cannot be given port 0 and report what they got
- * (daprd, Dapr's sentry): held together so they differ, then released just before use.
- */
-export async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(Array.from({ length: count }, () => new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve(server));
-  })));
-  const ports = servers.map((s) => (s.address() as AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
-  return ports;
-}
+export { freePorts } from '../../support/free-ports.js';
 
 /** GET http://127.0.0.1:<port><path>; status 0 when nothing answers. */
 export function httpGet(port: number, path: string, headers: Record<string, string> = {}, timeoutMs = 10_000): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {

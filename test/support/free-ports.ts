@@ -1,0 +1,17 @@
+/**
+ * Free TCP ports on 127.0.0.1, for programs that cannot be given port 0 and report what they got
+ * (daprd, Dapr's sentry, a sentry started as a separate process): held together so they differ,
+ * then released just before use. Shared by test/interop and bench/.
+ */
+import { createServer, type AddressInfo } from 'node:net';
+
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(Array.from({ length: count }, () => new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve(server));
+  })));
+  const ports = servers.map((s) => (s.address() as AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  return ports;
+}
