@@ -239,7 +239,7 @@ async function serve(
   const caState = new CaStateHolder(createCaState(startup.bundle, startup.version, stateDeps));
   metrics.recordCa(startup.bundle.issuer, startup.bundle.root, options.jwtEnabled ? startup.bundle.jwt?.keyId : undefined);
   logger.info('CA certificate key pair ready'); // pkg/sentry/sentry.go, after ca.New
-  if (options.mode === 'standalone' && backend.validators === undefined) {
+  if (options.mode === 'standalone' && (backend.validators ?? []).some((v) => v.name === 'INSECURE')) {
     // Dapr's lines for its self-hosted default validator (kube-backend.ts logs Kubernetes mode's).
     logger.info('Adding validator \'insecure\'');
     logger.info('Using validator \'insecure\'');

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createSentryLogger } from '../../src/sentry/logger.js';
+import { FsTrustBundleStore } from '../../src/stores/fs-store.js';
 import { assertBuilt } from '../cli/helpers.js';
 import { freePort, healthStatus, startSentryBin, stopAndExitCode, type Run } from '../sentry-kube/chart-support.js';
 import { waitFor } from '../sentry-kube/harness.js';
@@ -52,8 +53,13 @@ describe('Dapr\'s log lines (spec 3.3, 4.1), as alerts match them', () => {
     const second = await start(creds);
     assert.match(second.stdout(), alert('info', 'Root and issuer certs found: using credentials from store', 'dapr.sentry.ca'));
     assert.doesNotMatch(second.stdout(), /generating self signed CA/);
-    // An event in the watched directory (Dapr reloads on any): Dapr's debug line per event, then the warning once.
-    writeFileSync(join(creds, 'touched'), '');
+    // A write of the bundle (here the same texts again, through the store as `warden mtls` writes):
+    // Dapr's debug line per event, then the warning once. (Dapr reacts to any file in the directory;
+    // Warden only to the bundle's own names and `..data`, so an unrelated file would log nothing.)
+    const store = new FsTrustBundleStore({ dir: creds });
+    const current = await store.read();
+    assert.equal(current.state, 'complete');
+    if (current.state === 'complete') await store.write(current.texts, { backup: false });
     await waitFor('the reload warning', () => alert('warning', 'Issuer credentials changed; reloading', 'dapr.sentry').test(second.stdout()), 20_000)
       .catch((err: Error) => { throw new Error(`${err.message}\n${second.stdout()}`); });
     assert.match(second.stdout(), alert('debug', 'Received issuer credentials changed signal', 'dapr.sentry'));
