@@ -17,7 +17,8 @@
 import { randomBytes, type KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
 import { assessRenewability, bundleRenewalTime, type AutoRenewPolicy, type RenewalDue, type Renewability } from '../../core/auto-renew.js';
-import { generateTrustBundle, type TrustBundle } from '../../core/bundle.js';
+import { generateTrustBundle, TrustBundle } from '../../core/bundle.js';
+import type { BundleTexts } from '../../core/bundle-texts.js';
 import type { Clock } from '../../core/clock.js';
 import { formatGoDuration } from '../../core/duration.js';
 import { isWardenError, WardenError, type ErrorCode } from '../../core/errors.js';
@@ -152,9 +153,26 @@ export class AutoRenewer {
     await this.considerRenewal();
   }
 
+  /**
+   * The X.509 parts of the bundle the store holds now. Decisions are made on it, not on the CA this
+   * process serves: that reload can lag a rotation that just finished (Kubernetes: the mount, and
+   * a GET every 10 s), and the lagging copy still has the old root, which is due, so a second
+   * rotation would start at once. (The engine renews the JWT pair itself.)
+   */
+  private async readStored(): Promise<{ read: { texts: BundleTexts; version: string }; bundle: TrustBundle }> {
+    const { site } = this.deps;
+    const read = await site.store.read();
+    if (read.state !== 'complete') {
+      throw new WardenError(read.state === 'absent' ? 'ERR_BUNDLE_NOT_FOUND' : 'ERR_BUNDLE_PARTIAL',
+        `The trust bundle in ${site.store.description} is ${read.state}, so there is nothing to renew; restore it (\`warden mtls backups\` lists the backups) and the sentry renews it at its next check.`);
+    }
+    const bundle = TrustBundle.fromTexts({ ca: read.texts.ca, issuerCert: read.texts.issuerCert, issuerKey: read.texts.issuerKey });
+    return { read: { texts: read.texts, version: read.version }, bundle };
+  }
+
   private async considerRenewal(): Promise<void> {
     const { metrics, clock } = this.deps;
-    const bundle = this.deps.caState.current.bundle;
+    const { bundle } = await this.readStored();
     const due = bundleRenewalTime(bundle, this.deps.policy);
     const renewability = assessRenewability(bundle, this.deps.rootKey);
     if (this.lastDue?.at.getTime() !== due.at.getTime()) {
@@ -188,20 +206,17 @@ export class AutoRenewer {
     await this.withLock(async () => {
       const existing = await this.deps.site.journal.read();
       if (existing?.status === 'in-progress') return; // someone started one meanwhile: the next turn decides
-      // The bundle may have changed meanwhile (a manual rotation finished): decide on what the store holds.
-      if (bundleRenewalTime(this.deps.caState.current.bundle, this.deps.policy).at.getTime() > this.deps.clock.now().getTime()) return;
-      await this.startNew(renewability.source as 'fresh' | 'private-key', due);
+      // The store again, under the lock: a manual rotation may have finished meanwhile.
+      const { read, bundle: stored } = await this.readStored();
+      if (bundleRenewalTime(stored, this.deps.policy).at.getTime() > this.deps.clock.now().getTime()) return;
+      const storedRenewability = assessRenewability(stored, this.deps.rootKey);
+      if (!storedRenewability.renewable) return; // the next turn warns
+      await this.startNew(storedRenewability.source as 'fresh' | 'private-key', due, read, stored);
     });
   }
 
-  private async startNew(source: 'fresh' | 'private-key', due: RenewalDue): Promise<void> {
+  private async startNew(source: 'fresh' | 'private-key', due: RenewalDue, read: { texts: BundleTexts; version: string }, original: TrustBundle): Promise<void> {
     const { site, clock } = this.deps;
-    const read = await site.store.read();
-    if (read.state !== 'complete') {
-      throw new WardenError(read.state === 'absent' ? 'ERR_BUNDLE_NOT_FOUND' : 'ERR_BUNDLE_PARTIAL',
-        `The trust bundle in ${site.store.description} is ${read.state}, so there is nothing to renew; restore it (\`warden mtls backups\` lists the backups) and the sentry renews it at its next check.`);
-    }
-    const original = this.deps.caState.current.bundle;
     const material = this.buildMaterial(original, source);
     const now = clock.now();
     const plan = planRotation({ original, material, now, policy: this.deps.rotationPolicy });
