@@ -31,7 +31,14 @@ port.on('message', (message: ToSignThread) => {
   }
   if (message.type === 'gc') {
     // Each isolate has its own heap: the main thread's collection does not reach this one.
-    void fullGarbageCollection().then(() => answer({ type: 'collected', id: message.id }));
+    // Best effort: a collection that cannot run here must not leave the pool waiting for an answer.
+    const collected = (): void => answer({ type: 'collected', id: message.id });
+    try {
+      void fullGarbageCollection().then(collected, collected);
+    } catch (err) {
+      process.stderr.write(`signing thread: garbage collection failed: ${(err as Error).message}\n`);
+      collected();
+    }
     return;
   }
   const current = ca;

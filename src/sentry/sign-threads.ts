@@ -82,6 +82,7 @@ export class SignThreadPool implements LeafIssuer {
     await Promise.all(this.threads.map((thread) => new Promise<void>((resolve) => {
       const id = this.nextId++;
       thread.collecting.set(id, resolve);
+      thread.worker.ref(); // an idle thread is unref'd: keep the process alive until it answers
       thread.worker.postMessage({ type: 'gc', id } satisfies ToSignThread);
     })));
   }
@@ -110,12 +111,13 @@ export class SignThreadPool implements LeafIssuer {
       if (message.type === 'collected') {
         thread.collecting.get(message.id)?.();
         thread.collecting.delete(message.id);
+        if (thread.pending.size === 0 && thread.collecting.size === 0) worker.unref();
         return;
       }
       const pending = thread.pending.get(message.id);
       if (pending === undefined) return;
       thread.pending.delete(message.id);
-      if (thread.pending.size === 0) worker.unref();
+      if (thread.pending.size === 0 && thread.collecting.size === 0) worker.unref();
       if (message.type === 'issued') pending.resolve(message.leaf);
       else pending.reject(new SignFailure(message.status, message.message, message.reason, message.cause === undefined ? undefined : { cause: new Error(message.cause) }));
     });
