@@ -7,7 +7,7 @@
  */
 import type { CoordinationV1Api, V1Lease } from '@kubernetes/client-node';
 import type { Clock } from '../core/clock.js';
-import { httpStatusOf, type KubeClients } from './client.js';
+import { httpStatusOf, kubeError, type KubeClients } from './client.js';
 
 export interface LeaseElectorOptions {
   clients: KubeClients;
@@ -97,7 +97,8 @@ export class LeaseElector {
       try {
         await this.tryAcquireOrRenew();
       } catch (error) {
-        this.opts.onChange?.('error', (error as Error).message);
+        // The API server's own message, as every other Kubernetes error is reported (not the client library's dump of headers and body).
+        this.opts.onChange?.('error', kubeError(error, `acquire or renew Lease ${this.opts.namespace}/${this.opts.name}`).message);
       }
       // A leader that could not renew for a whole lease duration must assume another took over.
       if (this.leader && this.leaderSince !== undefined && this.opts.clock.now().getTime() - this.leaderSince.getTime() > this.opts.leaseDurationMs) {

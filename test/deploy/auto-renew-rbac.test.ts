@@ -84,10 +84,12 @@ describe('deploy/kubernetes/sentry-auto-renew-rbac.yaml', () => {
     const logs: LogRecord[] = [];
     const k = await startKubeSentry(server, { kubeconfig, ...AUTO_RENEW }, { logs });
     t.after(() => k.close());
-    // The API server's Status, as the client library hands it on (its message is JSON-escaped inside err).
+    // The API server's Status message, said as every Kubernetes error is (not the client library's dump of headers and body).
     const refused = () => logs.find((l) => l.msg === 'Auto-renew: Lease request failed' && String(l.err).includes('403'));
     await waitFor('the 403 on the Lease to be logged', () => refused() !== undefined, 30_000);
-    const err = String(refused()!.err).replaceAll('\\', '');
+    const err = String(refused()!.err);
+    assert.doesNotMatch(err, /HTTP-Code|Headers|\\"/, err);
+    assert.match(err, /^cannot acquire or renew Lease dapr-system\/warden-sentry-auto-renew: .* \(403 Forbidden\); use a --context whose user is allowed to do this$/);
     assert.match(err, /leases\.coordination\.k8s\.io "warden-sentry-auto-renew" is forbidden: User "system:serviceaccount:dapr-system:dapr-sentry" cannot get resource "leases" in API group "coordination\.k8s\.io" in the namespace "dapr-system"/);
     assert.equal(journal(server), undefined, 'no rotation started');
     assert.equal(secretTexts(server).issuerCert, old.toTexts().issuerCert);
