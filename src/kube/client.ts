@@ -16,7 +16,7 @@ import type {
 import { WardenError } from '../core/errors.js';
 import { kubeConfigSummary, mergeKubeconfigFiles, type KubeModule } from './kube-config-files.js';
 
-export { httpStatusOf, kubeCall, kubeError, kubeFind, kubeStatusOf } from './kube-errors.js';
+export { httpStatusOf, isConnectionDrop, kubeCall, kubeError, kubeFind, kubeRead, kubeStatusOf } from './kube-errors.js';
 
 export type { KubeConfig };
 

@@ -80,6 +80,38 @@ export function kubeError(err: unknown, what: string): WardenError {
   return new WardenError('ERR_KUBE_API', `cannot ${what}: ${message}`, { cause: err });
 }
 
+/**
+ * Attempts of a read whose connection dropped. client-go retries a GET on a reset connection or an
+ * early EOF (rest/request.go, IsRetryableError): an API server restarting, or a load balancer in
+ * front of it closing keep-alive connections, must not fail a whole rotation. Only reads: a write
+ * whose connection dropped may have been applied, and its caller decides (resourceVersion, 409).
+ */
+const READ_ATTEMPTS = 3;
+const READ_RETRY_DELAY_MS = 100;
+
+/** The request's connection was reset or closed before the answer (undici wraps it in `fetch failed`). */
+export function isConnectionDrop(err: unknown): boolean {
+  let e: unknown = err;
+  for (let depth = 0; e instanceof Error && depth < 5; depth++, e = e.cause) {
+    const code = (e as { code?: unknown }).code;
+    if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'ECONNABORTED' || code === 'UND_ERR_SOCKET') return true;
+    if (/socket hang up|other side closed/.test(e.message)) return true;
+  }
+  return false;
+}
+
+/** `call` (a read), tried again after a dropped connection. */
+async function readRetryingDrops<T>(call: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await call();
+    } catch (err) {
+      if (attempt >= READ_ATTEMPTS || !isConnectionDrop(err)) throw err;
+      await new Promise((resolve) => setTimeout(resolve, READ_RETRY_DELAY_MS * attempt));
+    }
+  }
+}
+
 /** Runs one API call and maps its failure with `kubeError(err, what)`. */
 export async function kubeCall<T>(what: string, call: () => Promise<T>): Promise<T> {
   try {
@@ -89,10 +121,15 @@ export async function kubeCall<T>(what: string, call: () => Promise<T>): Promise
   }
 }
 
-/** Like `kubeCall`, but a 404 resolves to undefined. */
+/** A read (GET, LIST): like `kubeCall`, tried again when its connection dropped. */
+export async function kubeRead<T>(what: string, call: () => Promise<T>): Promise<T> {
+  return kubeCall(what, () => readRetryingDrops(call));
+}
+
+/** A read of one object: like `kubeRead`, but a 404 resolves to undefined. */
 export async function kubeFind<T>(what: string, call: () => Promise<T>): Promise<T | undefined> {
   try {
-    return await call();
+    return await readRetryingDrops(call);
   } catch (err) {
     if (httpStatusOf(err) === 404) return undefined;
     throw kubeError(err, what);

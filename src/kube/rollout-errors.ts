@@ -25,8 +25,13 @@ export function httpStatusOf(err: unknown): number | undefined {
 /** True when the same call may succeed later: server errors, throttling, network failures. */
 export function isTransient(err: unknown): boolean {
   const status = httpStatusOf(err);
-  if (status === undefined) return !(err instanceof TypeError || err instanceof RangeError);
+  // undici reports every network failure (reset, refused, timed out) as TypeError('fetch failed'); other TypeErrors are bugs.
+  if (status === undefined) return isNetworkFailure(err) || !(err instanceof TypeError || err instanceof RangeError);
   return status >= 500 || status === 429;
+}
+
+function isNetworkFailure(err: unknown): boolean {
+  return err instanceof TypeError && err.message === 'fetch failed';
 }
 
 /** `HTTP 500: Internal error occurred: …` (the Status message when there is one), or the error's message. */

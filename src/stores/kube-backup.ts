@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { V1Secret } from '@kubernetes/client-node';
 import type { BundleTexts } from '../core/bundle-texts.js';
 import { WardenError } from '../core/errors.js';
-import { httpStatusOf, kubeCall, kubeError, type KubeClients } from '../kube/client.js';
+import { httpStatusOf, kubeError, kubeRead, type KubeClients } from '../kube/client.js';
 import { ensurePrivateDir, fsyncDir, toStoreIoError, writeNewFileDurably } from './fs-io.js';
 import { BUNDLE_KEYS_ORDER, decodeSecretData, encodeBase64, JWT_KEYS_ORDER, type KubeBundleKeys } from './kube-objects.js';
 import { hasJwtTexts } from '../core/bundle-texts.js';
@@ -93,7 +93,7 @@ export class KubeBackups {
   /** Backup Secrets of this bundle, newest first (by creation time, then by collision suffix). */
   async list(): Promise<BackupRef[]> {
     const { namespace, secretName } = this.o;
-    const list = await kubeCall(`list the backup Secrets in ${namespace}`, () =>
+    const list = await kubeRead(`list the backup Secrets in ${namespace}`, () =>
       this.o.clients.core.listNamespacedSecret({ namespace, labelSelector: `${BACKUP_LABEL}=true,${BACKUP_OF_LABEL}=${secretName}` }),
     );
     const refs: BackupRef[] = [];

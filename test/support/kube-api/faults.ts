@@ -1,7 +1,8 @@
 /**
  * Fault injection switches of the test API server: error answers (500 by default) for the next N
- * matching requests, added latency, requests held until the test releases them, and 409
- * Conflicts on the next K writes of one object. Rules
+ * matching requests, connections reset instead of answered (an API server restarting, a load
+ * balancer dropping keep-alive connections), added latency, requests held until the test releases
+ * them, and 409 Conflicts on the next K writes of one object. Rules
  * are checked after authentication, in the order they were added; an injected answer never
  * touches the stored objects.
  */
@@ -27,7 +28,7 @@ export interface HoldRule extends FaultRule {
 interface Rule extends FaultRule {
   remaining: number;
   hits: number;
-  kind: 'error' | 'latency' | 'conflict' | 'hold';
+  kind: 'error' | 'latency' | 'conflict' | 'hold' | 'reset';
   gate?: Promise<void>;
   onHit?: () => void;
   match?: RequestMatch;
@@ -50,6 +51,11 @@ export class FaultInjector {
   /** The next `count` requests matching `opts.match` get an error Status instead of an answer. */
   failNext(count: number, opts: ErrorFaultOptions = {}): FaultRule {
     return this.add({ kind: 'error', remaining: count, status: opts.status ?? 500, message: opts.message ?? 'injected fault', match: opts.match });
+  }
+
+  /** The next `count` requests matching `match` get no answer: their connection is reset (TCP RST) as soon as they arrive. */
+  resetNext(count: number, match?: RequestMatch): FaultRule {
+    return this.add({ kind: 'reset', remaining: count, match });
   }
 
   /** Every matching request is delayed by `ms` before it is handled (until cancelled or cleared). */
@@ -106,6 +112,15 @@ export class FaultInjector {
       rule.onHit?.();
     }
     await Promise.all(holds.map((r) => r.gate));
+  }
+
+  /** True when a reset rule claims this request (the server then resets its connection). */
+  takeReset(method: string, info: RequestInfo): boolean {
+    const rule = this.active('reset', method, info)[0];
+    if (!rule) return false;
+    rule.remaining -= 1;
+    rule.hits += 1;
+    return true;
   }
 
   /** The injected answer for this request, if a rule claims it. */

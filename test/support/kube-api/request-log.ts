@@ -35,7 +35,7 @@ export interface RequestRecord {
   /** Request body media type (PATCH: which patch format the client used). */
   contentType?: string;
   /** Set when a fault rule answered instead of the server. */
-  fault?: 'error' | 'conflict';
+  fault?: 'error' | 'conflict' | 'reset';
 }
 
 type Matchable = Pick<RequestRecord, 'method' | 'path' | 'verb' | 'resource' | 'subresource' | 'namespace' | 'name'>;

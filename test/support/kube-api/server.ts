@@ -192,6 +192,14 @@ export async function startKubeApiServer(opts: KubeApiServerOptions = {}): Promi
     const latency = faults.latencyFor(method, info);
     if (latency > 0) await new Promise((r) => setTimeout(r, latency));
     await faults.heldUntilReleased(method, info);
+    if (faults.takeReset(method, info)) {
+      record.fault = 'reset';
+      // RST on the TCP socket under the TLS one (a TLS socket cannot reset itself).
+      const tcp = (req.socket as Socket & { _parent?: Socket })._parent;
+      if (tcp) tcp.resetAndDestroy();
+      else req.socket.destroy();
+      return;
+    }
     const user = authenticate(req.headers.authorization);
     if (user === false || (user === undefined && !PUBLIC_PATHS.has(info.path))) throw unauthorized();
     if (user !== undefined) {
