@@ -28,13 +28,13 @@ export function writeBenchSentryConfig(dir: string): string {
   return file;
 }
 
-export async function startDaprSentryProcess(credentialsDir: string, configFile: string, readyTimeoutMs = 30_000): Promise<SentryProcess> {
+export async function startDaprSentryProcess(credentialsDir: string, configFile: string, readyTimeoutMs = 30_000, extraArgs: readonly string[] = []): Promise<SentryProcess> {
   const binary = process.env['DAPR_SENTRY'] ?? '';
   const [port, healthzPort, metricsPort] = (await freePorts(3)) as [number, number, number];
   const child = spawnChild(binary, [
     '--issuer-credentials', credentialsDir, '--config', configFile, '--trust-domain', 'localhost',
     '--port', String(port), '--listen-address', '127.0.0.1', '--healthz-port', String(healthzPort), '--healthz-listen-address', '127.0.0.1',
-    '--metrics-port', String(metricsPort), '--metrics-listen-address', '127.0.0.1', '--log-level', 'info',
+    '--metrics-port', String(metricsPort), '--metrics-listen-address', '127.0.0.1', '--log-level', 'info', ...extraArgs,
   ], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NAMESPACE: 'default' } });
   return superviseSentryChild(child, { name: "Dapr's sentry", port, healthzPort, metricsPort, workers: 1, readyTimeoutMs });
 }

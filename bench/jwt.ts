@@ -27,6 +27,7 @@ import { generateCsrPool, type PooledCsr } from './csr-pool.js';
 import { runThroughputH2load } from './grpc-h2load.js';
 import { findH2load, writeRequestBody } from './h2load.js';
 import { createBenchSigner } from './issue.js';
+import { daprSentryUnavailable, startDaprSentryProcess, writeBenchSentryConfig } from './dapr-sentry-process.js';
 import { sentryUnavailable, startSentryProcess, type SentryProcess } from './sentry-process.js';
 import { loadRequest } from './storm-calls.js';
 import { fixed, formatTable, int } from './format.js';
@@ -136,6 +137,8 @@ export function formatJwtReport(results: readonly JwtMeasurement[], timing: Timi
 }
 
 export interface JwtGrpcMeasurement {
+  /** Whose sentry: Warden's, or Dapr's own (DAPR_SENTRY) as the reference for what JWTs cost there. */
+  target: 'warden' | 'dapr';
   available: boolean;
   reason?: string;
   off: number[];
@@ -153,12 +156,16 @@ export interface JwtGrpcMeasurement {
  * The same comparison over the wire: two `warden sentry` processes on copies of one bundle, one
  * with `--jwt-enabled` (default RSA-2048 key), h2load at 16 in flight on 16 connections against
  * each, runs alternating. This is "throughput at 16 in flight" as the grpc suite measures it.
+ * With `target: 'dapr'` the same runs go against Dapr's own sentry (DAPR_SENTRY), which generates
+ * its RSA-2048 key itself: what `--jwt-enabled` costs in Dapr, on the same machine, same run.
  */
-export async function runJwtGrpc(timing: TimingOptions, log: (line: string) => void): Promise<JwtGrpcMeasurement> {
-  const empty = { off: [], on: [], offMedian: Number.NaN, onMedian: Number.NaN, ratio: Number.NaN, offServerCpu: Number.NaN, onServerCpu: Number.NaN, pass: false };
+export async function runJwtGrpc(timing: TimingOptions, log: (line: string) => void, target: 'warden' | 'dapr' = 'warden'): Promise<JwtGrpcMeasurement> {
+  const empty = { target, off: [], on: [], offMedian: Number.NaN, onMedian: Number.NaN, ratio: Number.NaN, offServerCpu: Number.NaN, onServerCpu: Number.NaN, pass: false };
   if (findH2load() === undefined) return { available: false, reason: 'h2load is not installed (apt-get install nghttp2-client)', ...empty };
   const { reason, help } = sentryUnavailable();
   if (reason) return { available: false, reason, ...empty };
+  const daprReason = target === 'dapr' ? daprSentryUnavailable() : undefined;
+  if (daprReason) return { available: false, reason: daprReason, ...empty };
   const root = mkdtempSync(join(os.tmpdir(), 'warden-bench-jwt-'));
   const sentries: SentryProcess[] = [];
   try {
@@ -173,11 +180,14 @@ export async function runJwtGrpc(timing: TimingOptions, log: (line: string) => v
       writeFileSync(join(d, 'issuer.key'), texts.issuerKey, { mode: 0o600 });
       const bodyFile = join(d, 'request.bin');
       writeRequestBody(bodyFile, loadRequest(csrPem, 0));
-      const sentry = await startSentryProcess(d, help, { args: side === 'on' ? ['--jwt-enabled'] : [] });
+      const jwtArgs = side === 'on' ? ['--jwt-enabled'] : [];
+      const sentry = target === 'warden'
+        ? await startSentryProcess(d, help, { args: jwtArgs })
+        : await startDaprSentryProcess(d, writeBenchSentryConfig(root), 30_000, ['--trust-domain', 'localhost', ...jwtArgs]);
       sentries.push(sentry);
       bases.push({ sentry, dir: d, bodyFile, callTimeoutMs: 20_000 });
     }
-    log(`jwt: over gRPC, h2load at ${JWT_IN_FLIGHT} in flight against a sentry without and one with --jwt-enabled…`);
+    log(`jwt: over gRPC, h2load at ${JWT_IN_FLIGHT} in flight against ${target === 'warden' ? 'a warden sentry' : "Dapr's sentry"} without and one with --jwt-enabled…`);
     const one: TimingOptions = { runs: 1, runMs: timing.runMs, warmupMs: timing.warmupMs };
     const rates = { off: [] as number[], on: [] as number[] };
     const cpu = { off: [] as number[], on: [] as number[] };
@@ -192,7 +202,7 @@ export async function runJwtGrpc(timing: TimingOptions, log: (line: string) => v
     const offMedian = median(rates.off);
     const onMedian = median(rates.on);
     const ratio = onMedian / offMedian;
-    return { available: true, off: rates.off, on: rates.on, offMedian, onMedian, ratio,
+    return { target, available: true, off: rates.off, on: rates.on, offMedian, onMedian, ratio,
       offServerCpu: median(cpu.off), onServerCpu: median(cpu.on), pass: ratio >= JWT_RATIO_FLOOR };
   } finally {
     for (const s of sentries) await s.stop();
@@ -201,6 +211,13 @@ export async function runJwtGrpc(timing: TimingOptions, log: (line: string) => v
 }
 
 export function formatJwtGrpcReport(r: JwtGrpcMeasurement, timing: TimingOptions): string {
+  if (r.target === 'dapr') {
+    if (!r.available) return `jwt over gRPC, Dapr's own sentry for reference: SKIPPED: ${r.reason ?? 'unknown reason'}`;
+    return `jwt over gRPC, Dapr's own sentry for reference (same h2load runs, its own RSA-2048 key, RS256):\n` +
+      `  without --jwt-enabled ${int(r.offMedian)} certs/s (${r.off.map(int).join(', ')}; server ${fixed(r.offServerCpu, 2)} cores), ` +
+      `with ${int(r.onMedian)} certs/s (${r.on.map(int).join(', ')}; server ${fixed(r.onServerCpu, 2)} cores)\n` +
+      `  ratio with/without ${fixed(r.ratio, 2)} (cost ${fixed((1 - r.ratio) * 100, 0)} %)`;
+  }
   if (!r.available) return `jwt over gRPC: SKIPPED: ${r.reason ?? 'unknown reason'}`;
   return `jwt over gRPC: SignCertificate over TLS, h2load ${JWT_IN_FLIGHT} in flight on ${JWT_IN_FLIGHT} connections, RS256 (default key), ` +
     `median of ${timing.runs} × ${timing.runMs / 1000} s per side, alternating\n` +

@@ -164,6 +164,8 @@ async function main(): Promise<void> {
     reports.push(formatJwtReport(jwt, timing));
     const grpcTiming = withOverrides(GRPC_TIMING, cli);
     reports.push(formatJwtGrpcReport(await runJwtGrpc(grpcTiming, log), grpcTiming));
+    // What --jwt-enabled costs Dapr's own sentry, when DAPR_SENTRY names it (skipped, and said so, otherwise).
+    reports.push(formatJwtGrpcReport(await runJwtGrpc(grpcTiming, log, 'dapr'), grpcTiming));
   }
   if (cli.suites.includes('trust-convergence')) {
     // The trust gate's per-pod read against listing the same pods (bench/trust-convergence.ts).
