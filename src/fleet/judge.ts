@@ -3,7 +3,8 @@
  * command that fixes it. Critical (exit 3) only when the trust is broken: a certificate expired, a
  * check error (the chain does not verify, the key does not match), no or a partial bundle.
  * Warning (exit 1): a certificate under the 30-day window, the ConfigMap differing from the
- * Secret, dapr-sentry not ready, apps not restarted since the anchors changed, other check warnings.
+ * Secret, dapr-sentry not ready, apps not restarted since the anchors changed, a rotation that
+ * stalled (stalled-rotation.ts), other check warnings.
  * Which command fixes an expiry finding comes from checks/remedies.ts, as for verify and doctor;
  * for the rest, `warden mtls doctor` on the same target prints the ordered fixes.
  */
@@ -13,6 +14,7 @@ import { remedyFor } from '../core/checks/remedies.js';
 import { DAY_MS } from '../core/thresholds.js';
 import type { BundleFact } from '../rotation-engine/diagnose.js';
 import type { FleetCertificate, FleetFinding, TargetStatus } from './model.js';
+import type { StalledRotation } from './stalled-rotation.js';
 
 /** Builds `warden mtls <sub> <flags that address the target> [args]`. */
 export type FixCommand = (sub: string, args?: readonly string[]) => string;
@@ -24,6 +26,8 @@ export interface TargetFacts {
   /** null: not known (self-hosted); a string: why it is not ready. */
   sentry: { ready: true } | { ready: false; message: string } | null;
   appsNotConverged: number | null;
+  /** An unfinished rotation past the time its phase should have moved on. */
+  stalled?: StalledRotation | undefined;
 }
 
 export interface Verdict {
@@ -66,10 +70,22 @@ function candidates(facts: TargetFacts, fix: FixCommand, now: Date): FleetFindin
       message: `${facts.appsNotConverged} Dapr app(s) still trust only the anchors they started with.`, fix: fix('doctor'),
     });
   }
+  if (facts.stalled !== undefined) out.push(stalledFinding(facts.stalled, fix, now));
   if (b.state === 'complete') {
     for (const f of b.findings.filter((x) => x.severity === 'warning' && !isExpiry(x.code))) out.push(checkFinding(f, 'warning', fix));
   }
   return out;
+}
+
+function stalledFinding(s: StalledRotation, fix: FixCommand, now: Date): FleetFinding {
+  const by = s.starter === undefined ? '' : `, started by ${s.starter},`;
+  const effect = s.phase === 'plan'
+    ? 'nothing is written yet, the bundle keeps ageing, and no other rotation or renewal can start until it is finished or rolled back. '
+    : 'both roots stay trusted, and no other rotation or renewal can start, until it is finished or rolled back. ';
+  const message = `Rotation ${s.id}${by} has not moved on since ${describeTime(s.since)} (phase ${s.phase}, due to move on ${describeDuration(now.getTime() - s.dueAt.getTime())} ago): ` +
+    effect +
+    (s.bySentry ? 'The sentry resumes its own rotations: check that it runs with --auto-renew and read its log.' : 'Resume it (or roll it back).');
+  return { severity: 'warning', code: 'WARN_ROTATION_STALLED', message, fix: s.bySentry ? fix('doctor') : fix('rotate', ['--resume']) };
 }
 
 const EXPIRY_CODES = new Set<FindingCode>(['ERR_ROOT_EXPIRED', 'ERR_ISSUER_EXPIRED', 'WARN_ROOT_EXPIRING', 'WARN_ISSUER_EXPIRING']);

@@ -11,6 +11,7 @@ import { certificateRows } from './certificates.js';
 import { judgeTarget, type FixCommand, type TargetFacts } from './judge.js';
 import type { FleetTarget, TargetKind } from './model.js';
 import { rotationView } from './rotation.js';
+import { stalledRotation } from './stalled-rotation.js';
 
 export interface TargetReader {
   readonly name: string;
@@ -38,7 +39,9 @@ export interface GatheredFacts {
 export function targetRow(reader: Pick<TargetReader, 'name' | 'kind'>, facts: GatheredFacts, fix: FixCommand, now: Date): FleetTarget {
   const bundle = bundleFactOf(facts.read, now, facts.policy ?? {});
   const certificates = bundle.state === 'complete' ? certificateRows(bundle.bundle, bundle.findings, now) : [];
-  const verdict = judgeTarget({ bundle, certificates, configMapInSync: facts.configMapInSync, sentry: facts.sentry, appsNotConverged: facts.appsNotConverged }, fix, now);
+  const rotation = rotationView(facts.record);
+  const stalled = stalledRotation(facts.record, rotation, now);
+  const verdict = judgeTarget({ bundle, certificates, configMapInSync: facts.configMapInSync, sentry: facts.sentry, appsNotConverged: facts.appsNotConverged, stalled }, fix, now);
   return {
     name: reader.name,
     kind: reader.kind,
@@ -47,7 +50,7 @@ export function targetRow(reader: Pick<TargetReader, 'name' | 'kind'>, facts: Ga
     daprNamespace: facts.daprNamespace,
     daprVersion: facts.daprVersion,
     certificates,
-    rotation: rotationView(facts.record),
+    rotation,
     configMapInSync: facts.configMapInSync,
     sentryReady: facts.sentry === null ? null : facts.sentry.ready,
     appsNotConverged: facts.appsNotConverged,

@@ -229,3 +229,67 @@ describe('expiry findings grow more urgent at 7 days and 1 day', () => {
     assert.equal(rows[1]?.error?.message, 'thrown at once');
   });
 });
+
+describe('a stalled rotation is a finding', () => {
+  const start = new Date('2026-12-01T00:00:00Z');
+  const HOUR = 3_600_000;
+  const iso = (ms: number) => new Date(start.getTime() + ms).toISOString();
+  const record = (settings: Partial<RotationRecord['settings']> = {}): RotationRecord => {
+    const texts = { ca: 'x', issuerCert: 'y', issuerKey: 'z' };
+    return createRotationRecord({
+      id: 'r1', now: start, store: 's', policy: { workloadTtlMs: DAY, clockSkewMs: 0 },
+      settings: { propagationDelayMs: 10 * 60_000, timeoutMs: 5 * 60_000, force: false, ...settings }, original: { texts, version: '1' },
+      material: { source: 'fresh', anchorsPem: 'x', issuerCertPem: 'y', issuerKeyPem: 'z' },
+    });
+  };
+  const rowAt = async (r: RotationRecord, now: Date) => {
+    const { texts } = await buildBundle({ now: start });
+    return targetRow({ name: 'd', kind: 'self-hosted' }, {
+      read: { state: 'complete', texts, version: '1' }, record: r, daprNamespace: null, daprVersion: null,
+      configMapInSync: null, sentry: null, appsNotConverged: null,
+    }, fixCommandWith(['--issuer-credentials', '/certs']), now);
+  };
+
+  test('stopped after add-anchor (`--until add-anchor`): healthy while it may still move on, stalled an hour after its propagation delay and timeout', async () => {
+    const r = record();
+    r.phases['add-anchor'] = { startedAt: iso(0), writtenAt: iso(60_000), completedAt: iso(60_000) };
+    // switch-issuer is next: due 15 min (delay + timeout) after add-anchor completed, plus the hour's grace.
+    const due = 60_000 + 15 * 60_000;
+    const fine = await rowAt(r, new Date(start.getTime() + due + HOUR));
+    assert.deepEqual([fine.status, fine.finding, fine.rotation?.phase], ['healthy', null, 'switch-issuer']);
+    const stalled = await rowAt(r, new Date(start.getTime() + due + HOUR + 60_000));
+    assert.equal(stalled.status, 'warning');
+    assert.equal(stalled.finding?.code, 'WARN_ROTATION_STALLED');
+    assert.equal(stalled.finding?.fix, 'warden mtls rotate --issuer-credentials /certs --resume');
+    assert.match(stalled.finding!.message, /^Rotation r1 has not moved on since 2026-12-01 00:01:00 \+0000 UTC \(phase switch-issuer, due to move on 1h1m0s ago\): both roots stay trusted, and no other rotation or renewal can start, until it is finished or rolled back\. Resume it \(or roll it back\)\.$/);
+  });
+
+  test('the wait phase is due at retireAfter, however long the workload TTL', async () => {
+    const r = record();
+    r.phases['add-anchor'] = { startedAt: iso(0), writtenAt: iso(0), completedAt: iso(0) };
+    r.phases['switch-issuer'] = { startedAt: iso(HOUR), completedAt: iso(HOUR) };
+    r.retireAfter = iso(HOUR + DAY);
+    const waiting = await rowAt(r, new Date(start.getTime() + HOUR + DAY + HOUR));
+    assert.deepEqual([waiting.rotation?.phase, waiting.finding], ['wait', null]);
+    const stalled = await rowAt(r, new Date(start.getTime() + HOUR + DAY + HOUR + 1000));
+    assert.equal(stalled.finding?.code, 'WARN_ROTATION_STALLED');
+    assert.match(stalled.finding!.message, /phase wait/);
+  });
+
+  test('one the sentry\'s auto-renew started names it and points at doctor (the sentry resumes its own); a finished one is never stalled; an expiry finding comes first', async () => {
+    const r = record({ startedBy: 'warden-sentry', startedByIdentity: 'sentry-0' });
+    const late = new Date(start.getTime() + 10 * DAY);
+    const row = await rowAt(r, late);
+    assert.equal(row.finding?.code, 'WARN_ROTATION_STALLED');
+    assert.match(row.finding!.message, /^Rotation r1, started by the sentry's --auto-renew \(replica sentry-0\), has not moved on since .* \(phase plan, due to move on 9 days and 23 hours ago\): nothing is written yet, the bundle keeps ageing, .*The sentry resumes its own rotations: check that it runs with --auto-renew and read its log\.$/);
+    assert.equal(row.finding?.fix, 'warden mtls doctor --issuer-credentials /certs');
+    const done = await rowAt({ ...r, status: 'done' }, late);
+    assert.equal(done.finding, null);
+    const { texts } = await buildBundle({ now: start }, withExpiresIn(5 * DAY, 'issuer'));
+    const both = targetRow({ name: 'd', kind: 'self-hosted' }, {
+      read: { state: 'complete', texts, version: '1' }, record: record(), daprNamespace: null, daprVersion: null,
+      configMapInSync: null, sentry: null, appsNotConverged: null,
+    }, fixCommandWith([]), new Date(start.getTime() + 2 * DAY));
+    assert.equal(both.finding?.code, 'WARN_ISSUER_EXPIRING');
+  });
+});

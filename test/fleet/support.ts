@@ -85,7 +85,7 @@ export async function startCluster(scenario: Scenario, now: Date, name: string =
   return cluster;
 }
 
-/** A rotation journal Secret as the engine writes it: add-anchor written 2 h ago, its propagation under way. */
+/** A rotation journal Secret as the engine writes it: add-anchor written 20 min ago, its propagation under way (not stalled: fleet/stalled-rotation.ts). */
 export async function writeJournal(server: KubeApiServer, texts: BundleTexts, now: Date): Promise<void> {
   const clients = await loadKubeClients({ kubeconfig: server.kubeconfigPath });
   const planned = new Date(now.getTime() - 3 * 3600_000);
@@ -96,7 +96,7 @@ export async function writeJournal(server: KubeApiServer, texts: BundleTexts, no
     original: { texts, version: '1/1' },
     material: { source: 'fresh', anchorsPem: texts.ca, issuerCertPem: texts.issuerCert, issuerKeyPem: texts.issuerKey },
   });
-  record.phases['add-anchor'] = { startedAt: new Date(now.getTime() - 2 * 3600_000).toISOString(), writtenAt: new Date(now.getTime() - 2 * 3600_000 + 5000).toISOString() };
+  record.phases['add-anchor'] = { startedAt: new Date(now.getTime() - 20 * 60_000).toISOString(), writtenAt: new Date(now.getTime() - 20 * 60_000 + 5000).toISOString() };
   await new KubeJournalStore({ clients, namespace: 'dapr-system' }).write(record);
 }
 
