@@ -43,6 +43,8 @@ describe('the page of a real warden monitor in a real browser', { skip: missing 
   let clusters: Cluster[];
   let monitor: FleetMonitor;
   let listener: HttpListener;
+  /** The same monitor with a page that does not refresh by itself: a 1 s re-render replaces the nodes a multi-step check is reading (a detached node has no computed style, no box). */
+  let still: HttpListener;
   let browser: Browser;
 
   before(async () => {
@@ -61,18 +63,20 @@ describe('the page of a real warden monitor in a real browser', { skip: missing 
     monitor = new FleetMonitor({ readers, intervalMs: 60_000, timeoutMs: 60_000, clock: systemClock, timers: never });
     await monitor.readOnce();
     listener = await listenMonitor('127.0.0.1', 0, { report: () => monitor.report, metrics: monitor.metrics, refreshSeconds: 1, title: 'Fleet under test' });
+    still = await listenMonitor('127.0.0.1', 0, { report: () => monitor.report, metrics: monitor.metrics, refreshSeconds: 3600, title: 'Fleet under test' });
     browser = await launchChromium();
   });
 
   after(async () => {
     await browser?.close();
     await listener?.close();
+    await still?.close();
     monitor?.close();
     await stopClusters(clusters ?? []);
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function open(): Promise<{ page: Page; errors: string[]; close: () => Promise<void> }> {
+  async function open(on: HttpListener): Promise<{ page: Page; errors: string[]; close: () => Promise<void> }> {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     context.setDefaultTimeout(HANG_MS);
     const page = await context.newPage();
@@ -80,7 +84,7 @@ describe('the page of a real warden monitor in a real browser', { skip: missing 
     page.on('pageerror', (e) => errors.push(String(e)));
     page.on('requestfailed', (r) => errors.push(`request failed: ${r.url()}`));
     page.on('response', (r) => { if (r.status() >= 400) errors.push(`${r.status()} for ${r.url()}`); });
-    await page.goto(`http://127.0.0.1:${listener.port}/`);
+    await page.goto(`http://127.0.0.1:${on.port}/`);
     await page.locator('#fleet tbody tr').first().waitFor();
     return { page, errors, close: () => context.close() };
   }
@@ -95,7 +99,7 @@ describe('the page of a real warden monitor in a real browser', { skip: missing 
   };
 
   test('rows worst first with their statuses, cells, findings and fix commands; the timeline where the dates are', async () => {
-    const { page, errors, close } = await open();
+    const { page, errors, close } = await open(still);
     try {
       const names = await page.locator('#fleet tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-target') ?? ''));
       assert.deepEqual([...names].sort(), ['certs', 'expired', 'expiring', 'healthy', 'rotating', 'unreachable']);
@@ -166,7 +170,7 @@ describe('the page of a real warden monitor in a real browser', { skip: missing 
   });
 
   test('a renewal shows on the open page after the monitor\'s next read, without a reload', async () => {
-    const { page, errors, close } = await open();
+    const { page, errors, close } = await open(listener);
     try {
       assert.equal(await row(page, 'expired').getAttribute('data-status'), 'critical');
       const { texts } = await bundleFor('healthy', now);
