@@ -13,7 +13,7 @@ import { describeDuration, describeTime } from '../core/checks/labels.js';
 import { remedyFor } from '../core/checks/remedies.js';
 import { DAY_MS } from '../core/thresholds.js';
 import type { BundleFact } from '../rotation-engine/diagnose.js';
-import type { FleetCertificate, FleetFinding, TargetStatus } from './model.js';
+import type { FleetCertificate, FleetFinding, FleetFindingCode, TargetStatus } from './model.js';
 import type { StalledRotation } from './stalled-rotation.js';
 
 /** Builds `warden mtls <sub> <flags that address the target> [args]`. */
@@ -63,10 +63,10 @@ function candidates(facts: TargetFacts, fix: FixCommand, now: Date): FleetFindin
       message: 'The ConfigMap\'s ca.crt differs from the Secret\'s: Dapr\'s Sentry generates a new CA on its next start.', fix: fix('doctor'),
     });
   }
-  if (facts.sentry !== null && !facts.sentry.ready) out.push({ severity: 'warning', code: 'WARN_SENTRY_NOT_READY', message: facts.sentry.message, fix: fix('doctor') });
+  if (facts.sentry !== null && !facts.sentry.ready) out.push({ severity: 'warning', code: 'WARN_SENTRY_NOT_READY' satisfies FleetFindingCode, message: facts.sentry.message, fix: fix('doctor') });
   if (facts.appsNotConverged !== null && facts.appsNotConverged > 0) {
     out.push({
-      severity: 'warning', code: 'WARN_APPS_NOT_CONVERGED',
+      severity: 'warning', code: 'WARN_APPS_NOT_CONVERGED' satisfies FleetFindingCode,
       message: `${facts.appsNotConverged} Dapr app(s) still trust only the anchors they started with.`, fix: fix('doctor'),
     });
   }
@@ -85,7 +85,7 @@ function stalledFinding(s: StalledRotation, fix: FixCommand, now: Date): FleetFi
   const message = `Rotation ${s.id}${by} has not moved on since ${describeTime(s.since)} (phase ${s.phase}, due to move on ${describeDuration(now.getTime() - s.dueAt.getTime())} ago): ` +
     effect +
     (s.bySentry ? 'The sentry resumes its own rotations: check that it runs with --auto-renew and read its log.' : 'Resume it (or roll it back).');
-  return { severity: 'warning', code: 'WARN_ROTATION_STALLED', message, fix: s.bySentry ? fix('doctor') : fix('rotate', ['--resume']) };
+  return { severity: 'warning', code: 'WARN_ROTATION_STALLED' satisfies FleetFindingCode, message, fix: s.bySentry ? fix('doctor') : fix('rotate', ['--resume']) };
 }
 
 const EXPIRY_CODES = new Set<FindingCode>(['ERR_ROOT_EXPIRED', 'ERR_ISSUER_EXPIRED', 'WARN_ROOT_EXPIRING', 'WARN_ISSUER_EXPIRING']);

@@ -8,6 +8,10 @@
 export const TARGET_STATUSES = ['critical', 'unreachable', 'warning', 'healthy'] as const;
 export type TargetStatus = (typeof TARGET_STATUSES)[number];
 
+/** Finding codes only the fleet reports (the rest are the check chain's and ERR_TRUST_ANCHORS_MISMATCH); each has a row in docs/errors.md. */
+export const FLEET_FINDING_CODES = ['WARN_SENTRY_NOT_READY', 'WARN_APPS_NOT_CONVERGED', 'WARN_ROTATION_STALLED'] as const;
+export type FleetFindingCode = (typeof FLEET_FINDING_CODES)[number];
+
 export const CERTIFICATE_STATUSES = ['expired', 'critical', 'warning', 'healthy'] as const;
 export type CertificateStatus = (typeof CERTIFICATE_STATUSES)[number];
 
