@@ -6,16 +6,17 @@
  * strict view. Target (issue 9): throughput with JWTs ≥ 75 % of throughput without.
  *
  * Cases: the default key (RSA-2048, RS256) with no extra audience (one token, see jwt-issuer.ts),
- * with one extra audience (three tokens, as Dapr signs them), and an Ed25519 key (EdDSA).
+ * with one extra audience (three tokens, as Dapr signs them), a P-256 key (ES256) and an Ed25519 key
+ * (EdDSA). Over gRPC the same three keys, and Dapr's own sentry with its RSA key for reference.
  */
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { generateTrustBundle } from '../src/core/bundle.js';
 import { systemClock } from '../src/core/clock.js';
-import { generateJwtMaterial, materialForKey, type JwtMaterial } from '../src/core/jwt-key.js';
+import { generateJwtMaterial, generateJwtMaterialFor, materialForKey, type JwtMaterial } from '../src/core/jwt-key.js';
 import { CaStateHolder, createCaState } from '../src/sentry/ca-state.js';
 import { DEFAULT_SENTRY_CONFIG } from '../src/sentry/config.js';
 import { InThreadLeafIssuer } from '../src/sentry/issue-leaf.js';
@@ -47,8 +48,14 @@ interface JwtCase {
 const CASES: readonly JwtCase[] = [
   { name: 'RS256 (default key), no extra audience', material: generateJwtMaterial, audiences: [] },
   { name: 'RS256 (default key), 1 extra audience', material: generateJwtMaterial, audiences: ['api://bench'] },
+  { name: 'ES256 (P-256 key), no extra audience', material: () => generateJwtMaterialFor('ES256'), audiences: [] },
   { name: 'EdDSA (Ed25519 key), no extra audience', material: () => materialForKey(ed25519(), 'EdDSA', []), audiences: [] },
 ];
+
+/** The JWT keys the over-gRPC comparison runs with: Dapr's default, and the two elliptic-curve choices `--jwt-signing-algorithm` generates. */
+export const JWT_GRPC_ALGORITHMS = ['RS256', 'ES256', 'EdDSA'] as const;
+export type JwtGrpcAlgorithm = (typeof JWT_GRPC_ALGORITHMS)[number];
+const KEY_OF: Record<JwtGrpcAlgorithm, string> = { RS256: 'RSA-2048', ES256: 'P-256', EdDSA: 'Ed25519' };
 
 export interface JwtMeasurement {
   name: string;
@@ -139,6 +146,8 @@ export function formatJwtReport(results: readonly JwtMeasurement[], timing: Timi
 export interface JwtGrpcMeasurement {
   /** Whose sentry: Warden's, or Dapr's own (DAPR_SENTRY) as the reference for what JWTs cost there. */
   target: 'warden' | 'dapr';
+  /** The JWT signing algorithm (and the key the sentry generated for it). */
+  algorithm: JwtGrpcAlgorithm;
   available: boolean;
   reason?: string;
   off: number[];
@@ -159,8 +168,8 @@ export interface JwtGrpcMeasurement {
  * With `target: 'dapr'` the same runs go against Dapr's own sentry (DAPR_SENTRY), which generates
  * its RSA-2048 key itself: what `--jwt-enabled` costs in Dapr, on the same machine, same run.
  */
-export async function runJwtGrpc(timing: TimingOptions, log: (line: string) => void, target: 'warden' | 'dapr' = 'warden'): Promise<JwtGrpcMeasurement> {
-  const empty = { target, off: [], on: [], offMedian: Number.NaN, onMedian: Number.NaN, ratio: Number.NaN, offServerCpu: Number.NaN, onServerCpu: Number.NaN, pass: false };
+export async function runJwtGrpc(timing: TimingOptions, log: (line: string) => void, target: 'warden' | 'dapr' = 'warden', algorithm: JwtGrpcAlgorithm = 'RS256'): Promise<JwtGrpcMeasurement> {
+  const empty = { target, algorithm, off: [], on: [], offMedian: Number.NaN, onMedian: Number.NaN, ratio: Number.NaN, offServerCpu: Number.NaN, onServerCpu: Number.NaN, pass: false };
   if (findH2load() === undefined) return { available: false, reason: 'h2load is not installed (apt-get install nghttp2-client)', ...empty };
   const { reason, help } = sentryUnavailable();
   if (reason) return { available: false, reason, ...empty };
@@ -175,19 +184,23 @@ export async function runJwtGrpc(timing: TimingOptions, log: (line: string) => v
     const bases = [];
     for (const side of sides) {
       const d = mkdtempSync(join(root, `${side}-`));
-      writeFileSync(join(d, 'ca.crt'), texts.ca);
-      writeFileSync(join(d, 'issuer.crt'), texts.issuerCert);
-      writeFileSync(join(d, 'issuer.key'), texts.issuerKey, { mode: 0o600 });
+      // The bundle in a directory of its own: Dapr's sentry restarts its CA on any change in the
+      // directory it watches, and h2load writes its logs next to the request body.
+      const certs = join(d, 'certs');
+      mkdirSync(certs);
+      writeFileSync(join(certs, 'ca.crt'), texts.ca);
+      writeFileSync(join(certs, 'issuer.crt'), texts.issuerCert);
+      writeFileSync(join(certs, 'issuer.key'), texts.issuerKey, { mode: 0o600 });
       const bodyFile = join(d, 'request.bin');
       writeRequestBody(bodyFile, loadRequest(csrPem, 0));
-      const jwtArgs = side === 'on' ? ['--jwt-enabled'] : [];
+      const jwtArgs = side === 'on' ? ['--jwt-enabled', ...(algorithm === 'RS256' ? [] : ['--jwt-signing-algorithm', algorithm])] : [];
       const sentry = target === 'warden'
-        ? await startSentryProcess(d, help, { args: jwtArgs })
-        : await startDaprSentryProcess(d, writeBenchSentryConfig(root), 30_000, ['--trust-domain', 'localhost', ...jwtArgs]);
+        ? await startSentryProcess(certs, help, { args: jwtArgs })
+        : await startDaprSentryProcess(certs, writeBenchSentryConfig(root), 30_000, ['--trust-domain', 'localhost', ...jwtArgs]);
       sentries.push(sentry);
       bases.push({ sentry, dir: d, bodyFile, callTimeoutMs: 20_000 });
     }
-    log(`jwt: over gRPC, h2load at ${JWT_IN_FLIGHT} in flight against ${target === 'warden' ? 'a warden sentry' : "Dapr's sentry"} without and one with --jwt-enabled…`);
+    log(`jwt: over gRPC, h2load at ${JWT_IN_FLIGHT} in flight against ${target === 'warden' ? 'a warden sentry' : "Dapr's sentry"} without and one with --jwt-enabled (${algorithm})…`);
     const one: TimingOptions = { runs: 1, runMs: timing.runMs, warmupMs: timing.warmupMs };
     const rates = { off: [] as number[], on: [] as number[] };
     const cpu = { off: [] as number[], on: [] as number[] };
@@ -202,7 +215,7 @@ export async function runJwtGrpc(timing: TimingOptions, log: (line: string) => v
     const offMedian = median(rates.off);
     const onMedian = median(rates.on);
     const ratio = onMedian / offMedian;
-    return { target, available: true, off: rates.off, on: rates.on, offMedian, onMedian, ratio,
+    return { target, algorithm, available: true, off: rates.off, on: rates.on, offMedian, onMedian, ratio,
       offServerCpu: median(cpu.off), onServerCpu: median(cpu.on), pass: ratio >= JWT_RATIO_FLOOR };
   } finally {
     for (const s of sentries) await s.stop();
@@ -218,8 +231,9 @@ export function formatJwtGrpcReport(r: JwtGrpcMeasurement, timing: TimingOptions
       `with ${int(r.onMedian)} certs/s (${r.on.map(int).join(', ')}; server ${fixed(r.onServerCpu, 2)} cores)\n` +
       `  ratio with/without ${fixed(r.ratio, 2)} (cost ${fixed((1 - r.ratio) * 100, 0)} %)`;
   }
-  if (!r.available) return `jwt over gRPC: SKIPPED: ${r.reason ?? 'unknown reason'}`;
-  return `jwt over gRPC: SignCertificate over TLS, h2load ${JWT_IN_FLIGHT} in flight on ${JWT_IN_FLIGHT} connections, RS256 (default key), ` +
+  if (!r.available) return `jwt over gRPC (${r.algorithm}): SKIPPED: ${r.reason ?? 'unknown reason'}`;
+  const key = r.algorithm === 'RS256' ? 'RS256 (default key, RSA-2048)' : `${r.algorithm} (--jwt-signing-algorithm ${r.algorithm}, ${KEY_OF[r.algorithm]} key)`;
+  return `jwt over gRPC: SignCertificate over TLS, h2load ${JWT_IN_FLIGHT} in flight on ${JWT_IN_FLIGHT} connections, ${key}, ` +
     `median of ${timing.runs} × ${timing.runMs / 1000} s per side, alternating\n` +
     `  without --jwt-enabled ${int(r.offMedian)} certs/s (${r.off.map(int).join(', ')}; server ${fixed(r.offServerCpu, 2)} cores), ` +
     `with ${int(r.onMedian)} certs/s (${r.on.map(int).join(', ')}; server ${fixed(r.onServerCpu, 2)} cores)\n` +
