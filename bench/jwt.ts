@@ -161,6 +161,12 @@ export interface JwtGrpcMeasurement {
   pass: boolean;
 }
 
+/** A comparison that did not run, and why. */
+export function jwtGrpcUnavailable(target: 'warden' | 'dapr', algorithm: JwtGrpcAlgorithm, reason: string): JwtGrpcMeasurement {
+  return { target, algorithm, available: false, reason, off: [], on: [], offMedian: Number.NaN, onMedian: Number.NaN, ratio: Number.NaN,
+    offServerCpu: Number.NaN, onServerCpu: Number.NaN, pass: false };
+}
+
 /**
  * The same comparison over the wire: two `warden sentry` processes on copies of one bundle, one
  * with `--jwt-enabled` (default RSA-2048 key), h2load at 16 in flight on 16 connections against
@@ -169,12 +175,12 @@ export interface JwtGrpcMeasurement {
  * its RSA-2048 key itself: what `--jwt-enabled` costs in Dapr, on the same machine, same run.
  */
 export async function runJwtGrpc(timing: TimingOptions, log: (line: string) => void, target: 'warden' | 'dapr' = 'warden', algorithm: JwtGrpcAlgorithm = 'RS256'): Promise<JwtGrpcMeasurement> {
-  const empty = { target, algorithm, off: [], on: [], offMedian: Number.NaN, onMedian: Number.NaN, ratio: Number.NaN, offServerCpu: Number.NaN, onServerCpu: Number.NaN, pass: false };
-  if (findH2load() === undefined) return { available: false, reason: 'h2load is not installed (apt-get install nghttp2-client)', ...empty };
+  const unavailable = (reason: string) => jwtGrpcUnavailable(target, algorithm, reason);
+  if (findH2load() === undefined) return unavailable('h2load is not installed (apt-get install nghttp2-client)');
   const { reason, help } = sentryUnavailable();
-  if (reason) return { available: false, reason, ...empty };
+  if (reason) return unavailable(reason);
   const daprReason = target === 'dapr' ? daprSentryUnavailable() : undefined;
-  if (daprReason) return { available: false, reason: daprReason, ...empty };
+  if (daprReason) return unavailable(daprReason);
   const root = mkdtempSync(join(os.tmpdir(), 'warden-bench-jwt-'));
   const sentries: SentryProcess[] = [];
   try {

@@ -158,7 +158,7 @@ async function main(): Promise<void> {
   }
   if (cli.suites.includes('jwt')) {
     // SignCertificate with and without --jwt-enabled, in the same run (bench/jwt.ts).
-    const { runJwtSuite, formatJwtReport, runJwtGrpc, formatJwtGrpcReport, JWT_GRPC_ALGORITHMS } = await import('./jwt.js');
+    const { runJwtSuite, formatJwtReport, runJwtGrpc, formatJwtGrpcReport, jwtGrpcUnavailable, JWT_GRPC_ALGORITHMS } = await import('./jwt.js');
     const timing = withOverrides(ISSUE_TIMING, cli);
     const jwt = await runJwtSuite(timing, log);
     reports.push(formatJwtReport(jwt, timing));
@@ -166,10 +166,8 @@ async function main(): Promise<void> {
     for (const algorithm of JWT_GRPC_ALGORITHMS) reports.push(formatJwtGrpcReport(await runJwtGrpc(grpcTiming, log, 'warden', algorithm), grpcTiming));
     // What --jwt-enabled costs Dapr's own sentry, when DAPR_SENTRY names it (skipped, and said so, otherwise).
     // A failure there is reported, not fatal: the reference must not cost the figures measured above.
-    const dapr = await runJwtGrpc(grpcTiming, log, 'dapr').catch((error: unknown) => ({
-      target: 'dapr' as const, algorithm: 'RS256' as const, available: false, reason: `failed: ${error instanceof Error ? error.message : String(error)}`,
-      off: [], on: [], offMedian: Number.NaN, onMedian: Number.NaN, ratio: Number.NaN, offServerCpu: Number.NaN, onServerCpu: Number.NaN, pass: false,
-    }));
+    const dapr = await runJwtGrpc(grpcTiming, log, 'dapr').catch((error: unknown) =>
+      jwtGrpcUnavailable('dapr', 'RS256', `failed: ${error instanceof Error ? error.message : String(error)}`));
     reports.push(formatJwtGrpcReport(dapr, grpcTiming));
   }
   if (cli.suites.includes('trust-convergence')) {
