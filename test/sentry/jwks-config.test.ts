@@ -15,6 +15,7 @@ import { insecureValidator, selectValidator, type Validator } from '../../src/se
 import { JwksValidator } from '../../src/sentry/validators/jwks.js';
 import { locateJwks } from '../../src/sentry/validators/jwks-source.js';
 import { startTestSentry, tempDir } from '../support/sentry-harness.js';
+import { event } from '../support/wait.js';
 import { claimsFor, edKey, jwksOf, rsaKey, signJwt } from '../support/jwt-tokens.js';
 
 const yaml = (validators: string): string => `kind: Configuration\nspec:\n  mtls:\n    tokenValidators:\n${validators}`;
@@ -118,12 +119,12 @@ describe('JWKS sources', () => {
       v.cache.onLoad(() => loads.splice(0).forEach((f) => f()));
       const firstLoad = new Promise<void>((resolve) => loads.push(resolve));
       v.start();
-      await firstLoad;
+      await event(firstLoad, 'the first load of the JWKS file');
       assert.equal(await v.validate(req(signJwt(key, claimsFor(now()), { alg: 'EdDSA' }))), 'public');
       await assert.rejects(v.validate(req(signJwt(rotated, claimsFor(now())))), /could not verify message/);
       const reloaded = new Promise<void>((resolve) => loads.push(resolve));
       writeFileSync(file, JSON.stringify(jwksOf(rotated)));
-      await reloaded;
+      await event(reloaded, 'the reload after the JWKS file changed');
       assert.equal(await v.validate(req(signJwt(rotated, claimsFor(now())))), 'public');
       await assert.rejects(v.validate(req(signJwt(key, claimsFor(now()), { alg: 'EdDSA' }))), /could not verify message/);
     } finally {

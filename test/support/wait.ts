@@ -15,3 +15,20 @@ export async function until(condition: () => boolean | Promise<boolean>, what: s
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
+
+/**
+ * Awaits an event-driven `promise`, bounded by HANG_MS. The bound's timer also keeps the event
+ * loop alive: a promise settled only by an unref'd source (a non-persistent file watch, an unref'd
+ * timer) would otherwise let the test process end with the test still pending.
+ */
+export async function event<T>(promise: Promise<T>, what: string, timeoutMs = HANG_MS): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const hang = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([promise, hang]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
