@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { get } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SENTRY_NODE_FLAGS } from '../src/sentry/heap-limits.js';
 import { freePorts } from '../test/support/free-ports.js';
 import { spawnChild, stopChild } from './children.js';
 import { sleep } from './measure.js';
@@ -70,7 +71,7 @@ export async function startSentryProcess(credentialsDir: string, help: string, o
   for (const [flag, value] of optional) if (help.includes(flag)) args.push(flag, value);
   if (workers > 1) args.push('--workers', String(workers));
   args.push(...(opts.args ?? []));
-  const child = spawnChild(process.execPath, ['--import', ORPHAN_GUARD, ...args], {
+  const child = spawnChild(process.execPath, [...SENTRY_NODE_FLAGS, '--import', ORPHAN_GUARD, ...args], {
     cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NAMESPACE: 'default' },
   });
   return superviseSentryChild(child, { name: 'warden sentry', port, healthzPort, metricsPort, workers, readyTimeoutMs });

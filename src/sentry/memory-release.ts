@@ -9,7 +9,7 @@
  * release happens only when RSS stands `growthBytes` above its reference (the lowest RSS seen since
  * start or the last release, or what that release left), and at most once per `minGapMs`. So an
  * idle or steadily serving sentry never pays for it, and memory that does not come back is not
- * retried every minute. `followUpMs` after a release, if still quiet, one more trim (no GC) returns
+ * retried every 30 s. `followUpMs` after a release, if still quiet, one more trim (no GC) returns
  * what V8 freed after the first trim (its concurrent sweeper frees ArrayBuffers and other native
  * memory of the collected objects later).
  *
@@ -40,7 +40,8 @@ export const DEFAULT_MEMORY_RELEASE_POLICY: Readonly<MemoryReleasePolicy> = Obje
   risingBytes: 4 * MiB,
   quietMs: 10_000,
   growthBytes: 32 * MiB,
-  minGapMs: 60_000,
+  // Short enough that a storm right after a release (the end of a load peak) is still given back within a minute.
+  minGapMs: 30_000,
   followUpMs: 10_000,
   collectGarbage: true,
 });

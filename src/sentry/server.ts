@@ -38,6 +38,7 @@ import { startAutoRenewer } from './auto-renew/start.js';
 import type { IssuedJwts, JwtIssueOptions, JwtRequest } from './jwt-issuer.js';
 import { MemoryRelease } from './memory-release.js';
 import { loadMallocTrim } from './native/malloc-trim.js';
+import { mainSemiSpaceLimitMb, SENTRY_NODE_FLAGS } from './heap-limits.js';
 import { fullGarbageCollection } from './native/v8-gc.js';
 
 export interface RunningSentry {
@@ -254,6 +255,7 @@ async function serve(
 
   let ready = false;
   let grpc: GrpcListener;
+  logMainHeapLimit(logger);
   const signThreads = options.signThreads > 0 ? new SignThreadPool(options.signThreads, caState, config, logger) : undefined;
   try {
     const grpcListener = await listenGrpc({
@@ -412,3 +414,10 @@ function issueJwtsWith(state: CaState, req: JwtRequest): Promise<IssuedJwts> {
 }
 
 export type { SentryConfig, SentryOptions };
+
+/** Says at debug level whether the main thread runs with the young-generation limit the launchers set (heap-limits.ts). */
+function logMainHeapLimit(logger: Logger): void {
+  const semiSpaceMb = mainSemiSpaceLimitMb(process.execArgv, process.env['NODE_OPTIONS']);
+  if (semiSpaceMb !== undefined) logger.debug({ semiSpaceMb }, 'Main thread young generation limited');
+  else logger.debug({ flags: SENTRY_NODE_FLAGS }, `Main thread young generation at V8's default (up to 64 MiB); start Node with ${SENTRY_NODE_FLAGS.join(' ')}, as bin/warden.js does, for a lower peak in a restart storm`);
+}

@@ -9,13 +9,14 @@
  * fewest in flight. A thread that dies fails its calls with INTERNAL and is replaced after 1 s
  * (doubling while replacements keep dying); while no thread is up, the main thread signs.
  */
-import type { Worker } from 'node:worker_threads';
+import type { ResourceLimits, Worker } from 'node:worker_threads';
 import { status } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { CaState, CaStateHolder } from './ca-state.js';
 import type { SentryConfig } from './config.js';
 import { InThreadLeafIssuer, SignFailure, type IssuedLeaf, type LeafIssuer, type LeafRequest } from './issue-leaf.js';
 import type { FromSignThread, ToSignThread } from './sign-thread-messages.js';
+import { SIGN_THREAD_YOUNG_GENERATION_MB } from './heap-limits.js';
 import { startWorker } from './worker-exec-argv.js';
 
 interface SignThread {
@@ -94,6 +95,11 @@ export class SignThreadPool implements LeafIssuer {
     await Promise.all(this.threads.map((thread) => thread.worker.terminate()));
   }
 
+  /** The threads' V8 limits (tests). */
+  resourceLimits(): ResourceLimits[] {
+    return this.threads.map((t) => t.worker.resourceLimits ?? {});
+  }
+
   /** The threads' ids (tests). */
   threadIds(): number[] {
     return this.threads.map((t) => t.worker.threadId);
@@ -101,7 +107,8 @@ export class SignThreadPool implements LeafIssuer {
 
   private startThread(): SignThread {
     // Not plain `new Worker`: inherited main-script-only flags would kill the thread (worker-exec-argv.ts).
-    const worker = startWorker(THREAD_ENTRY);
+    // A small young generation: V8's default lets each thread's heap grow by ~100 MiB under load (heap-limits.ts).
+    const worker = startWorker(THREAD_ENTRY, process.execArgv, { resourceLimits: { maxYoungGenerationSizeMb: SIGN_THREAD_YOUNG_GENERATION_MB } });
     const thread: SignThread = { worker, pending: new Map(), answered: false, collecting: new Map() };
     worker.on('message', (message: FromSignThread) => {
       if (!thread.answered) {

@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse as parseYaml } from 'yaml';
+import { SENTRY_NODE_FLAGS } from '../../src/sentry/heap-limits.js';
 import { assertBuilt, REPO } from '../cli/helpers.js';
 import { seedDaprControlPlane, seedDaprSentryRbac, startKubeApiServer } from '../support/kube-api/index.js';
 import { freePort, healthStatus } from '../sentry-kube/chart-support.js';
@@ -116,6 +117,9 @@ describe('deploy/Containerfile', () => {
     t.after(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
     await waitFor('/sentry healthy', async () => (await healthStatus(healthzPort)) === 200, 30_000)
       .catch((err: Error) => { throw new Error(`${err.message}\n${out}`); });
+    // The shebang (`env -S`) starts Node with the sentry's heap flags (src/sentry/heap-limits.ts).
+    const argv = readFileSync(`/proc/${child.pid}/cmdline`, 'utf8').split('\0').filter((a) => a !== '');
+    assert.deepEqual(argv.slice(1, 1 + SENTRY_NODE_FLAGS.length), [...SENTRY_NODE_FLAGS], argv.join(' '));
     child.kill('SIGTERM');
     assert.equal(await exited, 0, out);
     assert.match(out, /level=info msg="Sentry shut down gracefully"/);

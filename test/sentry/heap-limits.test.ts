@@ -1,0 +1,62 @@
+/**
+ * The sentry's V8 young-generation limits (src/sentry/heap-limits.ts): every launcher passes the
+ * main thread's flag, the signing threads start with their own limit and still sign, and the flag
+ * is recognised where Node takes it from (command line, NODE_OPTIONS). That the limits lower the
+ * storm's peak is measured by `npm run bench -- grpc`; that the shebang really starts Node with them
+ * is checked on a running `/sentry` by test/deploy/image.test.ts.
+ */
+import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { pino } from 'pino';
+import { generateTrustBundle } from '../../src/core/bundle.js';
+import { isIssuedBy, parseCertificatesPem } from '../../src/core/certificate.js';
+import { systemClock } from '../../src/core/clock.js';
+import { CaStateHolder, createCaState } from '../../src/sentry/ca-state.js';
+import { MAIN_SEMI_SPACE_MB, mainSemiSpaceLimitMb, SENTRY_NODE_FLAGS, SIGN_THREAD_YOUNG_GENERATION_MB } from '../../src/sentry/heap-limits.js';
+import { SignThreadPool } from '../../src/sentry/sign-threads.js';
+import { REPO } from '../cli/helpers.js';
+import { csrPem } from '../support/sentry-client.js';
+
+describe('the main thread\'s flag in every launcher', () => {
+  it('bin/warden.js and bin/sentry.js start Node with it (env -S), and so does npm start', () => {
+    for (const bin of ['warden.js', 'sentry.js']) {
+      const shebang = readFileSync(join(REPO, 'bin', bin), 'utf8').split('\n')[0];
+      assert.equal(shebang, `#!/usr/bin/env -S node ${SENTRY_NODE_FLAGS.join(' ')}`, bin);
+    }
+    const { scripts } = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    assert.equal(scripts['start'], `node ${SENTRY_NODE_FLAGS.join(' ')} bin/warden.js sentry`);
+    assert.equal(mainSemiSpaceLimitMb(SENTRY_NODE_FLAGS, undefined), MAIN_SEMI_SPACE_MB);
+  });
+
+  it('is read from the command line and NODE_OPTIONS, either spelling; the command line wins; absent is undefined', () => {
+    assert.equal(mainSemiSpaceLimitMb([], undefined), undefined);
+    assert.equal(mainSemiSpaceLimitMb(['--import', 'tsx'], '--max-old-space-size=512'), undefined);
+    assert.equal(mainSemiSpaceLimitMb(['--max-semi-space-size=8'], undefined), 8);
+    assert.equal(mainSemiSpaceLimitMb(['--max_semi_space_size', '4'], undefined), 4);
+    assert.equal(mainSemiSpaceLimitMb([], '  --max-semi-space-size=16  --trace-warnings'), 16);
+    assert.equal(mainSemiSpaceLimitMb(['--max-semi-space-size=2'], '--max-semi-space-size=16'), 2);
+    assert.equal(mainSemiSpaceLimitMb(['--max-semi-space-size', '--import'], undefined), undefined, 'a flag without a number is not a limit');
+  });
+});
+
+describe('signing threads', () => {
+  it(`start with a ${SIGN_THREAD_YOUNG_GENERATION_MB} MiB young generation and sign`, async () => {
+    const config = { workloadCertTtlMs: 3600_000, allowedClockSkewMs: 60_000 };
+    const { bundle } = generateTrustBundle({ clock: systemClock, trustDomain: 'localhost', namespace: 'default', keyAlgorithm: 'ed25519' });
+    const pool = new SignThreadPool(2, new CaStateHolder(createCaState(bundle, 1, { clock: systemClock, config })), config, pino({ level: 'silent' }));
+    try {
+      const limits = pool.resourceLimits();
+      assert.equal(limits.length, 2);
+      for (const limit of limits) assert.equal(limit.maxYoungGenerationSizeMb, SIGN_THREAD_YOUNG_GENERATION_MB);
+      const req = { csrPem: Buffer.from(csrPem(generateKeyPairSync('ed25519').privateKey)), identity: { spiffeId: 'spiffe://public/ns/default/app' }, dnsNames: [], atMs: Date.now() };
+      // Enough calls that each thread runs several young-generation collections at this size.
+      const leaves = await Promise.all(Array.from({ length: 400 }, () => pool.issue(req)));
+      for (const leaf of leaves) assert.ok(isIssuedBy(parseCertificatesPem(leaf.chainPem)[0]!, bundle.issuer));
+    } finally {
+      await pool.close();
+    }
+  });
+});
