@@ -6,10 +6,10 @@
  * `npm run bench -- grpc --sentry-workers 1` the main thread's heap stood at ~185 MiB and the
  * signing thread's at ~139 MiB (live objects: ~60 and ~30 MiB), so the restart storms started from
  * ~600 MiB. With 4 MiB semi-spaces on the main thread and an 8 MiB young generation on the signing
- * threads the heaps stay at ~80 and ~25 MiB; the storm's peak fell from 694-730 MiB to 476-492 MiB,
- * throughput within the run-to-run noise (figures: docs/operations.md, "Memory after a restart
- * storm"). 2 MiB semi-spaces with a 4 MiB thread young generation peaked at 491-555 MiB, 8 with 16
- * at 439-600 MiB (two runs each).
+ * threads the storm's peak fell from 678-687 MiB to 476-492 MiB, and to 418 MiB once each call no
+ * longer copied 64 KiB into the thread (sign-thread-messages.ts); throughput within the run-to-run
+ * noise then (figures: docs/operations.md, "Memory after a restart storm"). 2 MiB semi-spaces gave
+ * 398-422 MiB, 8 MiB 419 MiB, V8's default 545 MiB.
  *
  * A worker thread's limit is set where it is started (`resourceLimits`). The main thread's can only
  * be set when Node starts: `v8.setFlagsFromString` later does not resize a heap that exists

@@ -14,3 +14,15 @@ export type FromSignThread =
   | { type: 'issued'; id: number; leaf: IssuedLeaf }
   | { type: 'failed'; id: number; status: number; message: string; reason: SignFailureReason; cause?: string }
   | { type: 'collected'; id: number };
+
+/**
+ * The `issue` message for `req`, its CSR in a buffer of its own. postMessage copies a typed array's
+ * whole ArrayBuffer, and the CSR gRPC hands over is a view into the 64 KiB HTTP/2 read buffer
+ * (measured: 326 bytes in 65,536), so each call copied 64 KiB into the thread: ~250 MB/s at 4,000
+ * certs/s, and 2,000 queued calls in a restart storm held ~128 MiB there.
+ */
+export function issueMessage(id: number, req: LeafRequest): ToSignThread {
+  const { csrPem } = req;
+  const own = csrPem.byteLength === csrPem.buffer.byteLength ? csrPem : new Uint8Array(csrPem); // a copy, exactly its size
+  return { type: 'issue', id, req: { ...req, csrPem: own } };
+}

@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import type { CaState, CaStateHolder } from './ca-state.js';
 import type { SentryConfig } from './config.js';
 import { InThreadLeafIssuer, SignFailure, type IssuedLeaf, type LeafIssuer, type LeafRequest } from './issue-leaf.js';
-import type { FromSignThread, ToSignThread } from './sign-thread-messages.js';
+import { issueMessage, type FromSignThread, type ToSignThread } from './sign-thread-messages.js';
 import { SIGN_THREAD_YOUNG_GENERATION_MB } from './heap-limits.js';
 import { startWorker } from './worker-exec-argv.js';
 
@@ -70,7 +70,7 @@ export class SignThreadPool implements LeafIssuer {
       // Busy threads keep the process alive until they answer; idle ones do not (see startThread).
       if (chosen.pending.size === 0) chosen.worker.ref();
       chosen.pending.set(id, { resolve, reject });
-      chosen.worker.postMessage({ type: 'issue', id, req } satisfies ToSignThread);
+      chosen.worker.postMessage(issueMessage(id, req));
     });
   }
 

@@ -3,7 +3,8 @@
  * main thread's flag, the signing threads start with their own limit and still sign, and the flag
  * is recognised where Node takes it from (command line, NODE_OPTIONS). That the limits lower the
  * storm's peak is measured by `npm run bench -- grpc`; that the shebang really starts Node with them
- * is checked on a running `/sentry` by test/deploy/image.test.ts.
+ * is checked on a running `/sentry` by test/deploy/image.test.ts. Also what each signing request
+ * copies into its thread (src/sentry/sign-thread-messages.ts).
  */
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
@@ -16,6 +17,7 @@ import { isIssuedBy, parseCertificatesPem } from '../../src/core/certificate.js'
 import { systemClock } from '../../src/core/clock.js';
 import { CaStateHolder, createCaState } from '../../src/sentry/ca-state.js';
 import { MAIN_SEMI_SPACE_MB, mainSemiSpaceLimitMb, SENTRY_NODE_FLAGS, SIGN_THREAD_YOUNG_GENERATION_MB } from '../../src/sentry/heap-limits.js';
+import { issueMessage } from '../../src/sentry/sign-thread-messages.js';
 import { SignThreadPool } from '../../src/sentry/sign-threads.js';
 import { REPO } from '../cli/helpers.js';
 import { csrPem } from '../support/sentry-client.js';
@@ -58,5 +60,26 @@ describe('signing threads', () => {
     } finally {
       await pool.close();
     }
+  });
+});
+
+describe('what a signing request carries to its thread', () => {
+  it('the CSR in a buffer of its own size, not the 64 KiB read buffer it is a view into (postMessage copies whole buffers)', () => {
+    const pem = Buffer.from(csrPem(generateKeyPairSync('ed25519').privateKey));
+    const readBuffer = Buffer.alloc(65_536);
+    pem.copy(readBuffer, 1000);
+    const view = readBuffer.subarray(1000, 1000 + pem.length);
+    const req = { csrPem: view, identity: { spiffeId: 'spiffe://public/ns/default/app' }, dnsNames: [], atMs: 1 };
+    const message = issueMessage(7, req);
+    assert.ok(message.type === 'issue');
+    assert.equal(message.id, 7);
+    assert.equal(message.req.csrPem.buffer.byteLength, pem.length);
+    assert.deepEqual(Buffer.from(message.req.csrPem), pem);
+    assert.deepEqual({ ...message.req, csrPem: undefined }, { ...req, csrPem: undefined });
+    readBuffer.fill(0); // the read buffer is reused for the next frames: the copy must not change
+    assert.deepEqual(Buffer.from(message.req.csrPem), pem);
+    const exact = new Uint8Array(pem);
+    const same = issueMessage(8, { ...req, csrPem: exact });
+    assert.ok(same.type === 'issue' && same.req.csrPem === exact, 'a buffer of its own is sent as is');
   });
 });
