@@ -64,9 +64,9 @@ describe('signing threads', () => {
 });
 
 describe('what a signing request carries to its thread', () => {
-  it('the CSR in a buffer of its own size, not the 64 KiB read buffer it is a view into (postMessage copies whole buffers)', () => {
+  it('the CSR in a buffer of its own size, not the 64 KiB pool slab it is a view into (postMessage copies whole buffers)', () => {
     const pem = Buffer.from(csrPem(generateKeyPairSync('ed25519').privateKey));
-    const readBuffer = Buffer.alloc(65_536);
+    const readBuffer = Buffer.alloc(65_536); // a Buffer-pool slab on Node 24
     pem.copy(readBuffer, 1000);
     const view = readBuffer.subarray(1000, 1000 + pem.length);
     const req = { csrPem: view, identity: { spiffeId: 'spiffe://public/ns/default/app' }, dnsNames: [], atMs: 1 };
@@ -76,7 +76,7 @@ describe('what a signing request carries to its thread', () => {
     assert.equal(message.req.csrPem.buffer.byteLength, pem.length);
     assert.deepEqual(Buffer.from(message.req.csrPem), pem);
     assert.deepEqual({ ...message.req, csrPem: undefined }, { ...req, csrPem: undefined });
-    readBuffer.fill(0); // the read buffer is reused for the next frames: the copy must not change
+    readBuffer.fill(0); // the slab's other bytes belong to other buffers: the copy must not change
     assert.deepEqual(Buffer.from(message.req.csrPem), pem);
     const exact = new Uint8Array(pem);
     const same = issueMessage(8, { ...req, csrPem: exact });
