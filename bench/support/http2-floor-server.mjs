@@ -12,12 +12,11 @@ import { constants, createSecureServer } from 'node:http2';
 import { createServer } from 'node:net';
 
 const config = JSON.parse(process.argv[2] ?? '{}');
-let listener;
 
 // One worker: one process, as `warden sentry --workers 1` is (a cluster primary would add ~58 MiB of
 // RSS the sentry does not have, flattering the sentry's peak-over-floor ratio).
 if (config.workers === 1) {
-  serve(0, () => process.stdout.write(`${JSON.stringify({ port: listener.address().port })}\n`));
+  const listener = serve(0, () => process.stdout.write(`${JSON.stringify({ port: listener.address().port })}\n`));
   process.on('SIGTERM', () => process.exit(0));
 } else if (cluster.isPrimary) {
   cluster.schedulingPolicy = cluster.SCHED_NONE;
@@ -45,6 +44,7 @@ if (config.workers === 1) {
   process.on('disconnect', () => process.exit(0));
 }
 
+/** Serves the fixed reply on `port` (0: any); returns the listening socket server. */
 function serve(port, listening) {
   const message = Buffer.alloc(config.replyBytes, 0x41);
   const framed = Buffer.alloc(5 + message.length);
@@ -65,6 +65,6 @@ function serve(port, listening) {
       stream.end(framed);
     });
   });
-  listener = createServer({ noDelay: true }, (socket) => server.emit('connection', socket));
-  listener.listen({ host: '127.0.0.1', port, backlog: 4096 }, listening);
+  const listener = createServer({ noDelay: true }, (socket) => server.emit('connection', socket));
+  return listener.listen({ host: '127.0.0.1', port, backlog: 4096 }, listening);
 }

@@ -36,9 +36,9 @@ import { ServingIdentity, type ServingCertificate } from './tls-identity.js';
 import type { AutoRenewer } from './auto-renew/renewer.js';
 import { startAutoRenewer } from './auto-renew/start.js';
 import type { IssuedJwts, JwtIssueOptions, JwtRequest } from './jwt-issuer.js';
+import { mainSemiSpaceLimitMb, SENTRY_NODE_FLAGS } from './heap-limits.js';
 import { MemoryRelease } from './memory-release.js';
 import { loadMallocTrim } from './native/malloc-trim.js';
-import { mainSemiSpaceLimitMb, SENTRY_NODE_FLAGS } from './heap-limits.js';
 import { fullGarbageCollection } from './native/v8-gc.js';
 
 export interface RunningSentry {

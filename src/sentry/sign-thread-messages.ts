@@ -19,8 +19,8 @@ export type FromSignThread =
  * The `issue` message for `req`, its CSR in a buffer of its own. postMessage copies a typed array's
  * whole ArrayBuffer, and the CSR the gRPC layer hands over is a view into a slab of Node's Buffer
  * pool (64 KiB on Node 24, 8 KiB on 22; measured: 326 bytes in 65,536), so on Node 24 each call
- * copied 64 KiB into the thread: ~250 MB/s at 4,000
- * certs/s, and 2,000 queued calls in a restart storm held ~128 MiB there.
+ * copied 64 KiB into the thread: ~250 MB/s at 4,000 certs/s, and 2,000 queued calls in a restart
+ * storm held ~128 MiB there.
  */
 export function issueMessage(id: number, req: LeafRequest): ToSignThread {
   const { csrPem } = req;

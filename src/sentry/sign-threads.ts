@@ -15,8 +15,8 @@ import type { Logger } from 'pino';
 import type { CaState, CaStateHolder } from './ca-state.js';
 import type { SentryConfig } from './config.js';
 import { InThreadLeafIssuer, SignFailure, type IssuedLeaf, type LeafIssuer, type LeafRequest } from './issue-leaf.js';
-import { issueMessage, type FromSignThread, type ToSignThread } from './sign-thread-messages.js';
 import { SIGN_THREAD_YOUNG_GENERATION_MB } from './heap-limits.js';
+import { issueMessage, type FromSignThread, type ToSignThread } from './sign-thread-messages.js';
 import { startWorker } from './worker-exec-argv.js';
 
 interface SignThread {
