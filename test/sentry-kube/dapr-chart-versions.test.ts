@@ -25,6 +25,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { assertBuilt } from '../cli/helpers.js';
 import { buildBundle } from '../support/bundles.js';
+import { retryOnPortTaken } from '../support/free-ports.js';
 import { selfSignedTlsFiles } from '../support/jwt-tokens.js';
 import {
   DAPR_CHART_VERSIONS, seedDaprControlPlane, seedDaprSentryRbac, sentryClusterRoleRules, sentryRoleRules, startKubeApiServer,
@@ -125,7 +126,12 @@ interface Pod {
 }
 
 /** The pod of `version` with `variant`'s args, up to /healthz 200. */
-async function startPod(version: DaprChartVersion, variant: Variant, home: string, extraArgs: readonly string[] = []): Promise<Pod> {
+/** A pod of the chart's sentry; started again on fresh ports if one was taken before it listened. */
+function startPod(version: DaprChartVersion, variant: Variant, home: string, extraArgs: readonly string[] = []): Promise<Pod> {
+  return retryOnPortTaken(() => startPodOnce(version, variant, home, extraArgs));
+}
+
+async function startPodOnce(version: DaprChartVersion, variant: Variant, home: string, extraArgs: readonly string[]): Promise<Pod> {
   const server = await startKubeApiServer();
   seedDaprControlPlane(server, { namespace: NS, version: `${version}.0` }); // the Secret and ConfigMap with no data
   const { token } = seedDaprSentryRbac(server, { namespace: NS, version });

@@ -15,3 +15,18 @@ export async function freePorts(count: number): Promise<number[]> {
   await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
   return ports;
 }
+
+/**
+ * Runs `start` (which picks its ports with freePorts) again, up to `attempts` times, when it fails
+ * because a port was taken in between: another test file running at the same time may bind a port
+ * after it was released and before the child process listens on it. Any other failure is thrown.
+ */
+export async function retryOnPortTaken<T>(start: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (err) {
+      if (attempt >= attempts || !/EADDRINUSE/.test((err as Error).message)) throw err;
+    }
+  }
+}
