@@ -52,6 +52,13 @@ module.exports = {
       to: { pathNot: ['^src/monitor/page/', '^src/core/'], dependencyTypesNot: ['core'] },
     },
     {
+      name: 'sign-thread-without-grpc',
+      comment: 'each signing thread loads what it imports into its own heap: @grpc/grpc-js costs ~5 MiB resident per thread (src/sentry/sign-status.ts)',
+      severity: 'error',
+      from: { path: '^src/sentry/sign-thread\\.ts$' },
+      to: { path: '@grpc/grpc-js', reachable: true },
+    },
+    {
       name: 'no-circular',
       comment: 'import cycles (type-only and dynamic ones too) make the layers meaningless',
       severity: 'error',

@@ -9,7 +9,7 @@
  * nothing, since only an operator's rotation fixes it, and FAILED_PRECONDITION is gRPC's code for
  * "the system is not in a state required for the operation".
  */
-import { status } from '@grpc/grpc-js';
+import { SignStatus, type SignStatusCode } from './sign-status.js';
 import type { Certificate } from '../core/certificate.js';
 import { parseCsr, verifyCsrSignature, type ParsedCsr } from '../core/csr.js';
 import { isWardenError } from '../core/errors.js';
@@ -21,7 +21,7 @@ import type { SignFailureReason } from './metrics.js';
 /** A refused call: the gRPC status, the exact message, and the metric reason. */
 export class SignFailure extends Error {
   constructor(
-    readonly status: status,
+    readonly status: SignStatusCode,
     message: string,
     readonly reason: SignFailureReason,
     options?: { cause?: unknown },
@@ -66,7 +66,7 @@ export async function issueLeaf(signer: WorkloadSigner, issuer: Certificate, req
   const csr = await readCsr(Buffer.from(req.csrPem.buffer, req.csrPem.byteOffset, req.csrPem.byteLength));
   if ('invalid' in req.identity) {
     // Dapr fails here too, inside signing, so the client sees Internal (spec 1.4 step 8).
-    throw new SignFailure(status.INTERNAL, 'failed to sign certificate', 'invalid_identity', { cause: new Error(req.identity.invalid) });
+    throw new SignFailure(SignStatus.INTERNAL, 'failed to sign certificate', 'invalid_identity', { cause: new Error(req.identity.invalid) });
   }
   const at = new Date(req.atMs);
   let signed;
@@ -78,14 +78,14 @@ export async function issueLeaf(signer: WorkloadSigner, issuer: Certificate, req
         ? `expired at ${issuer.notAfter.toISOString()}`
         : `is not valid before ${issuer.notBefore.toISOString()}`;
       throw new SignFailure(
-        status.FAILED_PRECONDITION,
+        SignStatus.FAILED_PRECONDITION,
         `cannot sign: the issuer certificate ${when}; rotate the trust bundle with "warden mtls renew-certificate" ` +
           '(warden sentry reloads it without a restart)',
         'issuer_not_valid',
         { cause: err },
       );
     }
-    throw new SignFailure(status.INTERNAL, 'failed to sign certificate', 'internal', { cause: err });
+    throw new SignFailure(SignStatus.INTERNAL, 'failed to sign certificate', 'internal', { cause: err });
   }
   return { chainPem: signed.chainPem, trustAnchorsPem: signed.trustAnchorsPem, notAfterMs: signed.notAfter.getTime() };
 }
@@ -99,17 +99,17 @@ async function readCsr(pemBytes: Buffer): Promise<ParsedCsr> {
     // every other: issue 12).
     block = decodeFirstPemBlock(pemBytes);
   } catch (err) {
-    throw new SignFailure(status.INVALID_ARGUMENT, 'invalid certificate signing request', 'invalid_csr', { cause: err });
+    throw new SignFailure(SignStatus.INVALID_ARGUMENT, 'invalid certificate signing request', 'invalid_csr', { cause: err });
   }
   if (block === undefined || !CSR_PEM_TYPES.has(block.type)) {
-    throw new SignFailure(status.INVALID_ARGUMENT, 'invalid certificate signing request', 'invalid_csr');
+    throw new SignFailure(SignStatus.INVALID_ARGUMENT, 'invalid certificate signing request', 'invalid_csr');
   }
   let csr: ParsedCsr;
   try {
     csr = parseCsr(block.der);
   } catch (err) {
     throw new SignFailure(
-      status.INVALID_ARGUMENT,
+      SignStatus.INVALID_ARGUMENT,
       `failed to parse certificate signing request: ${(err instanceof Error ? err.message : String(err))}`,
       'invalid_csr',
       { cause: err },
@@ -118,7 +118,7 @@ async function readCsr(pemBytes: Buffer): Promise<ParsedCsr> {
   try {
     await verifyCsrSignature(csr);
   } catch (err) {
-    throw new SignFailure(status.INVALID_ARGUMENT, 'invalid signature', 'csr_signature', { cause: err });
+    throw new SignFailure(SignStatus.INVALID_ARGUMENT, 'invalid signature', 'csr_signature', { cause: err });
   }
   return csr;
 }

@@ -36,7 +36,7 @@ import { ServingIdentity, type ServingCertificate } from './tls-identity.js';
 import type { AutoRenewer } from './auto-renew/renewer.js';
 import { startAutoRenewer } from './auto-renew/start.js';
 import type { IssuedJwts, JwtIssueOptions, JwtRequest } from './jwt-issuer.js';
-import { mainSemiSpaceLimitMb, SENTRY_NODE_FLAGS } from './heap-limits.js';
+import { heapGrowingPercent, mainSemiSpaceLimitMb, SENTRY_NODE_FLAGS } from './heap-limits.js';
 import { MemoryRelease } from './memory-release.js';
 import { loadMallocTrim } from './native/malloc-trim.js';
 import { fullGarbageCollection } from './native/v8-gc.js';
@@ -342,7 +342,11 @@ async function serve(
       // The signing threads' heaps too: after a storm they hold as much as the main thread's.
       collectGarbage: async () => {
         const pauseMs = await fullGarbageCollection();
-        await signThreads?.collectGarbage();
+        const threads = await signThreads?.collectGarbage();
+        if (threads !== undefined && threads.length > 0) {
+          const mib = (bytes: number): number => Math.round(bytes / 2 ** 20);
+          logger.debug({ signThreads: threads.map((t) => ({ heapUsedMiB: mib(t.heapUsedBytes), externalMiB: mib(t.externalBytes) })) }, 'Signing threads after their garbage collection');
+        }
         return pauseMs;
       },
       policy: options.memoryReleasePolicy,
@@ -415,9 +419,10 @@ function issueJwtsWith(state: CaState, req: JwtRequest): Promise<IssuedJwts> {
 
 export type { SentryConfig, SentryOptions };
 
-/** Says at debug level whether the main thread runs with the young-generation limit the launchers set (heap-limits.ts). */
+/** Says at debug level whether Node runs with the heap limits the launchers set (heap-limits.ts). */
 function logMainHeapLimit(logger: Logger): void {
   const semiSpaceMb = mainSemiSpaceLimitMb(process.execArgv, process.env['NODE_OPTIONS']);
-  if (semiSpaceMb !== undefined) logger.debug({ semiSpaceMb }, 'Main thread young generation limited');
-  else logger.debug({ flags: SENTRY_NODE_FLAGS }, `Main thread young generation at V8's default (up to 64 MiB); start Node with ${SENTRY_NODE_FLAGS.join(' ')}, as bin/warden.js does, for a lower peak in a restart storm`);
+  const growingPercent = heapGrowingPercent(process.execArgv);
+  if (semiSpaceMb !== undefined && growingPercent !== undefined) logger.debug({ semiSpaceMb, heapGrowingPercent: growingPercent }, 'V8 heaps limited');
+  else logger.debug({ semiSpaceMb, heapGrowingPercent: growingPercent, flags: SENTRY_NODE_FLAGS }, `V8 heaps partly at V8's defaults; start Node with ${SENTRY_NODE_FLAGS.join(' ')}, as bin/warden.js does, for a lower peak in a restart storm`);
 }

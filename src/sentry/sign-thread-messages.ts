@@ -3,6 +3,7 @@ import type { BundleTexts } from '../core/bundle-texts.js';
 import type { ProfileVersion } from '../core/profile.js';
 import type { IssuedLeaf, LeafRequest } from './issue-leaf.js';
 import type { SignFailureReason } from './metrics.js';
+import type { SignStatusCode } from './sign-status.js';
 
 export type ToSignThread =
   | { type: 'ca'; texts: BundleTexts; workloadTtlMs: number; clockSkewMs: number; profile: ProfileVersion }
@@ -12,8 +13,8 @@ export type ToSignThread =
 
 export type FromSignThread =
   | { type: 'issued'; id: number; leaf: IssuedLeaf }
-  | { type: 'failed'; id: number; status: number; message: string; reason: SignFailureReason; cause?: string }
-  | { type: 'collected'; id: number };
+  | { type: 'failed'; id: number; status: SignStatusCode; message: string; reason: SignFailureReason; cause?: string }
+  | { type: 'collected'; id: number; memory: SignThreadMemory };
 
 /**
  * The `issue` message for `req`, its CSR in a buffer of its own. postMessage copies a typed array's
@@ -26,4 +27,13 @@ export function issueMessage(id: number, req: LeafRequest): ToSignThread {
   const { csrPem } = req;
   const own = csrPem.byteLength === csrPem.buffer.byteLength ? csrPem : new Uint8Array(csrPem); // a copy, exactly its size
   return { type: 'issue', id, req: { ...req, csrPem: own } };
+}
+
+/** A signing thread's own heap after a garbage collection (the process's RSS is shared by all threads). */
+export interface SignThreadMemory {
+  heapUsedBytes: number;
+  /** Memory outside the heap that the thread's objects hold: ArrayBuffers (Buffer pool slabs among them). */
+  externalBytes: number;
+  /** The thread's `Buffer.poolSize` (heap-limits.ts). */
+  bufferPoolBytes: number;
 }

@@ -16,7 +16,7 @@ import type { CaState, CaStateHolder } from './ca-state.js';
 import type { SentryConfig } from './config.js';
 import { InThreadLeafIssuer, SignFailure, type IssuedLeaf, type LeafIssuer, type LeafRequest } from './issue-leaf.js';
 import { SIGN_THREAD_YOUNG_GENERATION_MB } from './heap-limits.js';
-import { issueMessage, type FromSignThread, type ToSignThread } from './sign-thread-messages.js';
+import { issueMessage, type FromSignThread, type SignThreadMemory, type ToSignThread } from './sign-thread-messages.js';
 import { startWorker } from './worker-exec-argv.js';
 
 interface SignThread {
@@ -25,7 +25,7 @@ interface SignThread {
   /** Answered at least once: a thread that dies before that counts as a failed start. */
   answered: boolean;
   /** Garbage collections asked of the thread and not yet answered. */
-  collecting: Map<number, () => void>;
+  collecting: Map<number, (memory?: SignThreadMemory) => void>;
 }
 
 /**
@@ -76,16 +76,18 @@ export class SignThreadPool implements LeafIssuer {
 
   /**
    * A full garbage collection in every thread (each isolate has its own heap; memory-release.ts).
-   * Resolves when all have answered or exited; a thread pauses only its own signing meanwhile.
+   * Resolves, when all have answered or exited, with each answering thread's heap after its collection;
+   * a thread pauses only its own signing meanwhile.
    */
-  async collectGarbage(): Promise<void> {
-    if (this.closed) return;
-    await Promise.all(this.threads.map((thread) => new Promise<void>((resolve) => {
+  async collectGarbage(): Promise<SignThreadMemory[]> {
+    if (this.closed) return [];
+    const answers = await Promise.all(this.threads.map((thread) => new Promise<SignThreadMemory | undefined>((resolve) => {
       const id = this.nextId++;
       thread.collecting.set(id, resolve);
       thread.worker.ref(); // an idle thread is unref'd: keep the process alive until it answers
       thread.worker.postMessage({ type: 'gc', id } satisfies ToSignThread);
     })));
+    return answers.filter((memory) => memory !== undefined);
   }
 
   /** Stops the threads; calls still in flight fail with INTERNAL. */
@@ -116,7 +118,7 @@ export class SignThreadPool implements LeafIssuer {
         this.failedStarts = 0;
       }
       if (message.type === 'collected') {
-        thread.collecting.get(message.id)?.();
+        thread.collecting.get(message.id)?.(message.memory);
         thread.collecting.delete(message.id);
         if (thread.pending.size === 0 && thread.collecting.size === 0) worker.unref();
         return;

@@ -8,6 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -16,14 +17,14 @@ import { generateTrustBundle } from '../../src/core/bundle.js';
 import { isIssuedBy, parseCertificatesPem } from '../../src/core/certificate.js';
 import { systemClock } from '../../src/core/clock.js';
 import { CaStateHolder, createCaState } from '../../src/sentry/ca-state.js';
-import { MAIN_SEMI_SPACE_MB, mainSemiSpaceLimitMb, SENTRY_NODE_FLAGS, SIGN_THREAD_YOUNG_GENERATION_MB } from '../../src/sentry/heap-limits.js';
+import { HEAP_GROWING_PERCENT, heapGrowingPercent, MAIN_SEMI_SPACE_MB, mainSemiSpaceLimitMb, SENTRY_NODE_FLAGS, SIGN_THREAD_YOUNG_GENERATION_MB } from '../../src/sentry/heap-limits.js';
 import { issueMessage } from '../../src/sentry/sign-thread-messages.js';
 import { SignThreadPool } from '../../src/sentry/sign-threads.js';
 import { REPO } from '../cli/helpers.js';
 import { csrPem } from '../support/sentry-client.js';
 
-describe('the main thread\'s flag in every launcher', () => {
-  it('bin/warden.js and bin/sentry.js start Node with it (env -S), and so does npm start', () => {
+describe('the flags in every launcher', () => {
+  it('bin/warden.js and bin/sentry.js start Node with them (env -S), and so does npm start', () => {
     for (const bin of ['warden.js', 'sentry.js']) {
       const shebang = readFileSync(join(REPO, 'bin', bin), 'utf8').split('\n')[0];
       assert.equal(shebang, `#!/usr/bin/env -S node ${SENTRY_NODE_FLAGS.join(' ')}`, bin);
@@ -31,6 +32,18 @@ describe('the main thread\'s flag in every launcher', () => {
     const { scripts } = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
     assert.equal(scripts['start'], `node ${SENTRY_NODE_FLAGS.join(' ')} bin/warden.js sentry`);
     assert.equal(mainSemiSpaceLimitMb(SENTRY_NODE_FLAGS, undefined), MAIN_SEMI_SPACE_MB);
+    assert.equal(heapGrowingPercent(SENTRY_NODE_FLAGS), HEAP_GROWING_PERCENT);
+  });
+
+  it('this Node starts with them, and so does a worker thread', () => {
+    // V8 flags come and go with Node releases; an unknown one would stop every launcher at start.
+    const run = spawnSync(process.execPath, [...SENTRY_NODE_FLAGS, '-e', `
+      const { Worker } = require('node:worker_threads');
+      const w = new Worker('require("node:worker_threads").parentPort.postMessage(process.execArgv)', { eval: true });
+      w.once('message', (m) => { console.log(JSON.stringify(m)); process.exit(0); });
+    `], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(run.status, 0, run.stderr);
+    assert.deepEqual((JSON.parse(run.stdout) as string[]).slice(0, SENTRY_NODE_FLAGS.length), [...SENTRY_NODE_FLAGS], 'the worker started with them');
   });
 
   it('is read from the command line and NODE_OPTIONS, either spelling; the command line wins; absent is undefined', () => {
@@ -41,6 +54,15 @@ describe('the main thread\'s flag in every launcher', () => {
     assert.equal(mainSemiSpaceLimitMb([], '  --max-semi-space-size=16  --trace-warnings'), 16);
     assert.equal(mainSemiSpaceLimitMb(['--max-semi-space-size=2'], '--max-semi-space-size=16'), 2);
     assert.equal(mainSemiSpaceLimitMb(['--max-semi-space-size', '--import'], undefined), undefined, 'a flag without a number is not a limit');
+  });
+
+  it('the heap growing percent is read from the command line only (V8 refuses it in NODE_OPTIONS)', () => {
+    assert.equal(heapGrowingPercent([]), undefined);
+    assert.equal(heapGrowingPercent(['--heap-growing-percent=20']), 20);
+    assert.equal(heapGrowingPercent(['--heap_growing_percent', '35', '--import', 'tsx']), 35);
+    assert.equal(heapGrowingPercent(['--heap-growing-percent=50', '--heap-growing-percent=10']), 10, 'the last one wins');
+    assert.equal(heapGrowingPercent(['--heap-growing-percent=x']), undefined);
+    assert.equal(heapGrowingPercent(['--heap-growing-percent-x=5']), undefined);
   });
 });
 

@@ -12,6 +12,7 @@ import { isIssuedBy, parseCertificatesPem } from '../../src/core/certificate.js'
 import { generateTrustBundle } from '../../src/core/bundle.js';
 import { systemClock } from '../../src/core/clock.js';
 import { CaStateHolder, createCaState } from '../../src/sentry/ca-state.js';
+import { SIGN_THREAD_BUFFER_POOL_BYTES } from '../../src/sentry/heap-limits.js';
 import { SignFailure } from '../../src/sentry/issue-leaf.js';
 import { SignThreadPool } from '../../src/sentry/sign-threads.js';
 import { csrPem } from '../support/sentry-client.js';
@@ -51,9 +52,16 @@ describe('SignThreadPool', () => {
     }
   });
 
-  it('collectGarbage: every thread collects its own heap and answers; signing goes on after it', async () => {
+  it('collectGarbage: every thread collects its own heap and answers with it; signing goes on after it', async () => {
     await Promise.all(Array.from({ length: 40 }, (_, n) => pool.issue(request(n))));
-    await pool.collectGarbage();
+    const threads = await pool.collectGarbage();
+    assert.equal(threads.length, 2, 'one answer per thread');
+    for (const thread of threads) {
+      assert.ok(thread.heapUsedBytes > 1024 * 1024, `a thread's heap after signing: ${thread.heapUsedBytes} bytes`);
+      assert.ok(thread.externalBytes >= 0);
+      // Node 24's default is 64 KiB: the thread set its own (heap-limits.ts).
+      assert.equal(thread.bufferPoolBytes, SIGN_THREAD_BUFFER_POOL_BYTES);
+    }
     const leaf = await pool.issue(request(99));
     assert.ok(isIssuedBy(parseCertificatesPem(leaf.chainPem)[0]!, holder.current.bundle.issuer));
   });
@@ -66,11 +74,12 @@ describe('SignThreadPool', () => {
     assert.equal(err.reason, 'invalid_csr');
   });
 
-  it('a closed pool refuses with INTERNAL', async () => {
+  it('a closed pool refuses with INTERNAL and has nothing to collect', async () => {
     const closed = new SignThreadPool(1, caState(), config, pino({ level: 'silent' }));
     await closed.close();
     const err = await closed.issue(request(1)).then(() => undefined, (e: unknown) => e);
     assert.ok(err instanceof SignFailure);
     assert.equal(err.status, grpc.status.INTERNAL);
+    assert.deepEqual(await closed.collectGarbage(), [], 'no thread to collect');
   });
 });
