@@ -1,5 +1,5 @@
 #!/usr/bin/env -S node --max-semi-space-size=4 --heap-growing-percent=50
-// The flag keeps the main thread's young generation small: the storm's peak memory (src/sentry/heap-limits.ts).
+// The flags keep V8's heaps small: the storm's peak memory (SENTRY_NODE_FLAGS, src/sentry/heap-limits.ts).
 // Dapr Sentry's command line, unchanged: `sentry --mode kubernetes --log-level info ...` runs
 // `warden sentry` with Dapr's log lines (`--log-format dapr`), Dapr's start-up failure (a
 // `level=fatal` line, exit 1) and Dapr's credentials directory default (the Helm chart's mount;

@@ -1,5 +1,6 @@
 /**
- * V8 young-generation limits for the sentry (issue 12: peak memory in a restart storm).
+ * V8 heap limits and the signing threads' Buffer pool for the sentry (issue 12: peak memory in a
+ * restart storm).
  *
  * Node 24's V8 grows each isolate's new space up to 64 MiB under a high allocation rate, and what
  * survives fills old-space pages that stay committed. After the throughput runs of
@@ -68,7 +69,8 @@ function lastNumericFlag(args: readonly string[], name: string): number | undefi
   let value: number | undefined;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!.replace(/_/g, '-');
-    if (arg.startsWith(`--${name}=`) && /^\d+$/.test(arg.slice(name.length + 3))) value = Number(arg.slice(name.length + 3));
+    const inline = arg.startsWith(`--${name}=`) ? arg.slice(name.length + 3) : undefined;
+    if (inline !== undefined && /^\d+$/.test(inline)) value = Number(inline);
     else if (arg === `--${name}` && /^\d+$/.test(args[i + 1] ?? '')) value = Number(args[++i]);
   }
   return value;

@@ -255,7 +255,7 @@ async function serve(
 
   let ready = false;
   let grpc: GrpcListener;
-  logMainHeapLimit(logger);
+  logHeapFlags(logger);
   const signThreads = options.signThreads > 0 ? new SignThreadPool(options.signThreads, caState, config, logger) : undefined;
   try {
     const grpcListener = await listenGrpc({
@@ -420,7 +420,7 @@ function issueJwtsWith(state: CaState, req: JwtRequest): Promise<IssuedJwts> {
 export type { SentryConfig, SentryOptions };
 
 /** Says at debug level whether Node runs with the heap limits the launchers set (heap-limits.ts). */
-function logMainHeapLimit(logger: Logger): void {
+function logHeapFlags(logger: Logger): void {
   const semiSpaceMb = mainSemiSpaceLimitMb(process.execArgv, process.env['NODE_OPTIONS']);
   const growingPercent = heapGrowingPercent(process.execArgv);
   if (semiSpaceMb !== undefined && growingPercent !== undefined) logger.debug({ semiSpaceMb, heapGrowingPercent: growingPercent }, 'V8 heaps limited');
