@@ -42,6 +42,8 @@ export interface GrpcListener {
   readonly port: number;
   /** Connections admitted since start and open now (memory-release.ts tells storms by them). */
   connections(): { admitted: number; open: number };
+  /** Calls `listener` each time the last open connection closes (a storm has drained); returns the unsubscribe function. */
+  onAllClosed(listener: () => void): () => void;
   /** Stops accepting calls, lets in-flight calls finish for up to `graceMs`, then cancels them. */
   shutdown(graceMs: number): Promise<void>;
 }
@@ -122,6 +124,7 @@ export async function listenGrpc(options: GrpcListenOptions): Promise<GrpcListen
       const stats = unary.stats();
       return { admitted: stats.admitted, open: stats.connections };
     },
+    onAllClosed: (listener) => unary.onAllClosed(listener),
     shutdown: async (graceMs) => {
       unsubscribe();
       listener.close();

@@ -13,7 +13,16 @@
  * what V8 freed after the first trim (its concurrent sweeper frees ArrayBuffers and other native
  * memory of the collected objects later).
  *
- * Driven by `check()`: `start()` calls it every `intervalMs`; tests call it with a FixedClock.
+ * Drained: when the last open connection closes and `stormConnections` or more were admitted since
+ * the previous release, a release runs `drainedDelayMs` later (if no connection has opened since and
+ * RSS has grown by `growthBytes`) without waiting for the quiet period or `minGapMs`. Storms that come
+ * in waves (a rolling restart, nodes coming back one after another) would otherwise each start from
+ * what the last one left: measured with three storms 1 s apart, the peak rose 316 → 340 → 388 MiB
+ * without it; with it each storm peaked at 232-324 MiB (5 runs; bench/grpc.ts). The pause costs
+ * nobody a wait then, since nobody is connected.
+ *
+ * Driven by `check()` and `checkDrained()`: `start()` calls the first every `intervalMs` and the
+ * second after each drain; tests call them with a FixedClock.
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
@@ -30,6 +39,10 @@ export interface MemoryReleasePolicy {
   minGapMs: number;
   /** A second trim this long after a release (0: none). */
   followUpMs: number;
+  /** Release right after a storm's last connection closed (`checkDrained`), not only after the quiet period. */
+  releaseWhenDrained: boolean;
+  /** How long after the last connection closed the drained release looks (a new wave may be arriving). */
+  drainedDelayMs: number;
   /** Run a full V8 garbage collection before the trim (frees V8 heap pages and native memory held by dead JS objects). */
   collectGarbage: boolean;
 }
@@ -43,6 +56,8 @@ export const DEFAULT_MEMORY_RELEASE_POLICY: Readonly<MemoryReleasePolicy> = Obje
   // Short enough that a storm right after a release (the end of a load peak) is still given back within a minute.
   minGapMs: 30_000,
   followUpMs: 10_000,
+  releaseWhenDrained: true,
+  drainedDelayMs: 250,
   collectGarbage: true,
 });
 
@@ -55,6 +70,8 @@ export interface MemoryReleaseDeps {
   rss(): number;
   /** Connections admitted since start (monotonic) and open now. */
   connections(): { admitted: number; open: number };
+  /** Calls `listener` each time the last open connection closes; returns the unsubscribe function. */
+  onAllClosed?: ((listener: () => void) => () => void) | undefined;
   /** glibc's malloc_trim, or why there is none; loaded at the first release. */
   loadTrim(): MallocTrimLoad;
   /** Full V8 garbage collections; resolves with how long the event loop was held (ms). */
@@ -81,6 +98,10 @@ export class MemoryRelease {
   private reference: number | undefined;
   private lastBusyAt: number;
   private lastReleaseAt = Number.NEGATIVE_INFINITY;
+  /** `admitted` at the last release: a drained release needs a storm's worth of connections since. */
+  private admittedAtRelease = 0;
+  private drainedTimer: NodeJS.Timeout | undefined;
+  private unsubscribeDrained: (() => void) | undefined;
   private followUpAt: number | undefined;
   private releasing: Promise<ReleaseResult | undefined> | undefined;
   private trim: MallocTrimLoad | undefined;
@@ -95,11 +116,39 @@ export class MemoryRelease {
     this.check();
     this.timer = setInterval(() => this.check(), this.policy.intervalMs);
     this.timer.unref();
+    if (this.policy.releaseWhenDrained) this.unsubscribeDrained = this.deps.onAllClosed?.(() => this.drained());
   }
 
   stop(): void {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
+    this.unsubscribeDrained?.();
+    this.unsubscribeDrained = undefined;
+    if (this.drainedTimer !== undefined) clearTimeout(this.drainedTimer);
+    this.drainedTimer = undefined;
+  }
+
+  private drained(): void {
+    if (this.drainedTimer !== undefined) return;
+    this.drainedTimer = setTimeout(() => {
+      this.drainedTimer = undefined;
+      void this.checkDrained();
+    }, this.policy.drainedDelayMs);
+    this.drainedTimer.unref();
+  }
+
+  /**
+   * The look `drainedDelayMs` after the last connection closed: releases when none is open, a storm's
+   * worth of connections came since the last release, and RSS grew. Returns the release, if one started.
+   */
+  checkDrained(): Promise<ReleaseResult | undefined> | undefined {
+    if (this.releasing !== undefined) return undefined;
+    const { admitted, open } = this.deps.connections();
+    if (open > 0 || admitted - this.admittedAtRelease < this.policy.stormConnections) return undefined;
+    const rss = this.deps.rss();
+    this.reference = Math.min(this.reference ?? rss, rss);
+    if (rss - this.reference < this.policy.growthBytes) return undefined;
+    return this.startRelease(rss, admitted);
   }
 
   /** One look at connections and RSS; starts a release when a storm has subsided. Returns it, if one started. */
@@ -122,7 +171,12 @@ export class MemoryRelease {
     }
     if (rss - this.reference < this.policy.growthBytes) return undefined;
     if (now - this.lastReleaseAt < this.policy.minGapMs) return undefined;
-    this.lastReleaseAt = now;
+    return this.startRelease(rss, admitted);
+  }
+
+  private startRelease(rss: number, admitted: number): Promise<ReleaseResult | undefined> {
+    this.lastReleaseAt = this.deps.clock.now().getTime();
+    this.admittedAtRelease = admitted;
     return this.track(this.release(rss));
   }
 

@@ -338,6 +338,7 @@ async function serve(
       },
       rss: () => process.memoryUsage.rss(),
       connections: () => grpc.connections(),
+      onAllClosed: (listener) => grpc.onAllClosed(listener),
       loadTrim: () => loadMallocTrim(),
       // The signing threads' heaps too: after a storm they hold as much as the main thread's.
       collectGarbage: async () => {

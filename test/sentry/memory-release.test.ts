@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { FixedClock } from '../../src/core/clock.js';
 import { DEFAULT_MEMORY_RELEASE_POLICY, MemoryRelease, type MemoryReleaseDeps } from '../../src/sentry/memory-release.js';
 import { loadMallocTrim, type MallocTrimLoad } from '../../src/sentry/native/malloc-trim.js';
@@ -19,7 +20,8 @@ const IDLE = 90 * MiB;
 function harness(over: { trim?: MallocTrimLoad; collectGarbage?: boolean; policy?: MemoryReleaseDeps['policy'] } = {}) {
   const clock = new FixedClock(Date.UTC(2026, 11, 4));
   const logs: LogRecord[] = [];
-  const state = { rss: IDLE, admitted: 0, open: 0, trims: 0, gcs: 0, loads: 0, recorded: [] as number[], followUps: [] as number[] };
+  const state = { rss: IDLE, admitted: 0, open: 0, trims: 0, gcs: 0, loads: 0, recorded: [] as number[], followUps: [] as number[], drainListeners: new Set<() => void>() };
+  let onRecord: (() => void) | undefined;
   const trim: MallocTrimLoad = over.trim ?? {
     trim: async () => {
       state.trims++;
@@ -30,9 +32,16 @@ function harness(over: { trim?: MallocTrimLoad; collectGarbage?: boolean; policy
   const release = new MemoryRelease({
     clock,
     logger: captureLogger(logs),
-    record: ({ bytes, followUp }) => (followUp ? state.followUps : state.recorded).push(bytes),
+    record: ({ bytes, followUp }) => {
+      (followUp ? state.followUps : state.recorded).push(bytes);
+      onRecord?.();
+    },
     rss: () => state.rss,
     connections: () => ({ admitted: state.admitted, open: state.open }),
+    onAllClosed: (listener) => {
+      state.drainListeners.add(listener);
+      return () => state.drainListeners.delete(listener);
+    },
     loadTrim: () => {
       state.loads++;
       return trim;
@@ -51,7 +60,9 @@ function harness(over: { trim?: MallocTrimLoad; collectGarbage?: boolean; policy
     const started = release.check();
     return (await started) !== undefined;
   };
-  return { clock, logs, state, release, tick };
+  /** Resolves at the next recorded release. */
+  const nextRecord = (): Promise<void> => new Promise((resolve) => (onRecord = resolve));
+  return { clock, logs, state, release, tick, nextRecord };
 }
 
 /** A storm: 2,000 connections over 10 s while RSS climbs to 400 MiB. */
@@ -190,6 +201,71 @@ describe('memory release policy', () => {
   });
 });
 
+describe('memory release when a storm has drained', () => {
+  it('releases once the last connection has closed, without the quiet period; not while one is open', async () => {
+    const h = harness();
+    await h.tick();
+    await storm(h);
+    h.state.open = 1;
+    assert.equal(h.release.checkDrained(), undefined, 'a connection is still open');
+    h.state.open = 0;
+    const started = h.release.checkDrained();
+    assert.ok(started, 'drained: released at once');
+    assert.ok(await started);
+    assert.deepEqual([h.state.gcs, h.state.trims], [1, 1]);
+    // The periodic checks do not release again (only the follow-up trim, 10 s after this release).
+    for (let i = 0; i < 30; i++) await h.tick();
+    assert.deepEqual([h.state.gcs, h.state.trims, h.state.recorded.length, h.state.followUps.length], [1, 2, 1, 1]);
+  });
+
+  it('storms in waves are each released: a storm\'s worth of connections since the last release is what counts, not minGapMs', async () => {
+    const h = harness();
+    await h.tick();
+    for (let wave = 1; wave <= 3; wave++) {
+      h.state.admitted += 2_000;
+      h.state.rss = 400 * MiB;
+      assert.ok(await h.release.checkDrained(), `wave ${wave} released`);
+      h.clock.advance(1_000); // the next wave 1 s later: well within minGapMs
+      h.state.admitted += DEFAULT_MEMORY_RELEASE_POLICY.stormConnections - 1;
+      h.state.rss = 400 * MiB;
+      assert.equal(h.release.checkDrained(), undefined, `wave ${wave}: fewer than a storm's connections since: not again`);
+    }
+    assert.equal(h.state.gcs, 3);
+  });
+
+  it('no release when RSS grew less than growthBytes', () => {
+    const h = harness();
+    h.state.admitted = 2_000;
+    h.state.rss = IDLE + 20 * MiB;
+    assert.equal(h.release.checkDrained(), undefined);
+    assert.equal(h.state.loads, 0);
+  });
+
+  it('start() listens for drains and releases drainedDelayMs after one; stop() stops listening', async () => {
+    const h = harness({ policy: { drainedDelayMs: 0 } });
+    h.release.start();
+    try {
+      assert.equal(h.state.drainListeners.size, 1);
+      h.state.admitted = 2_000;
+      h.state.rss = 400 * MiB;
+      const recorded = h.nextRecord();
+      for (const listener of h.state.drainListeners) listener();
+      await recorded;
+      assert.deepEqual([h.state.gcs, h.state.trims], [1, 1]);
+    } finally {
+      h.release.stop();
+    }
+    assert.equal(h.state.drainListeners.size, 0, 'unsubscribed');
+  });
+
+  it('releaseWhenDrained false: start() does not listen for drains', () => {
+    const h = harness({ policy: { releaseWhenDrained: false } });
+    h.release.start();
+    h.release.stop();
+    assert.equal(h.state.drainListeners.size, 0);
+  });
+});
+
 describe('malloc_trim adapter', () => {
   it('calls glibc malloc_trim(0) on a pool thread on this Linux: 0 or 1', { skip: process.platform !== 'linux' && 'Linux only' }, async () => {
     const loaded = loadMallocTrim();
@@ -208,6 +284,32 @@ describe('malloc_trim adapter', () => {
 });
 
 describe('memory release in a running sentry', () => {
+  it('releases as soon as a storm of connections has closed (the drain signal from the gRPC listener)', async () => {
+    const a = await buildBundle({ now: new Date() });
+    // The periodic path never fires here (hour-long interval and quiet period): only the drain can release.
+    const t = await startTestSentry({
+      texts: a.texts,
+      logLevel: 'info',
+      options: {
+        memoryReleasePolicy: { intervalMs: 3_600_000, quietMs: 3_600_000, stormConnections: 5, growthBytes: 0, drainedDelayMs: 0, followUpMs: 0 },
+      },
+    });
+    try {
+      const released = (): LogRecord | undefined => t.logs.find((l) => l.msg === 'Released memory after a connection storm');
+      // A finished TLS handshake means the server accepted (and so admitted) the connection.
+      const sockets = await Promise.all(Array.from({ length: 5 }, () => new Promise<TLSSocket>((resolve, reject) => {
+        const socket = tlsConnect({ host: '127.0.0.1', port: t.sentry.port, rejectUnauthorized: false, ALPNProtocols: ['h2'] }, () => resolve(socket));
+        socket.once('error', reject);
+      })));
+      assert.equal(released(), undefined, 'nothing while they are open');
+      for (const socket of sockets) socket.destroy();
+      await waitUntil('a memory release to be logged', () => released(), 60_000);
+      assert.equal((await t.sentry.metrics.memoryReleases.get()).values[0]?.value, 1);
+    } finally {
+      await t.close();
+    }
+  });
+
   it('runs GC in the main and signing threads and malloc_trim, counts it in the metrics and logs it', async () => {
     const a = await buildBundle({ now: new Date() });
     // Thresholds at zero: the first check releases (the policy itself is tested above).

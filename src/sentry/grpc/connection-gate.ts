@@ -11,6 +11,7 @@ export class ConnectionGate {
   private open = 0;
   private admittedTotal = 0;
   private readonly perPeer = new Map<string, number>();
+  private readonly allClosedListeners = new Set<() => void>();
 
   constructor(private readonly limits: { maxConnections: number; maxConnectionsPerPeer: number }) {}
 
@@ -21,6 +22,12 @@ export class ConnectionGate {
   /** Connections admitted since start (for telling a storm from a quiet spell). */
   get admitted(): number {
     return this.admittedTotal;
+  }
+
+  /** Calls `listener` each time the last open connection closes; returns the unsubscribe function. */
+  onAllClosed(listener: () => void): () => void {
+    this.allClosedListeners.add(listener);
+    return () => this.allClosedListeners.delete(listener);
   }
 
   /** Counts `socket` until it closes, or says why it is refused (the caller closes it). */
@@ -37,6 +44,7 @@ export class ConnectionGate {
       const left = (this.perPeer.get(peer) ?? 1) - 1;
       if (left === 0) this.perPeer.delete(peer);
       else this.perPeer.set(peer, left);
+      if (this.open === 0) for (const listener of this.allClosedListeners) listener();
     });
     return undefined;
   }

@@ -79,6 +79,8 @@ export interface UnaryServer {
   /** New connections use this key and chain; open ones keep their handshake. */
   setTlsIdentity(tls: Pick<SecureContextOptions, 'key' | 'cert'>): void;
   stats(): UnaryServerStats;
+  /** Calls `listener` each time the last open connection closes; returns the unsubscribe function. */
+  onAllClosed(listener: () => void): () => void;
   /** Resolves when every session has ended (after at most `graceMs` of in-flight calls). */
   close(graceMs: number): Promise<void>;
 }
@@ -176,6 +178,7 @@ export function createUnaryServer(options: UnaryServerOptions): UnaryServer {
       server.emit('connection', socket);
     },
     setTlsIdentity: (tls) => server.setSecureContext({ ...tls }),
+    onAllClosed: (listener) => gate.onAllClosed(listener),
     stats: () => ({ connections: gate.connections, admitted: gate.admitted, sessions: sessions.size, streams, bufferedBytes: buffers.bufferedBytes }),
     close: (graceMs) => closeSessions(sessions, graceMs, () => (closing = true), (session) => tcpOfSession.get(session)?.destroy()),
   };
