@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { get } from 'node:http';
-import { createServer } from 'node:net';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,22 +9,11 @@ import type { CliDeps, SentryOptions } from '../../src/cli/deps.js';
 import { captureIo } from '../../src/cli/io.js';
 import { main } from '../../src/cli/main.js';
 import { buildBundle, withMismatchedKey } from '../support/bundles.js';
+import { freePorts } from '../support/free-ports.js';
 import { waitUntil } from '../support/wait-until.js';
 import { assertBuilt, exists, REPO, runWarden, tempHome, writeBundle } from './helpers.js';
 
 before(assertBuilt);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function healthStatus(port: number): Promise<number | undefined> {
   return new Promise((resolve) => {
@@ -41,7 +29,7 @@ function healthStatus(port: number): Promise<number | undefined> {
 describe('warden sentry (binary)', () => {
   test('starts with the flags, generates a bundle in $HOME/.dapr/certs, serves /healthz, exits 0 on SIGTERM', async (t) => {
     const { home, certs } = await tempHome(t);
-    const [port, healthzPort] = [await freePort(), await freePort()];
+    const [port, healthzPort] = await freePorts(2);
     const child = spawn(
       process.execPath,
       [join(REPO, 'bin', 'warden.js'), 'sentry', '--port', String(port), '--listen-address', '127.0.0.1',

@@ -18,7 +18,8 @@ import { parse as parseYaml } from 'yaml';
 import { SENTRY_NODE_FLAGS } from '../../src/sentry/heap-limits.js';
 import { assertBuilt, REPO } from '../cli/helpers.js';
 import { seedDaprControlPlane, seedDaprSentryRbac, startKubeApiServer } from '../support/kube-api/index.js';
-import { freePort, healthStatus } from '../sentry-kube/chart-support.js';
+import { healthStatus } from '../sentry-kube/chart-support.js';
+import { freePorts } from '../support/free-ports.js';
 import { OUTSIDE_POD_RESOLV_CONF, waitFor } from '../sentry-kube/harness.js';
 
 interface Instruction { op: string; args: string; stage: number }
@@ -105,10 +106,10 @@ describe('deploy/Containerfile', () => {
     const { token } = seedDaprSentryRbac(server, { namespace: 'dapr-system' });
     const kubeconfig = join(packDir, 'kubeconfig');
     writeFileSync(kubeconfig, server.kubeconfigWith([{ name: 'pod', token, namespace: 'dapr-system' }], 'pod'));
-    const healthzPort = await freePort();
+    const [port, healthzPort] = await freePorts(2);
     const child = spawn(join(root, 'sentry'), [
       '--mode', 'kubernetes', '--log-level', 'info', '--enable-metrics=false', '--trust-domain', 'cluster.local',
-      '--port', String(await freePort()), '--listen-address', '127.0.0.1', '--healthz-port', String(healthzPort), '--healthz-listen-address', '127.0.0.1',
+      '--port', String(port), '--listen-address', '127.0.0.1', '--healthz-port', String(healthzPort), '--healthz-listen-address', '127.0.0.1',
     ], { env: { ...process.env, NAMESPACE: 'dapr-system', KUBECONFIG: kubeconfig, HOME: packDir, WARDEN_RESOLV_CONF: OUTSIDE_POD_RESOLV_CONF }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));

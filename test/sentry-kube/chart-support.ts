@@ -1,30 +1,20 @@
 /** Running bin/sentry as Dapr's chart would: free ports, a child process, /healthz, logrus logfmt. */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { REPO } from '../cli/helpers.js';
+import { freePorts } from '../support/free-ports.js';
 
 export const SENTRY_BIN = join(REPO, 'bin', 'sentry.js');
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 /** The chart's args with the test's free ports and loopback addresses in place of the chart's. */
 export async function withTestPorts(args: readonly string[]): Promise<{ args: string[]; healthzPort: number; metricsPort: number }> {
-  const [port, healthzPort, metricsPort] = [await freePort(), await freePort(), await freePort()];
+  // Held together, so they differ (one at a time, a released port can come back as the next one).
+  const [port, healthzPort, metricsPort, oidcPort] = await freePorts(4);
   const out = [...args];
   if (out.includes('--metrics-port')) out[out.indexOf('--metrics-port') + 1] = String(metricsPort);
   const oidcAddress = out.indexOf('--oidc-server-listen-address=0.0.0.0');
-  if (oidcAddress >= 0) out.splice(oidcAddress, 1, '--oidc-server-listen-address=127.0.0.1', `--oidc-server-listen-port=${await freePort()}`);
+  if (oidcAddress >= 0) out.splice(oidcAddress, 1, '--oidc-server-listen-address=127.0.0.1', `--oidc-server-listen-port=${oidcPort}`);
   out.push('--port', String(port), '--listen-address', '127.0.0.1', '--healthz-port', String(healthzPort),
     '--healthz-listen-address', '127.0.0.1', '--metrics-listen-address', '127.0.0.1');
   return { args: out, healthzPort, metricsPort };

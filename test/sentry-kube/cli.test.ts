@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -15,6 +14,7 @@ import { defaultDeps, type CliDeps } from '../../src/cli/deps.js';
 import { captureIo } from '../../src/cli/io.js';
 import { main } from '../../src/cli/main.js';
 import { buildBundle } from '../support/bundles.js';
+import { freePorts } from '../support/free-ports.js';
 import type { KubeApiServer } from '../support/kube-api/index.js';
 import { connectSentry } from '../support/sentry-client.js';
 import { NS, OUTSIDE_POD_RESOLV_CONF, SENTRY_ID, TD, kubeRequest, leafUris, podToken, secretTexts, startCluster, waitFor } from './harness.js';
@@ -23,17 +23,6 @@ import { NS, OUTSIDE_POD_RESOLV_CONF, SENTRY_ID, TD, kubeRequest, leafUris, podT
 process.env['WARDEN_LOG_LEVEL'] = 'silent';
 const REPO = join(import.meta.dirname, '../..');
 const MAIN = pathToFileURL(join(REPO, 'src/cli/main.ts')).href;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function healthStatus(port: number): Promise<number | undefined> {
   try {
@@ -58,7 +47,7 @@ describe('warden sentry --mode kubernetes (CLI)', () => {
   });
 
   it('spawned with --kubeconfig: serves, issues for a pod\'s token, exits 0 on SIGTERM', async (t) => {
-    const [port, healthzPort] = [await freePort(), await freePort()];
+    const [port, healthzPort] = await freePorts(2);
     const env: Record<string, string | undefined> = { ...process.env, NAMESPACE: NS, HOME: dir, WARDEN_LOG_LEVEL: 'info', WARDEN_RESOLV_CONF: OUTSIDE_POD_RESOLV_CONF };
     delete env['KUBECONFIG'];
     const child = spawn(process.execPath, [

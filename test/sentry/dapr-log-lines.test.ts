@@ -14,7 +14,8 @@ import { after, before, describe, it } from 'node:test';
 import { createSentryLogger } from '../../src/sentry/logger.js';
 import { FsTrustBundleStore } from '../../src/stores/fs-store.js';
 import { assertBuilt } from '../cli/helpers.js';
-import { freePort, healthStatus, startSentryBin, stopAndExitCode, type Run } from '../sentry-kube/chart-support.js';
+import { healthStatus, startSentryBin, stopAndExitCode, type Run } from '../sentry-kube/chart-support.js';
+import { freePorts } from '../support/free-ports.js';
 import { waitFor } from '../sentry-kube/harness.js';
 
 /** Alert expressions for Dapr's lines: level, exact message, scope (logrus text). */
@@ -30,9 +31,9 @@ describe('Dapr\'s log lines (spec 3.3, 4.1), as alerts match them', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   async function start(creds: string, extra: string[] = []): Promise<Run> {
-    const healthzPort = await freePort();
+    const [port, healthzPort] = await freePorts(2);
     const run = startSentryBin(['--issuer-credentials', creds, '--trust-domain', 'cluster.local', '--log-level', 'debug',
-      '--port', String(await freePort()), '--listen-address', '127.0.0.1', '--healthz-port', String(healthzPort),
+      '--port', String(port), '--listen-address', '127.0.0.1', '--healthz-port', String(healthzPort),
       '--healthz-listen-address', '127.0.0.1', '--enable-metrics=false', ...extra], { HOME: dir });
     await waitFor('healthy', async () => (await healthStatus(healthzPort)) === 200, 30_000)
       .catch((err: Error) => { throw new Error(`${err.message}\n${run.stdout()}${run.stderr()}`); });

@@ -5,6 +5,9 @@
  */
 import { createServer, type AddressInfo } from 'node:net';
 
+export async function freePorts(count: 2): Promise<[number, number]>;
+export async function freePorts(count: 4): Promise<[number, number, number, number]>;
+export async function freePorts(count: number): Promise<number[]>;
 export async function freePorts(count: number): Promise<number[]> {
   const servers = await Promise.all(Array.from({ length: count }, () => new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
     const server = createServer();
